@@ -1,0 +1,72 @@
+import { Command, CommanderError } from 'commander';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerEmulatorCommand } from './commands/emulator.js';
+import { registerHistoryCommand } from './commands/history.js';
+import { registerSyncCommands } from './commands/sync.js';
+import type { CommandContext } from './commands/context.js';
+import { EXIT_CODES, exitCodeOf } from './errors.js';
+
+const EXIT_CODE_HELP = `
+Exit codes:
+  0  success
+  1  the run failed (API unreachable, credentials rejected, interrupted)
+  2  bad usage or configuration; nothing was written
+  3  finished partial: some records were rejected (see rejected_records)
+  4  another run of the same object holds the lease
+
+Environment:
+  HUBSPOT_ACCESS_TOKEN   private app token (required for sync commands)
+  HUBSPOT_BASE_URL       API base URL (default https://api.hubapi.com)
+  CRMSYNC_DB             database path (default ./crmsync.db; --db wins)
+  A .env file in the working directory is read too.`;
+
+/** Runs the command line and resolves to the process exit code; the only place codes are decided. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT_CODES.success;
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write(`${signal}: finishing the current page, then stopping (press Ctrl-C again to quit at once)\n`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const context: CommandContext = {
+    signal: interrupt.signal,
+    action: (handler) => async (...args) => {
+      exitCode = (await handler(...args)) ?? EXIT_CODES.success;
+    },
+  };
+  const program = new Command('crmsync')
+    .description('Keep CRM data in sync: pull HubSpot records into a local SQLite database, incrementally and resumably.')
+    .option('--db <path>', 'SQLite database file (default ./crmsync.db, or $CRMSYNC_DB)')
+    .option('--config <path>', 'object mappings file (default ./mappings.yaml)')
+    .option('--json', 'print a machine-readable summary on stdout', false)
+    .option('--quiet', 'log only warnings and errors', false)
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_CODE_HELP)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  registerSyncCommands(program, context);
+  registerHistoryCommand(program, context);
+  registerDemoCommand(program, context);
+  registerEmulatorCommand(program, context);
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; unknown commands/flags with 1 → usage.
+      return error.exitCode === 0 ? EXIT_CODES.success : EXIT_CODES.usage;
+    }
+    process.stderr.write(`crmsync: ${(error as Error).message}\n`);
+    if (process.env.CRMSYNC_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    return exitCodeOf(error);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return exitCode;
+}

@@ -1,0 +1,138 @@
+import type { ObjectConfig } from '../config/load.js';
+import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type SearchRequest } from './hubspot.js';
+import type { ReadPlan, RecordSource, SourcePage } from './source.js';
+
+interface HubSpotRecord {
+  id: string;
+  properties: Record<string, string | null>;
+}
+
+/** Where an incremental read stands: every record modified before `since` is read, as are `seen` at `since`. */
+interface SearchCursor {
+  since: number;
+  seen: string[];
+  /** Set while walking records that all share the modification time `since`, by id. */
+  tiesAfterId?: string;
+}
+
+/**
+ * Reads one HubSpot object. Full reads page through the objects list endpoint (ordered by
+ * id, with a cursor that stays valid while records change). Incremental reads use the
+ * search API with keyset paging on the modification property instead of `after` offsets:
+ * a record modified mid-run moves to the end of a sorted result and would shift offsets
+ * (skipping a record), and offsets stop at HubSpot's 10,000-result cap. Each query starts
+ * again at the last modification time seen, so neither problem can occur.
+ */
+export class HubSpotSource implements RecordSource {
+  readonly name = 'hubspot';
+
+  constructor(
+    private readonly client: HubSpotClient,
+    private readonly object: ObjectConfig,
+  ) {}
+
+  get metrics() {
+    return this.client.metrics;
+  }
+
+  pages(plan: ReadPlan): AsyncGenerator<SourcePage> {
+    return plan.mode === 'full' ? this.listPages(plan.pageSize, plan.resume as string | undefined) : this.searchPages(plan.since, plan.pageSize, plan.resume as SearchCursor | undefined);
+  }
+
+  async latestModification(): Promise<string | null> {
+    const page = await this.client.search(this.object.objectType, {
+      filterGroups: [],
+      sorts: [{ propertyName: this.object.modifiedProperty, direction: 'DESCENDING' }],
+      properties: [this.object.modifiedProperty],
+      limit: 1,
+    });
+    const latest = (page.results[0] as HubSpotRecord | undefined)?.properties[this.object.modifiedProperty];
+    return latest ? new Date(toMillis(latest)).toISOString() : null;
+  }
+
+  private async *listPages(pageSize: number, resumeAfter?: string): AsyncGenerator<SourcePage> {
+    let after = resumeAfter;
+    do {
+      const page = await this.client.listPage(this.object.objectType, {
+        limit: Math.min(pageSize, HUBSPOT_LIST_LIMIT),
+        after,
+        properties: this.object.properties,
+      });
+      after = page.after;
+      yield { records: page.results, checkpoint: after ?? null };
+    } while (after);
+  }
+
+  private async *searchPages(since: string, pageSize: number, resume?: SearchCursor): AsyncGenerator<SourcePage> {
+    const limit = Math.min(pageSize, HUBSPOT_SEARCH_LIMIT);
+    const modified = this.object.modifiedProperty;
+    let cursor: SearchCursor = resume ?? { since: Date.parse(since), seen: [] };
+    for (;;) {
+      const page = await this.client.search(this.object.objectType, this.searchRequest(cursor, limit));
+      const results = page.results as HubSpotRecord[];
+      const seen = new Set(cursor.seen);
+      const fresh = results.filter((record) => !seen.has(record.id));
+      const exhausted = results.length < limit;
+
+      if (cursor.tiesAfterId !== undefined) {
+        // Walking ties by id: continue after the last id, or move past this timestamp.
+        const last = results.at(-1)?.id;
+        cursor = exhausted || !last ? { since: cursor.since + 1, seen: [] } : { ...cursor, tiesAfterId: last };
+        yield { records: fresh, checkpoint: cursor };
+        continue;
+      }
+      if (exhausted) {
+        yield { records: fresh, checkpoint: nextCursor(cursor, results, modified) };
+        return;
+      }
+      const lastModified = toMillis(results.at(-1)!.properties[modified]);
+      if (lastModified === cursor.since) {
+        // A whole page shares one modification time: page through those ties by id.
+        cursor = { ...cursor, tiesAfterId: '0' };
+        continue;
+      }
+      cursor = nextCursor(cursor, results, modified);
+      yield { records: fresh, checkpoint: cursor };
+    }
+  }
+
+  private searchRequest(cursor: SearchCursor, limit: number): SearchRequest {
+    const modified = this.object.modifiedProperty;
+    const properties = this.object.properties;
+    if (cursor.tiesAfterId !== undefined) {
+      return {
+        filterGroups: [
+          {
+            filters: [
+              { propertyName: modified, operator: 'EQ', value: String(cursor.since) },
+              { propertyName: 'hs_object_id', operator: 'GT', value: cursor.tiesAfterId },
+            ],
+          },
+        ],
+        sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
+        properties,
+        limit,
+      };
+    }
+    return {
+      filterGroups: [{ filters: [{ propertyName: modified, operator: 'GTE', value: String(cursor.since) }] }],
+      sorts: [{ propertyName: modified, direction: 'ASCENDING' }],
+      properties,
+      limit,
+    };
+  }
+}
+
+/** Moves the cursor to the last modification time in the page, remembering the ids read at it. */
+function nextCursor(cursor: SearchCursor, results: HubSpotRecord[], modified: string): SearchCursor {
+  if (results.length === 0) return cursor;
+  const last = toMillis(results.at(-1)!.properties[modified]);
+  const atLast = results.filter((record) => toMillis(record.properties[modified]) === last).map((record) => record.id);
+  return { since: last, seen: last === cursor.since ? [...new Set([...cursor.seen, ...atLast])] : atLast };
+}
+
+/** HubSpot datetimes arrive as ISO-8601 or as epoch milliseconds. */
+function toMillis(value: string | null | undefined): number {
+  if (!value) return Number.NaN;
+  return /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+}

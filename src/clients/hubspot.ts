@@ -1,0 +1,163 @@
+import { Client } from '@hubspot/api-client';
+import type { HubSpotSettings } from '../config/env.js';
+import { ApiError, AuthError } from '../errors.js';
+import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, type RetryPolicy } from './retry.js';
+
+export interface HubSpotPage<T = unknown> {
+  results: T[];
+  /** Cursor of the next page; absent on the last one. */
+  after?: string;
+  total?: number;
+}
+
+export interface SearchFilter {
+  propertyName: string;
+  operator: 'EQ' | 'NEQ' | 'LT' | 'LTE' | 'GT' | 'GTE' | 'IN' | 'HAS_PROPERTY' | 'NOT_HAS_PROPERTY';
+  value?: string;
+  values?: string[];
+}
+
+export interface SearchRequest {
+  filterGroups: { filters: SearchFilter[] }[];
+  sorts: { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' }[];
+  properties: string[];
+  limit: number;
+  after?: string;
+}
+
+export interface PropertyDefinition {
+  name: string;
+  label: string;
+  type: string;
+  fieldType: string;
+  hasUniqueValue?: boolean;
+}
+
+/** HubSpot's page limits: the objects list endpoint and the search endpoint. */
+export const HUBSPOT_LIST_LIMIT = 100;
+export const HUBSPOT_SEARCH_LIMIT = 200;
+
+interface HubSpotErrorBody {
+  message?: string;
+  category?: string;
+  policyName?: string;
+  errors?: { context?: { requiredGranularScopes?: string[]; requiredScopes?: string[] } }[];
+}
+
+/**
+ * HubSpot CRM v3 over @hubspot/api-client. Requests go through the SDK's `apiRequest`
+ * (auth, base path, user agent) rather than its typed methods: those deserialise every
+ * record into model classes, which costs more than the rest of the pipeline and loses
+ * the JSON exactly as received, which crmsync stores.
+ */
+export class HubSpotClient {
+  readonly metrics = emptyMetrics();
+  private readonly sdk: Client;
+
+  constructor(
+    private readonly settings: HubSpotSettings,
+    private readonly options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
+  ) {
+    // numberOfApiCallRetries stays unset: the SDK's own retry decorator would retry a
+    // second time, ignoring Retry-After; crmsync's policy in retry.ts is the only one.
+    this.sdk = new Client({ accessToken: settings.accessToken, basePath: settings.baseUrl });
+  }
+
+  listPage(objectType: string, page: { limit: number; after?: string; properties: string[]; archived?: boolean }): Promise<HubSpotPage> {
+    const qs: Record<string, string> = { limit: String(Math.min(page.limit, HUBSPOT_LIST_LIMIT)), properties: page.properties.join(',') };
+    if (page.after) qs.after = page.after;
+    if (page.archived) qs.archived = 'true';
+    return this.call(`list ${objectType}`, { method: 'GET', path: `/crm/v3/objects/${encodeURIComponent(objectType)}`, qs }).then(toPage);
+  }
+
+  search(objectType: string, request: SearchRequest): Promise<HubSpotPage> {
+    const body = { ...request, limit: Math.min(request.limit, HUBSPOT_SEARCH_LIMIT) };
+    return this.call(`search ${objectType}`, { method: 'POST', path: `/crm/v3/objects/${encodeURIComponent(objectType)}/search`, body }).then(toPage);
+  }
+
+  async properties(objectType: string): Promise<PropertyDefinition[]> {
+    const body = (await this.call(`properties of ${objectType}`, { method: 'GET', path: `/crm/v3/properties/${encodeURIComponent(objectType)}` })) as { results: PropertyDefinition[] };
+    return body.results;
+  }
+
+  private call(operation: string, request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<unknown> {
+    return withRetry(
+      operation,
+      async () => {
+        this.metrics.requests++;
+        let status: number;
+        let headers: { get(name: string): string | null };
+        let text: string;
+        try {
+          const response = await this.sdk.apiRequest(request);
+          status = response.status;
+          headers = response.headers;
+          text = await response.text();
+        } catch (error) {
+          // Connection refused/reset, socket hang-up, body cut off mid-stream.
+          throw new TransientError(`connection to HubSpot failed: ${this.redact(errorCode(error))}`);
+        }
+        this.metrics.bytesReceived += text.length;
+        if (status >= 200 && status < 300) {
+          if (text === '') return {};
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw new TransientError(`HubSpot sent an unreadable response (${text.length} bytes of invalid JSON)`);
+          }
+        }
+        throw this.failure(operation, status, headers, text);
+      },
+      { policy: this.options.retry ?? DEFAULT_RETRY_POLICY, metrics: this.metrics, onRetry: this.options.onRetry },
+    );
+  }
+
+  /** HubSpot's error responses, classified: what to retry and what to tell the user. */
+  private failure(operation: string, status: number, headers: { get(name: string): string | null }, text: string): Error {
+    let body: HubSpotErrorBody = {};
+    try {
+      body = JSON.parse(text) as HubSpotErrorBody;
+    } catch {
+      // Not JSON (a proxy's HTML page, a truncated body): the status decides.
+    }
+    const message = this.redact(body.message ?? (text.slice(0, 200) || `HTTP ${status}`));
+    if (status === 429) {
+      this.metrics.rateLimited++;
+      const retryAfter = Number(headers.get('retry-after'));
+      // Without Retry-After: the secondly (search) limit frees within a second, the
+      // ten-secondly one within its window.
+      const waitMs = retryAfter > 0 ? retryAfter * 1000 : body.policyName === 'SECONDLY' ? 1_000 : 10_000;
+      return new TransientError(`rate limited (${body.policyName ?? 'HTTP 429'})`, waitMs, true);
+    }
+    if (status >= 500) return new TransientError(`HubSpot answered ${status}: ${message}`);
+    if (status === 401) {
+      return new AuthError(
+        `HubSpot rejected HUBSPOT_ACCESS_TOKEN (401 ${body.category ?? 'unauthorized'}): check that the token is current and belongs to the portal at ${this.settings.baseUrl}`,
+      );
+    }
+    if (status === 403) {
+      const scopes = body.errors?.flatMap((error) => error.context?.requiredGranularScopes ?? error.context?.requiredScopes ?? []) ?? [];
+      const missing = scopes.length ? `grant the private app the scope ${scopes.join(' or ')}` : 'grant the private app the read scope for this object';
+      return new AuthError(`HubSpot refused ${operation} (403 ${body.category ?? 'forbidden'}): HUBSPOT_ACCESS_TOKEN lacks a scope; ${missing}`);
+    }
+    if (status === 404) {
+      return new ApiError(`${operation}: HubSpot answered 404 (${message}); check object_type in mappings.yaml`, status);
+    }
+    return new ApiError(`${operation}: HubSpot rejected the request (${status} ${body.category ?? ''}): ${message}`.replace(' )', ')'), status);
+  }
+
+  private redact(text: string): string {
+    return text.split(this.settings.accessToken).join('***');
+  }
+}
+
+function toPage(body: unknown): HubSpotPage {
+  const page = body as { results?: unknown; total?: number; paging?: { next?: { after?: string } } };
+  if (!Array.isArray(page.results)) throw new TransientError('HubSpot sent a page without a results array');
+  return { results: page.results, after: page.paging?.next?.after, total: page.total };
+}
+
+function errorCode(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  return code ?? message ?? String(error);
+}

@@ -1,0 +1,88 @@
+import pRetry, { AbortError } from 'p-retry';
+import { ApiError } from '../errors.js';
+
+/** A failure worth retrying: 429, 5xx, connection reset, timeout, unreadable body. */
+export class TransientError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+    readonly rateLimited = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface RetryPolicy {
+  /** Retries after the first attempt; the run fails once they are used up. */
+  retries: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** A response slower than this counts as a transient failure. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 6, minDelayMs: 500, maxDelayMs: 30_000, timeoutMs: 60_000 };
+
+/** What the run reports in performance_metrics. */
+export interface RequestMetrics {
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  bytesReceived: number;
+}
+
+export const emptyMetrics = (): RequestMetrics => ({ requests: 0, retries: 0, rateLimited: 0, bytesReceived: 0 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The one retry policy of crmsync. Transient failures back off exponentially with jitter
+ * (and at least as long as Retry-After asks), bounded by `policy.retries`; anything else
+ * (auth, bad request) fails at once.
+ */
+export async function withRetry<T>(
+  operation: string,
+  attempt: () => Promise<T>,
+  options: { policy: RetryPolicy; metrics: RequestMetrics; onRetry?: (message: string) => void },
+): Promise<T> {
+  const { policy, metrics } = options;
+  try {
+    return await pRetry(
+      async () => {
+        try {
+          return await withTimeout(attempt(), policy.timeoutMs);
+        } catch (error) {
+          if (error instanceof TransientError) throw error;
+          throw new AbortError(error as Error);
+        }
+      },
+      {
+        retries: policy.retries,
+        minTimeout: policy.minDelayMs,
+        maxTimeout: policy.maxDelayMs,
+        factor: 2,
+        randomize: true,
+        onFailedAttempt: async ({ error, retriesLeft }) => {
+          if (!(error instanceof TransientError) || retriesLeft <= 0) return;
+          metrics.retries++;
+          options.onRetry?.(`${operation}: ${error.message}; retrying (${retriesLeft} left)`);
+          // p-retry adds its own jittered backoff after this wait.
+          if (error.retryAfterMs) await sleep(error.retryAfterMs);
+        },
+      },
+    );
+  } catch (error) {
+    if (error instanceof TransientError) {
+      throw new ApiError(`${operation} still failing after ${policy.retries + 1} attempts: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TransientError(`no response within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,87 @@
+import { Option, type Command } from 'commander';
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+import { isCalendarDate } from '../processors/field-types.js';
+
+/** Largest page any HubSpot read endpoint accepts (search: 200; the list endpoint caps at 100). */
+export const MAX_BATCH_SIZE = 200;
+
+export function addSyncFlags(command: Command): Command {
+  return command
+    .option('--full', 'read every record instead of only changes since the last run', false)
+    .option('--since <date>', 'read records modified since YYYY-MM-DD or an ISO-8601 date-time (UTC unless an offset is given)')
+    .option('--dry-run', 'do everything except commit: the database file is left untouched', false)
+    .option('--force-overwrite', 'read everything and replace local rows even when unchanged or newer', false)
+    .addOption(new Option('--batch-size <n>', `records per API page (1-${MAX_BATCH_SIZE}; full reads cap at 100)`).default('100'))
+    .addOption(new Option('--max-records <n>', 'stop after this many records (0 = no limit)').default('0'))
+    .option('--debug', 'log every page and request detail', false);
+}
+
+const ISO_DATE_OR_DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** "2025-01-01" → midnight UTC; "2025-01-01T10:00:00+02:00" as given; no offset → UTC. */
+export function parseSince(text: string): Date {
+  const match = ISO_DATE_OR_DATETIME.exec(text.trim());
+  const problem = () =>
+    new UsageError(`--since "${text}" is not a valid date: use YYYY-MM-DD or an ISO-8601 date-time such as 2025-01-31T12:00:00Z`);
+  if (!match) throw problem();
+  const [, year, month, day, hour = '00', minute = '00', second = '00', , zone] = match;
+  if (!isCalendarDate(Number(year), Number(month), Number(day)) || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) {
+    throw problem();
+  }
+  const iso = text.trim().replace(' ', 'T');
+  const date = new Date(match[4] === undefined ? `${iso}T00:00:00Z` : zone ? iso : `${iso}Z`);
+  if (Number.isNaN(date.getTime())) throw problem();
+  return date;
+}
+
+const wholeNumber = (flag: string, min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+      ctx.addIssue({ code: 'custom', message: `${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got "${text}"` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const syncFlagsSchema = z.object({
+  full: z.boolean().default(false),
+  since: z.string().optional(),
+  dryRun: z.boolean().default(false),
+  forceOverwrite: z.boolean().default(false),
+  batchSize: wholeNumber('--batch-size', 1, MAX_BATCH_SIZE),
+  maxRecords: wholeNumber('--max-records', 0, Number.MAX_SAFE_INTEGER),
+  debug: z.boolean().default(false),
+});
+
+export type SyncFlags = Omit<z.infer<typeof syncFlagsSchema>, 'since'> & { since?: Date };
+
+export function parseSyncFlags(raw: Record<string, unknown>): SyncFlags {
+  const parsed = syncFlagsSchema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(parsed.error.issues[0].message);
+  return { ...parsed.data, since: parsed.data.since === undefined ? undefined : parseSince(parsed.data.since) };
+}
+
+export interface GlobalFlags {
+  db?: string;
+  config?: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+export function globalFlags(command: Command): GlobalFlags {
+  const options = command.optsWithGlobals() as Partial<GlobalFlags>;
+  return { db: options.db, config: options.config, json: Boolean(options.json), quiet: Boolean(options.quiet) };
+}
+
+/** "contacts=5000,companies=500" → { contacts: 5000, companies: 500 } */
+export function parseSeed(text: string): Record<string, number> {
+  const seed: Record<string, number> = {};
+  for (const part of text.split(',').filter(Boolean)) {
+    const match = /^([a-z_][a-z0-9_-]*)=(\d+)$/i.exec(part.trim());
+    if (!match) throw new UsageError(`--seed "${text}" is not a list like contacts=5000,companies=500`);
+    seed[match[1]] = Number(match[2]);
+  }
+  return seed;
+}

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import yaml from 'js-yaml';
+import type { z } from 'zod';
+import { UsageError } from '../errors.js';
+import { mappingsSchema, type FieldConfig, type MappingsFile } from './schema.js';
+
+export const DEFAULT_CONFIG_PATH = 'mappings.yaml';
+const DEFAULT_OVERLAP_MS = 600_000;
+
+export interface MappedField extends Omit<FieldConfig, 'property'> {
+  column: string;
+  property: string;
+}
+
+/** One object of mappings.yaml with every default filled in. */
+export interface ObjectConfig {
+  name: string;
+  source: 'hubspot';
+  objectType: string;
+  primaryKey: string;
+  modifiedProperty: string;
+  validation: 'strict' | 'lenient';
+  table: string;
+  overlapMs: number;
+  fields: MappedField[];
+  /** Every property requested from the API: mapped ones, extras, the key and the modification time. */
+  properties: string[];
+}
+
+export interface Config {
+  path: string;
+  objects: Map<string, ObjectConfig>;
+}
+
+/** Reads and validates mappings.yaml; every error names the file and the path inside it. */
+export function loadConfig(path = DEFAULT_CONFIG_PATH): Config {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new UsageError(`${path}: ${reason} (pass --config <mappings.yaml>)`);
+  }
+  return parseConfig(text, path);
+}
+
+export function parseConfig(text: string, path: string): Config {
+  let document: unknown;
+  try {
+    document = yaml.load(text, { filename: path });
+  } catch (error) {
+    const reason = (error as yaml.YAMLException).reason ?? (error as Error).message;
+    const mark = (error as yaml.YAMLException).mark;
+    const where = mark ? ` (line ${mark.line + 1}, column ${mark.column + 1})` : '';
+    throw new UsageError(`${path}: not valid YAML: ${reason}${where}`);
+  }
+  const parsed = mappingsSchema.safeParse(document);
+  if (!parsed.success) throw new UsageError(`${path}: ${describeIssues(parsed.error.issues)}`);
+  return { path, objects: resolveObjects(parsed.data) };
+}
+
+function describeIssues(issues: z.core.$ZodIssue[]): string {
+  const [first] = issues;
+  const where = first.path.length ? first.path.join('.') : '(top level)';
+  // A bad record key wraps the real reason ("must be lower_snake_case") one level down.
+  const message = first.code === 'invalid_key' && first.issues.length ? first.issues[0].message : first.message;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  return `${where}: ${message}${more}`;
+}
+
+function resolveObjects(file: MappingsFile): Map<string, ObjectConfig> {
+  const objects = new Map<string, ObjectConfig>();
+  for (const [name, object] of Object.entries(file.objects)) {
+    const fields = Object.entries(object.fields).map(([column, field]) => ({
+      ...field,
+      column,
+      property: field.property ?? column,
+    }));
+    const properties = [
+      ...new Set([
+        ...fields.map((field) => field.property),
+        ...object.properties,
+        object.modified_property,
+        ...(object.primary_key === 'hs_object_id' ? [] : [object.primary_key]),
+      ]),
+    ];
+    objects.set(name, {
+      name,
+      source: object.source,
+      objectType: object.object_type,
+      primaryKey: object.primary_key,
+      modifiedProperty: object.modified_property,
+      validation: object.validation,
+      table: object.table ?? `${object.source}_${name}`,
+      overlapMs: object.incremental?.overlap ?? file.defaults.incremental?.overlap ?? DEFAULT_OVERLAP_MS,
+      fields,
+      properties,
+    });
+  }
+  return objects;
+}
+
+/** Looks an object up by name, or explains which names exist. */
+export function objectByName(config: Config, name: string): ObjectConfig {
+  const object = config.objects.get(name);
+  if (!object) {
+    throw new UsageError(`unknown object "${name}"; ${config.path} defines: ${[...config.objects.keys()].join(', ')}`);
+  }
+  return object;
+}

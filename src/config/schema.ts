@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/** Field types a mapped property can have; each has a parser in src/processors/field-types.ts. */
+export const FIELD_TYPES = [
+  'string', 'email', 'phone', 'url', 'date', 'datetime', 'decimal', 'integer', 'boolean', 'enumeration',
+] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+/** Columns every normalised view has; a mapped field may not reuse these names. */
+export const RESERVED_COLUMNS = ['id', 'source_modified_at', 'is_deleted', 'deleted_at', 'last_run_id'] as const;
+
+const identifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]*$/, 'must be lower_snake_case (letters, digits, underscores)');
+
+/** "10m", "90s", "2h", "1d", "500ms" → milliseconds. */
+export const durationSchema = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 90s, 10m, 2h or 1d')
+  .transform((text) => {
+    const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
+    const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms' | 's' | 'm' | 'h' | 'd'];
+    return Number(amount) * factor;
+  });
+
+export const fieldSchema = z
+  .object({
+    /** Source property the column is read from; defaults to the column name. */
+    property: z.string().min(1).optional(),
+    type: z.enum(FIELD_TYPES),
+    required: z.boolean().default(false),
+    /** Allowed values of an enumeration (checked when given). */
+    values: z.array(z.string()).min(1).optional(),
+  })
+  .strict();
+
+export const incrementalSchema = z
+  .object({
+    /**
+     * How far before the last watermark an incremental run starts. Re-reading a few
+     * minutes of changes is harmless (unchanged records are skipped by content hash) and
+     * covers records whose modification time was set before they became searchable.
+     */
+    overlap: durationSchema.default(600_000),
+  })
+  .strict();
+
+export const objectSchema = z
+  .object({
+    source: z.literal('hubspot').default('hubspot'),
+    /** HubSpot object type: a name (contacts) or a type id (0-1, 2-1234567). */
+    object_type: z.string().min(1),
+    /** Property holding the record's unique id. */
+    primary_key: z.string().min(1).default('hs_object_id'),
+    /** Property HubSpot bumps on every change; incremental runs search on it. */
+    modified_property: z.string().min(1),
+    validation: z.enum(['strict', 'lenient']).default('strict'),
+    /** Name of the SQL view holding the mapped columns; defaults to <source>_<object>. */
+    table: identifier.optional(),
+    /** Extra properties to fetch and keep in the raw record without mapping them. */
+    properties: z.array(z.string().min(1)).default([]),
+    incremental: incrementalSchema.optional(),
+    fields: z
+      .record(identifier, fieldSchema)
+      .refine((fields) => Object.keys(fields).length > 0, 'must map at least one field')
+      .superRefine((fields, ctx) => {
+        for (const column of Object.keys(fields)) {
+          if ((RESERVED_COLUMNS as readonly string[]).includes(column)) {
+            ctx.addIssue({ code: 'custom', path: [column], message: `"${column}" is reserved; choose another column name` });
+          }
+        }
+      }),
+  })
+  .strict();
+
+export const mappingsSchema = z
+  .object({
+    version: z.literal(1),
+    defaults: z
+      .object({ incremental: incrementalSchema.optional() })
+      .strict()
+      .default({}),
+    objects: z
+      .record(identifier, objectSchema)
+      .refine((objects) => Object.keys(objects).length > 0, 'must define at least one object'),
+  })
+  .strict();
+
+export type FieldConfig = z.infer<typeof fieldSchema>;
+export type MappingsFile = z.infer<typeof mappingsSchema>;

@@ -1,0 +1,81 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/**
+ * One row per run: the single source of truth for runs, watermarks and checkpoints.
+ * No other table stores sync state.
+ */
+export const syncHistory = sqliteTable(
+  'sync_history',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    objectType: text('object_type').notNull(),
+    crmSource: text('crm_source').notNull(),
+    /** full | incremental | since | force_overwrite */
+    syncType: text('sync_type').notNull(),
+    /** running | success | partial | failed */
+    status: text('status').notNull(),
+    startTime: text('start_time').notNull(),
+    endTime: text('end_time'),
+    recordsProcessed: integer('records_processed').notNull().default(0),
+    recordsCreated: integer('records_created').notNull().default(0),
+    recordsUpdated: integer('records_updated').notNull().default(0),
+    recordsUnchanged: integer('records_unchanged').notNull().default(0),
+    recordsDeleted: integer('records_deleted').notNull().default(0),
+    recordsFailed: integer('records_failed').notNull().default(0),
+    errorMessage: text('error_message'),
+    performanceMetrics: text('performance_metrics'),
+    configuration: text('configuration'),
+    /** Greatest source modification time among the records this run committed (ISO-8601). */
+    watermark: text('watermark'),
+    /** Paging position after the last committed page (JSON), written with that page. */
+    checkpoint: text('checkpoint'),
+    host: text('host'),
+    pid: integer('pid'),
+    heartbeatAt: text('heartbeat_at'),
+  },
+  (table) => [index('sync_history_object_status').on(table.crmSource, table.objectType, table.status, table.id)],
+);
+
+/**
+ * Every record as received (bronze) next to its mapped fields as JSON; per-object SQL views
+ * (hubspot_contacts, ...) expose the mapped fields as columns (silver).
+ */
+export const records = sqliteTable(
+  'records',
+  {
+    source: text('source').notNull(),
+    objectType: text('object_type').notNull(),
+    sourceId: text('source_id').notNull(),
+    rawJson: text('raw_json').notNull(),
+    fieldsJson: text('fields_json').notNull(),
+    contentHash: text('content_hash').notNull(),
+    sourceModifiedAt: text('source_modified_at'),
+    isDeleted: integer('is_deleted', { mode: 'boolean' }).notNull().default(false),
+    deletedAt: text('deleted_at'),
+    firstRunId: integer('first_run_id').notNull(),
+    lastRunId: integer('last_run_id').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.source, table.objectType, table.sourceId] }),
+    index('records_modified').on(table.source, table.objectType, table.sourceModifiedAt),
+  ],
+);
+
+/** Records that failed validation, with the reasons, per run. Never silently dropped. */
+export const rejectedRecords = sqliteTable(
+  'rejected_records',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id').notNull(),
+    source: text('source').notNull(),
+    objectType: text('object_type').notNull(),
+    sourceId: text('source_id'),
+    rawJson: text('raw_json').notNull(),
+    reasons: text('reasons').notNull(),
+    rejectedAt: text('rejected_at')
+      .notNull()
+      .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
+  },
+  (table) => [index('rejected_records_object').on(table.source, table.objectType, table.sourceId)],
+);

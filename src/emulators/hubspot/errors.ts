@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * HubSpot's error body (the `Error` schema of the CRM OpenAPI documents, plus the
+ * `status: "error"` field every real response carries).
+ */
+export interface HubSpotErrorBody {
+  status: 'error';
+  message: string;
+  correlationId: string;
+  category: string;
+  subCategory?: string;
+  context?: Record<string, string[]>;
+  errors?: HubSpotErrorDetail[];
+  links?: Record<string, string>;
+  /** Only on 429 responses. */
+  errorType?: string;
+  policyName?: string;
+}
+
+export interface HubSpotErrorDetail {
+  message: string;
+  code?: string;
+  in?: string;
+  subCategory?: string;
+  context?: Record<string, string[]>;
+}
+
+/**
+ * An API failure with its HTTP status and HubSpot error body. The store throws these
+ * too, so a write made directly through the store fails exactly like one made over HTTP.
+ */
+export class HubSpotApiError extends Error {
+  readonly status: number;
+  readonly category: string;
+  readonly extra: Partial<Omit<HubSpotErrorBody, 'status' | 'message' | 'correlationId' | 'category'>>;
+
+  constructor(status: number, category: string, message: string, extra: HubSpotApiError['extra'] = {}) {
+    super(message);
+    this.name = 'HubSpotApiError';
+    this.status = status;
+    this.category = category;
+    this.extra = extra;
+  }
+
+  toBody(correlationId: string = randomUUID()): HubSpotErrorBody {
+    return { status: 'error', message: this.message, correlationId, category: this.category, ...this.extra };
+  }
+}
+
+export function validationError(message: string, extra: HubSpotApiError['extra'] = {}): HubSpotApiError {
+  return new HubSpotApiError(400, 'VALIDATION_ERROR', message, extra);
+}
+
+export function notFound(message = 'resource not found', extra: HubSpotApiError['extra'] = {}): HubSpotApiError {
+  return new HubSpotApiError(404, 'OBJECT_NOT_FOUND', message, extra);
+}
+
+/** One entry of HubSpot's "Property values were not valid" list. */
+export interface PropertyValidationProblem {
+  isValid: false;
+  message: string;
+  error: string;
+  name: string;
+  localizedErrorMessage: string;
+}
+
+/**
+ * HubSpot reports invalid property values as one VALIDATION_ERROR whose message embeds
+ * the JSON list of problems ("Property values were not valid: [{...}]"); the emulator
+ * also lists them in `errors` so clients need not parse the message.
+ */
+export function propertyValuesError(problems: PropertyValidationProblem[]): HubSpotApiError {
+  return validationError(`Property values were not valid: ${JSON.stringify(problems)}`, {
+    errors: problems.map((problem) => ({ message: problem.message, code: problem.error, context: { propertyName: [problem.name] } })),
+  });
+}
+
+export function propertyProblem(name: string, error: string, message: string): PropertyValidationProblem {
+  return { isValid: false, message, error, name, localizedErrorMessage: message };
+}

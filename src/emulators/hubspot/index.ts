@@ -1,0 +1,136 @@
+/**
+ * A local, in-memory emulator of HubSpot's CRM v3 API (objects, batch, search and
+ * properties endpoints for contacts, companies, deals and tickets), for tests, the demo
+ * and benchmarks. It reproduces the behaviour a sync client has to cope with: bearer
+ * auth and missing scopes, paging cursors, the search API's limits and index lag, the
+ * rate limits and their 429s, and HubSpot's error bodies.
+ *
+ *   const emu = await startHubSpotEmulator({ seed: { contacts: 5000 } });
+ *   const client = new Client({ accessToken: emu.token, basePath: emu.url });
+ *   ...
+ *   await emu.close();
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RateLimiter } from './rate-limit.js';
+import { findObjectType } from './schema.js';
+import { createHandler, Stats, type EmulatorStats } from './server.js';
+import { HubSpotStore } from './store.js';
+
+export { HubSpotStore } from './store.js';
+export type { EmulatedRecord, PutRecord } from './store.js';
+export type { EmulatorStats } from './server.js';
+export type { PropertyDefinition, PropertyOption, PropertyType } from './schema.js';
+export { HubSpotApiError, type HubSpotErrorBody } from './errors.js';
+export { BATCH_MAX_INPUTS, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './server.js';
+export {
+  MAX_FILTERS_PER_GROUP,
+  MAX_FILTERS_TOTAL,
+  MAX_FILTER_GROUPS,
+  SEARCH_DEFAULT_LIMIT,
+  SEARCH_MAX_LIMIT,
+  SEARCH_RESULT_CAP,
+} from './search.js';
+export { SEED_CREATED_FROM, SEED_CREATED_TO, SEED_FIRST_ID, SEED_MODIFIED_TO } from './seed.js';
+
+export interface HubSpotEmulatorOptions {
+  /** Interface to listen on; default '127.0.0.1'. */
+  host?: string;
+  /** Port; default 0 = pick a free port. */
+  port?: number;
+  /** The bearer token accepted; default a random 'pat-emu-<hex>'. */
+  token?: string;
+  /** Records to generate per object type (name or type id), e.g. { contacts: 5000, companies: 500 }. */
+  seed?: Record<string, number>;
+  /** PRNG seed, default 42: the same seed gives identical data (ids, values, timestamps). */
+  seedValue?: number;
+  /** Delay added before every response, default 0. */
+  latencyMs?: number;
+  /** Writes become visible to the search API only this long after they happen, default 0. */
+  searchLagMs?: number;
+  /** HubSpot's request limits; off (false/undefined) by default. */
+  rateLimit?:
+    | false
+    | {
+        /** Requests per rolling window, default 100 ... */
+        perInterval?: number;
+        /** ... per this many ms, default 10_000 (search requests are exempt from it). */
+        intervalMs?: number;
+        /** Search requests per 1000 ms, default 5. */
+        searchPerSecond?: number;
+        /** Send a Retry-After header (seconds) with 429s, default true. */
+        retryAfter?: boolean;
+      };
+  /** Object types (name or type id) the token lacks scopes for: 403 MISSING_SCOPES. */
+  forbiddenObjects?: string[];
+  /** Clock in ms (timestamps, search lag, rate-limit windows); default Date.now. */
+  now?: () => number;
+}
+
+export interface HubSpotEmulator {
+  /** Base URL, e.g. 'http://127.0.0.1:43123' (use as the SDK's basePath). */
+  url: string;
+  port: number;
+  token: string;
+  /** Direct in-memory access to the data (no HTTP, auth or limits). */
+  store: HubSpotStore;
+  stats: EmulatorStats;
+  close(): Promise<void>;
+}
+
+export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {}): Promise<HubSpotEmulator> {
+  const host = options.host ?? '127.0.0.1';
+  const now = options.now ?? Date.now;
+  const token = options.token ?? `pat-emu-${randomBytes(16).toString('hex')}`;
+  const forbidden = new Set<string>();
+  for (const type of options.forbiddenObjects ?? []) {
+    const def = findObjectType(type);
+    if (!def) throw new Error(`forbiddenObjects: unknown object type "${type}"`);
+    forbidden.add(def.name);
+  }
+  const store = new HubSpotStore({ seed: options.seed, seedValue: options.seedValue, searchLagMs: options.searchLagMs, now });
+  const stats = new Stats();
+  let url = '';
+  const server = createServer(
+    createHandler({
+      store,
+      token,
+      forbidden,
+      latencyMs: Math.max(0, options.latencyMs ?? 0),
+      limiter: new RateLimiter(options.rateLimit),
+      now,
+      stats,
+      baseUrl: () => url,
+    }),
+  );
+  // Clients keep connections alive between pages; don't close idle ones under them.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    token,
+    store,
+    stats,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,560 @@
+/**
+ * The HTTP side of the emulator: routing, auth, scopes, rate limits and the CRM v3
+ * endpoints (paths, bodies and responses as in HubSpot's objects-v3 and properties-v3
+ * OpenAPI documents).
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HubSpotApiError, notFound, validationError } from './errors.js';
+import type { RateLimiter } from './rate-limit.js';
+import { executeSearch } from './search.js';
+import { parseId, type ApiObject, type HubSpotStore, type ObjectTable, type Snapshot } from './store.js';
+import type { PropertyValues } from './seed.js';
+import { normalizeWrite, toIso } from './values.js';
+
+/** Request counters. */
+export interface EmulatorStats {
+  /** Every HTTP request received, including those answered 401 or 429. */
+  requests: number;
+  /** Requests per route template, e.g. 'POST /crm/v3/objects/{type}/search'. */
+  byRoute: Record<string, number>;
+  /** Requests answered 429. */
+  rateLimited: number;
+  reset(): void;
+}
+
+export class Stats implements EmulatorStats {
+  requests = 0;
+  byRoute: Record<string, number> = {};
+  rateLimited = 0;
+
+  reset(): void {
+    this.requests = 0;
+    this.rateLimited = 0;
+    for (const key of Object.keys(this.byRoute)) delete this.byRoute[key];
+  }
+}
+
+export interface ServerContext {
+  store: HubSpotStore;
+  token: string;
+  /** Object type names the token has no scope for. */
+  forbidden: Set<string>;
+  latencyMs: number;
+  limiter: RateLimiter;
+  now: () => number;
+  stats: Stats;
+  /** The emulator's base URL (for paging links). */
+  baseUrl: () => string;
+}
+
+/** Batch endpoints take at most this many inputs (HubSpot guide: "up to 100"). */
+export const BATCH_MAX_INPUTS = 100;
+/** Objects list page size: default and maximum. */
+export const LIST_DEFAULT_LIMIT = 10;
+export const LIST_MAX_LIMIT = 100;
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+interface Request {
+  method: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  now: number;
+}
+interface Reply {
+  status: number;
+  body?: unknown;
+}
+type Access = 'read' | 'write' | 'schema';
+interface Route {
+  key: string;
+  access: Access;
+  search?: boolean;
+  handler: (ctx: ServerContext, request: Request) => Reply;
+}
+
+// ---- request parsing helpers -------------------------------------------------------------
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function parseBoolean(query: URLSearchParams, name: string): boolean {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return false;
+  const lower = raw.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw validationError(`Query parameter ${name} must be true or false, got ${JSON.stringify(raw)}.`);
+}
+
+/** `properties` may be repeated and/or comma-separated. */
+function parseProperties(query: URLSearchParams): string[] {
+  return query
+    .getAll('properties')
+    .flatMap((value) => value.split(','))
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
+
+function parseListLimit(query: URLSearchParams): number {
+  const raw = query.get('limit');
+  if (raw === null || raw === '') return LIST_DEFAULT_LIMIT;
+  if (!/^\d+$/.test(raw.trim())) throw validationError(`limit must be an integer, got ${JSON.stringify(raw)}.`);
+  const limit = Number(raw);
+  if (limit < 1 || limit > LIST_MAX_LIMIT) throw validationError(`limit must be between 1 and ${LIST_MAX_LIMIT}, got ${limit}.`);
+  return limit;
+}
+
+/**
+ * List cursors are opaque to clients (base64url); inside they hold the smallest id of
+ * the next page, so they stay valid across writes: records created later (higher ids)
+ * show up on later pages, none is skipped or repeated. A bare number is also accepted.
+ */
+export function encodeCursor(minId: number): string {
+  return Buffer.from(String(minId)).toString('base64url');
+}
+
+export function decodeCursor(raw: string | null): number {
+  if (raw === null || raw === '') return 0;
+  const text = /^\d+$/.test(raw) ? raw : Buffer.from(raw, 'base64url').toString('latin1');
+  if (!/^\d{1,16}$/.test(text)) throw validationError(`Invalid paging cursor after=${JSON.stringify(raw)}.`);
+  return Number(text);
+}
+
+function batchInputs(body: unknown): Record<string, unknown>[] {
+  if (!isObject(body) || !Array.isArray(body.inputs)) throw validationError('Invalid input JSON: the request body must be an object with an "inputs" array.');
+  if (body.inputs.length > BATCH_MAX_INPUTS) {
+    throw validationError(`Too many inputs: ${body.inputs.length}. Batch requests accept at most ${BATCH_MAX_INPUTS} inputs.`, {
+      context: { maxInputs: [String(BATCH_MAX_INPUTS)] },
+    });
+  }
+  return body.inputs.map((input: unknown, index: number) => {
+    if (!isObject(input)) throw validationError(`inputs[${index}] must be an object.`);
+    return input;
+  });
+}
+
+function inputId(input: Record<string, unknown>, index: number): string {
+  const id = input.id;
+  if (typeof id === 'string' && id !== '') return id;
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  throw validationError(`inputs[${index}].id is required.`);
+}
+
+function requestProperties(body: Record<string, unknown>): string[] | undefined {
+  if (body.properties === undefined || body.properties === null) return undefined;
+  if (!Array.isArray(body.properties) || body.properties.some((name) => typeof name !== 'string')) {
+    throw validationError('properties must be an array of property names.');
+  }
+  return body.properties as string[];
+}
+
+/** The properties a write response shows: every property the record has. */
+function writtenObject(table: ObjectTable, snapshot: Snapshot): ApiObject {
+  return table.toApiObject(snapshot, Object.keys(snapshot.props).sort());
+}
+
+function notFoundIds(table: ObjectTable, ids: string[]): Record<string, unknown> {
+  return {
+    status: 'error',
+    category: 'OBJECT_NOT_FOUND',
+    message: `Could not get some ${table.def.singular} objects, they may be deleted or not exist. Check that ids are valid.`,
+    context: { ids },
+    errors: [],
+    links: {},
+  };
+}
+
+function batchReply(status: number, startedAt: number, now: number, results: unknown[], errors: Record<string, unknown>[]): Reply {
+  const body: Record<string, unknown> = { status: 'COMPLETE', results, startedAt: toIso(startedAt), completedAt: toIso(now) };
+  if (errors.length > 0) {
+    body.numErrors = errors.length;
+    body.errors = errors;
+    return { status: 207, body };
+  }
+  return { status, body };
+}
+
+function rejectDuplicateIds(ids: string[]): void {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const id of ids) {
+    const key = id.toLowerCase();
+    if (seen.has(key)) duplicates.add(id);
+    seen.add(key);
+  }
+  if (duplicates.size > 0) throw validationError(`Duplicate IDs found in batch input: [${[...duplicates].join(', ')}]. IDs must be unique`);
+}
+
+/** Rejects a batch whose inputs would give two records the same unique value. */
+function rejectDuplicateUniqueValues(table: ObjectTable, list: PropertyValues[]): void {
+  for (const property of table.def.properties) {
+    if (!property.hasUniqueValue) continue;
+    const seen = new Set<string>();
+    for (const values of list) {
+      const value = values[property.name];
+      if (value === undefined || value === null) continue;
+      if (seen.has(value.toLowerCase())) throw new HubSpotApiError(409, 'CONFLICT', `Duplicate ${property.name} values found in batch input: ${value}`);
+      seen.add(value.toLowerCase());
+    }
+  }
+}
+
+// ---- handlers ----------------------------------------------------------------------------------
+
+function listObjects(ctx: ServerContext, { params, query }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const limit = parseListLimit(query);
+  const minId = decodeCursor(query.get('after'));
+  const archived = parseBoolean(query, 'archived');
+  const names = table.outputProperties(parseProperties(query));
+  const page = table.page(minId, limit, archived);
+  const body: Record<string, unknown> = { results: page.records.map((snapshot) => table.toApiObject(snapshot, names)) };
+  if (page.nextMinId !== undefined) {
+    const after = encodeCursor(page.nextMinId);
+    const next = new URLSearchParams(query);
+    next.set('after', after);
+    body.paging = { next: { after, link: `${ctx.baseUrl()}/crm/v3/objects/${encodeURIComponent(params.type as string)}?${next.toString()}` } };
+  }
+  return { status: 200, body };
+}
+
+function findRecord(table: ObjectTable, id: string, idProperty: string | null, archived: boolean): Snapshot {
+  const key = table.resolveId(id, idProperty ?? undefined);
+  const snapshot = key === undefined ? undefined : table.current(key);
+  // `archived=true` looks among archived records only; otherwise among active ones.
+  if (!snapshot || (snapshot.archivedAt !== null) !== archived) {
+    throw notFound(key === undefined && idProperty === null ? 'Object not found.  objectId are usually numeric.' : 'resource not found');
+  }
+  return snapshot;
+}
+
+function getObject(ctx: ServerContext, { params, query }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const snapshot = findRecord(table, params.id as string, query.get('idProperty'), parseBoolean(query, 'archived'));
+  return { status: 200, body: table.toApiObject(snapshot, table.outputProperties(parseProperties(query))) };
+}
+
+function createObject(ctx: ServerContext, { params, body }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
+  if (body.associations !== undefined && !Array.isArray(body.associations)) throw validationError('associations must be an array.');
+  return { status: 201, body: writtenObject(table, table.create(normalizeWrite(table.def, body.properties))) };
+}
+
+function updateObject(ctx: ServerContext, { params, query, body }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
+  const values = normalizeWrite(table.def, body.properties);
+  const snapshot = findRecord(table, params.id as string, query.get('idProperty'), false);
+  return { status: 200, body: writtenObject(table, table.update(snapshot.id, values)) };
+}
+
+function archiveObject(ctx: ServerContext, { params }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const id = parseId(params.id as string);
+  // Archiving is idempotent: unknown and already-archived ids also get 204.
+  if (id !== undefined && table.current(id)) table.archive(id);
+  return { status: 204 };
+}
+
+function search(ctx: ServerContext, { params, body, now }: Request): Reply {
+  return { status: 200, body: executeSearch(ctx.store.table(params.type as string), body, now) };
+}
+
+function batchRead(ctx: ServerContext, { params, query, body, now }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const inputs = batchInputs(body);
+  const request = body as Record<string, unknown>;
+  const idProperty = typeof request.idProperty === 'string' && request.idProperty !== '' ? request.idProperty : undefined;
+  const archived = parseBoolean(query, 'archived');
+  const names = table.outputProperties(requestProperties(request));
+  const results: ApiObject[] = [];
+  const missing: string[] = [];
+  const seen = new Set<number>();
+  inputs.forEach((input, index) => {
+    const id = inputId(input, index);
+    const key = table.resolveId(id, idProperty);
+    const snapshot = key === undefined ? undefined : table.current(key);
+    if (!snapshot || (snapshot.archivedAt !== null) !== archived) missing.push(id);
+    else if (!seen.has(snapshot.id)) {
+      seen.add(snapshot.id);
+      results.push(table.toApiObject(snapshot, names));
+    }
+  });
+  return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);
+}
+
+function batchCreate(ctx: ServerContext, { params, body, now }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const inputs = batchInputs(body);
+  // The whole batch is validated first: one bad input fails it and nothing is written.
+  const list = inputs.map((input) => {
+    if (input.associations !== undefined && !Array.isArray(input.associations)) throw validationError('associations must be an array.');
+    return normalizeWrite(table.def, input.properties ?? {});
+  });
+  rejectDuplicateUniqueValues(table, list);
+  for (const values of list) table.assertUnique(values, undefined);
+  const results = list.map((values) => writtenObject(table, table.create(values)));
+  return batchReply(201, now, ctx.now(), results, []);
+}
+
+function batchUpdate(ctx: ServerContext, { params, body, now }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const inputs = batchInputs(body);
+  const parsed = inputs.map((input, index) => {
+    const id = inputId(input, index);
+    const idProperty = typeof input.idProperty === 'string' && input.idProperty !== '' ? input.idProperty : undefined;
+    return { id, idProperty, values: normalizeWrite(table.def, input.properties ?? {}) };
+  });
+  rejectDuplicateIds(parsed.map((input) => input.id));
+  const missing: string[] = [];
+  const found: { key: number; values: PropertyValues }[] = [];
+  for (const input of parsed) {
+    const key = table.resolveId(input.id, input.idProperty);
+    if (key === undefined || !table.isActive(key)) missing.push(input.id);
+    else found.push({ key, values: input.values });
+  }
+  rejectDuplicateUniqueValues(table, found.map((entry) => entry.values));
+  for (const entry of found) table.assertUnique(entry.values, entry.key);
+  const results = found.map((entry) => writtenObject(table, table.update(entry.key, entry.values)));
+  return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);
+}
+
+function batchUpsert(ctx: ServerContext, { params, body, now }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const inputs = batchInputs(body);
+  const parsed = inputs.map((input, index) => {
+    const id = inputId(input, index);
+    const idProperty = input.idProperty;
+    const property = typeof idProperty === 'string' ? table.def.byName.get(idProperty) : undefined;
+    if (!property || !property.hasUniqueValue) {
+      throw validationError(
+        `inputs[${index}].idProperty must name a property with unique values on ${table.def.name} (got ${JSON.stringify(idProperty ?? null)}).`,
+      );
+    }
+    // The id is the unique value itself; it must be valid for the property (an email...).
+    const idValue = normalizeWrite(table.def, { [property.name]: id })[property.name] as string;
+    const values = normalizeWrite(table.def, input.properties ?? {});
+    return { id: idValue, idProperty: property.name, values };
+  });
+  rejectDuplicateIds(parsed.map((input) => input.id));
+  const plan = parsed.map((input) => {
+    const key = table.findByUnique(input.idProperty, input.id);
+    const values = key === undefined ? { ...input.values, [input.idProperty]: input.id } : input.values;
+    return { key, values };
+  });
+  rejectDuplicateUniqueValues(table, plan.map((entry) => entry.values));
+  for (const entry of plan) table.assertUnique(entry.values, entry.key);
+  const results = plan.map(({ key, values }) => {
+    const version = key === undefined ? table.create(values) : table.update(key, values);
+    return { ...writtenObject(table, version), new: key === undefined };
+  });
+  return batchReply(200, now, ctx.now(), results, []);
+}
+
+function batchArchive(ctx: ServerContext, { params, body }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const inputs = batchInputs(body);
+  const ids = inputs.map((input, index) => parseId(inputId(input, index)));
+  for (const id of ids) if (id !== undefined && table.current(id)) table.archive(id);
+  return { status: 204 };
+}
+
+function listProperties(ctx: ServerContext, { params, query }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  // The emulator has no archived property definitions.
+  return { status: 200, body: { results: parseBoolean(query, 'archived') ? [] : ctx.store.properties(table.def.name) } };
+}
+
+function getProperty(ctx: ServerContext, { params }: Request): Reply {
+  const table = ctx.store.table(params.type as string);
+  const property = ctx.store.properties(table.def.name).find((candidate) => candidate.name === params.name);
+  if (!property) throw notFound(`Unable to find property with name '${params.name}' on object type ${table.def.objectTypeId} (${table.def.name}).`);
+  return { status: 200, body: property };
+}
+
+// ---- routing -------------------------------------------------------------------------------------
+
+const OBJECTS = '/crm/v3/objects/{type}';
+const ROUTES = {
+  list: { key: `GET ${OBJECTS}`, access: 'read', handler: listObjects },
+  create: { key: `POST ${OBJECTS}`, access: 'write', handler: createObject },
+  search: { key: `POST ${OBJECTS}/search`, access: 'read', search: true, handler: search },
+  get: { key: `GET ${OBJECTS}/{id}`, access: 'read', handler: getObject },
+  update: { key: `PATCH ${OBJECTS}/{id}`, access: 'write', handler: updateObject },
+  archive: { key: `DELETE ${OBJECTS}/{id}`, access: 'write', handler: archiveObject },
+  batchRead: { key: `POST ${OBJECTS}/batch/read`, access: 'read', handler: batchRead },
+  batchCreate: { key: `POST ${OBJECTS}/batch/create`, access: 'write', handler: batchCreate },
+  batchUpdate: { key: `POST ${OBJECTS}/batch/update`, access: 'write', handler: batchUpdate },
+  batchUpsert: { key: `POST ${OBJECTS}/batch/upsert`, access: 'write', handler: batchUpsert },
+  batchArchive: { key: `POST ${OBJECTS}/batch/archive`, access: 'write', handler: batchArchive },
+  properties: { key: 'GET /crm/v3/properties/{type}', access: 'schema', handler: listProperties },
+  property: { key: 'GET /crm/v3/properties/{type}/{name}', access: 'schema', handler: getProperty },
+} satisfies Record<string, Route>;
+
+const BATCH_ROUTES: Record<string, Route> = {
+  read: ROUTES.batchRead,
+  create: ROUTES.batchCreate,
+  update: ROUTES.batchUpdate,
+  upsert: ROUTES.batchUpsert,
+  archive: ROUTES.batchArchive,
+};
+
+interface Match {
+  route?: Route;
+  /** The path exists but not for this method. */
+  methodNotAllowed?: boolean;
+  params: Record<string, string>;
+}
+
+function match(method: string, pathname: string): Match {
+  let segments: string[];
+  try {
+    segments = pathname.split('/').filter((segment) => segment !== '').map(decodeURIComponent);
+  } catch {
+    return { params: {} };
+  }
+  const [crm, version, kind, type, fourth, fifth, ...rest] = segments;
+  if (crm !== 'crm' || version !== 'v3' || type === undefined || rest.length > 0) return { params: {} };
+  const byMethod = (candidates: Record<string, Route>, params: Record<string, string>): Match => {
+    const route = candidates[method];
+    return route ? { route, params } : { methodNotAllowed: true, params };
+  };
+  if (kind === 'objects') {
+    if (fourth === undefined) return byMethod({ GET: ROUTES.list, POST: ROUTES.create }, { type });
+    if (fifth === undefined) {
+      if (fourth === 'search' && method === 'POST') return { route: ROUTES.search, params: { type } };
+      return byMethod({ GET: ROUTES.get, PATCH: ROUTES.update, DELETE: ROUTES.archive }, { type, id: fourth });
+    }
+    if (fourth === 'batch' && BATCH_ROUTES[fifth]) return byMethod({ POST: BATCH_ROUTES[fifth] as Route }, { type });
+    return { params: {} };
+  }
+  if (kind === 'properties' && fifth === undefined) {
+    if (fourth === undefined) return byMethod({ GET: ROUTES.properties }, { type });
+    return byMethod({ GET: ROUTES.property }, { type, name: fourth });
+  }
+  return { params: {} };
+}
+
+// ---- the request pipeline ----------------------------------------------------------------------
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    request.on('end', () => (size > MAX_BODY_BYTES ? reject(validationError(`Request body larger than ${MAX_BODY_BYTES} bytes.`)) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    request.on('error', reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw validationError(`Invalid input JSON: ${(error as Error).message}`);
+  }
+}
+
+function authenticate(ctx: ServerContext, request: IncomingMessage): void {
+  const header = request.headers.authorization;
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) {
+    throw new HubSpotApiError(
+      401,
+      'INVALID_AUTHENTICATION',
+      'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
+    );
+  }
+  if (match[1] !== ctx.token) {
+    throw new HubSpotApiError(
+      401,
+      'INVALID_AUTHENTICATION',
+      'The access token provided is invalid or has expired. Check that the request uses the current access token of this private app.',
+    );
+  }
+}
+
+function checkScope(ctx: ServerContext, route: Route, params: Record<string, string>): void {
+  const table = ctx.store.table(params.type as string);
+  if (!ctx.forbidden.has(table.def.name)) return;
+  const scope = route.access === 'schema' ? `crm.schemas.${table.def.name}.read` : `crm.objects.${table.def.name}.${route.access}`;
+  throw new HubSpotApiError(
+    403,
+    'MISSING_SCOPES',
+    "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+    { errors: [{ message: 'One or more of the following scopes are required.', context: { requiredGranularScopes: [scope] } }] },
+  );
+}
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  if (response.writableEnded || response.destroyed) return;
+  if (body === undefined) {
+    response.writeHead(status, headers);
+    response.end();
+    return;
+  }
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  response.writeHead(status, { ...headers, 'Content-Type': 'application/json;charset=utf-8', 'Content-Length': String(payload.length) });
+  response.end(payload);
+}
+
+/** The node:http request listener of the emulator. */
+export function createHandler(ctx: ServerContext): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    void handle(ctx, request, response).catch((error: unknown) => {
+      // Last resort (the response could not even be built): never crash the server.
+      send(response, 500, { status: 'error', message: `Emulator failure: ${String(error)}`, correlationId: randomUUID(), category: 'INTERNAL_ERROR' }, {});
+    });
+  };
+}
+
+async function handle(ctx: ServerContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  ctx.stats.requests++;
+  const method = (request.method ?? 'GET').toUpperCase();
+  const url = new URL(request.url ?? '/', 'http://emulator');
+  const found = match(method, url.pathname);
+  const routeKey = found.route?.key ?? `${method} (unmatched)`;
+  ctx.stats.byRoute[routeKey] = (ctx.stats.byRoute[routeKey] ?? 0) + 1;
+
+  const correlationId = randomUUID();
+  let headers: Record<string, string> = { 'X-HubSpot-Correlation-Id': correlationId };
+  let status: number;
+  let body: unknown;
+  try {
+    const text = await readBody(request);
+    if (url.pathname.startsWith('/crm/') || url.pathname === '/crm') authenticate(ctx, request);
+    const now = ctx.now();
+    if (found.route || found.methodNotAllowed) {
+      const decision = ctx.limiter.admit(found.route?.search === true, now);
+      headers = { ...headers, ...decision.headers };
+      if (!decision.ok) {
+        ctx.stats.rateLimited++;
+        throw Object.assign(new HubSpotApiError(429, '', decision.message), { rateLimit: decision.policyName });
+      }
+    }
+    if (found.methodNotAllowed) throw new HubSpotApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${url.pathname}.`);
+    if (!found.route) throw notFound(`No endpoint matches ${method} ${url.pathname}.`);
+    checkScope(ctx, found.route, found.params);
+    const reply = found.route.handler(ctx, { method, params: found.params, query: url.searchParams, body: parseJson(text), now });
+    status = reply.status;
+    body = reply.body;
+  } catch (error) {
+    if (!(error instanceof HubSpotApiError)) throw error;
+    status = error.status;
+    const policyName = (error as HubSpotApiError & { rateLimit?: string }).rateLimit;
+    // Rate-limit bodies have their own shape: errorType and policyName, no category.
+    body = policyName
+      ? { status: 'error', message: error.message, errorType: 'RATE_LIMIT', correlationId, policyName }
+      : error.toBody(correlationId);
+  }
+  if (ctx.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, ctx.latencyMs));
+  send(response, status, body, headers);
+}

@@ -1,0 +1,52 @@
+/**
+ * Typed errors thrown anywhere below the command line; src/cli.ts maps them to exit codes
+ * in one place (see EXIT_CODES).
+ */
+export const EXIT_CODES = {
+  success: 0,
+  failed: 1,
+  usage: 2,
+  partial: 3,
+  leaseHeld: 4,
+} as const;
+
+/** Bad flags, bad configuration, missing secrets: nothing has been written. Exit 2. */
+export class UsageError extends Error {
+  readonly exitCode = EXIT_CODES.usage;
+}
+
+/** Credentials rejected or missing a scope: retrying cannot help. */
+export class AuthError extends Error {
+  readonly exitCode = EXIT_CODES.failed;
+}
+
+/** The API kept failing after the bounded retries, or answered something unusable. */
+export class ApiError extends Error {
+  readonly exitCode = EXIT_CODES.failed;
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Another live process holds the object's lease. Exit 4. */
+export class LeaseHeldError extends Error {
+  readonly exitCode = EXIT_CODES.leaseHeld;
+}
+
+/** SIGINT/SIGTERM arrived; the run stopped after the current page. */
+export class InterruptedError extends Error {
+  readonly exitCode = EXIT_CODES.failed;
+  constructor() {
+    super('interrupted');
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error && typeof error === 'object' && 'exitCode' in error && typeof error.exitCode === 'number') {
+    return error.exitCode;
+  }
+  return EXIT_CODES.failed;
+}

@@ -1,0 +1,53 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { crmsync, tempDir } from '../helpers/cli.js';
+
+const dir = tempDir();
+const badYaml = join(dir, 'bad.yaml');
+writeFileSync(badYaml, 'version: 1\nobjects:\n  contacts:\n    object_type: contacts\n    fields: {}\n');
+const brokenYaml = join(dir, 'broken.yaml');
+writeFileSync(brokenYaml, 'version: 1\nobjects: [\n');
+
+// The API is never reached: each case fails before anything is read or written.
+const env = (db: string) => ({ HUBSPOT_BASE_URL: 'http://127.0.0.1:9', HUBSPOT_ACCESS_TOKEN: 'pat-test', CRMSYNC_DB: db });
+
+describe('bad input: one clear line, exit 2, nothing written', () => {
+  test.each([
+    ['an impossible --since', ['sync-contacts', '--since', '2025-13-45'], /^crmsync: --since "2025-13-45" is not a valid date: use YYYY-MM-DD or an ISO-8601 date-time/],
+    ['a zero --batch-size', ['sync-contacts', '--batch-size', '0'], /^crmsync: --batch-size must be a whole number from 1 to 200, got "0"/],
+    ['a negative --batch-size', ['sync-deals', '--batch-size=-5'], /^crmsync: --batch-size must be a whole number from 1 to 200, got "-5"/],
+    ['an unknown object', ['sync-all', '--objects', 'contacts,unicorns'], /^crmsync: unknown object "unicorns"; mappings\.yaml defines: contacts, companies, deals/],
+    ['an invalid mappings.yaml', ['--config', badYaml, 'sync-contacts'], /^crmsync: .*bad\.yaml: objects\.contacts\.modified_property: /],
+    ['a malformed mappings.yaml', ['--config', brokenYaml, 'sync-contacts'], /^crmsync: .*broken\.yaml: not valid YAML: /],
+    ['a missing mappings.yaml', ['--config', join(dir, 'nope.yaml'), 'sync-contacts'], /^crmsync: .*nope\.yaml: file not found/],
+    ['an unknown flag', ['sync-contacts', '--fulll'], /unknown option '--fulll'/],
+    ['an unknown command', ['sync-unicorns'], /unknown command 'sync-unicorns'/],
+  ])('%s', async (_, args, message) => {
+    const db = join(dir, `${Math.random()}.db`);
+    const run = await crmsync(args, env(db));
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toMatch(message);
+    expect(run.stdout).toBe('');
+    expect(existsSync(db)).toBe(false);
+  });
+
+  test('a missing token', async () => {
+    const db = join(dir, 'token.db');
+    const run = await crmsync(['sync-contacts'], { CRMSYNC_DB: db });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^crmsync: HUBSPOT_ACCESS_TOKEN is not set: /);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(db)).toBe(false);
+  });
+});
+
+test('--help lists every command and the exit codes', async () => {
+  const run = await crmsync(['--help']);
+  expect(run.code).toBe(0);
+  for (const command of ['sync-contacts', 'sync-companies', 'sync-deals', 'sync-all', 'history', 'demo', 'emulator']) expect(run.stdout).toContain(command);
+  expect(run.stdout).toMatch(/Exit codes:\n\s+0\s+success/);
+  expect(run.stdout).toContain('4  another run of the same object holds the lease');
+  const sync = await crmsync(['sync-contacts', '--help']);
+  for (const flag of ['--full', '--since', '--dry-run', '--force-overwrite', '--batch-size', '--max-records', '--debug']) expect(sync.stdout).toContain(flag);
+});

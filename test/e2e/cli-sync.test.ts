@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Client } from '@hubspot/api-client';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfig, objectByName } from '../../src/config/load.js';
+import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
+import { compareWithSource, expectComplete } from '../helpers/completeness.js';
+
+const SEED = { contacts: 1200, companies: 150, deals: 400 };
+const config = loadConfig(join(ROOT, 'mappings.yaml'));
+
+let emulator: HubSpotEmulator;
+let dir: string;
+const env = (db: string, extra: Record<string, string> = {}) => ({
+  HUBSPOT_BASE_URL: emulator.url,
+  HUBSPOT_ACCESS_TOKEN: emulator.token,
+  CRMSYNC_DB: db,
+  ...extra,
+});
+const json = (stdout: string) => JSON.parse(stdout) as { exitCode: number; results: { object: string; status: string; syncType: string; counts: Record<string, number>; metrics: Record<string, number>; error?: string }[] };
+const history = (db: string) => new Database(db, { readonly: true }).prepare('SELECT * FROM sync_history ORDER BY id').all() as Record<string, unknown>[];
+const fileHash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+beforeAll(async () => {
+  emulator = await startHubSpotEmulator({ seed: SEED, seedValue: 7 });
+  dir = tempDir();
+});
+afterAll(() => emulator?.close());
+
+describe('sync-all against the emulator, through the real command line', () => {
+  let db: string;
+  beforeAll(() => {
+    db = join(dir, 'main.db');
+  });
+
+  test('the first run reads every record: counts equal the emulator', async () => {
+    const run = await crmsync(['sync-all', '--json'], env(db));
+    expect(run.stderr).not.toContain(emulator.token);
+    expect(run.code, run.stderr).toBe(0);
+    const { results } = json(run.stdout);
+    expect(results.map((result) => [result.object, result.status, result.syncType, result.counts.created])).toEqual([
+      ['contacts', 'success', 'full', SEED.contacts],
+      ['companies', 'success', 'full', SEED.companies],
+      ['deals', 'success', 'full', SEED.deals],
+    ]);
+    for (const name of ['contacts', 'companies', 'deals']) {
+      expect(expectComplete(compareWithSource(db, emulator.store, objectByName(config, name)))).toEqual({ missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true });
+    }
+    const sqlite = new Database(db, { readonly: true });
+    expect(sqlite.prepare('SELECT count(*) AS n FROM hubspot_contacts').get()).toEqual({ n: SEED.contacts });
+    const first = emulator.store.all('contacts')[0];
+    expect(sqlite.prepare('SELECT email, firstname FROM hubspot_contacts WHERE id = ?').get(first.id)).toEqual({
+      email: first.properties.email?.toLowerCase() ?? null,
+      firstname: first.properties.firstname,
+    });
+    sqlite.close();
+  });
+
+  test('a second run changes nothing and makes at most 2 requests per object', async () => {
+    emulator.stats.reset();
+    const run = await crmsync(['sync-all', '--json'], env(db));
+    expect(run.code, run.stderr).toBe(0);
+    const { results } = json(run.stdout);
+    for (const result of results) {
+      expect(result.syncType).toBe('incremental');
+      expect(result.counts.created + result.counts.updated).toBe(0);
+      expect(result.metrics.requests).toBeLessThanOrEqual(2);
+    }
+    expect(emulator.stats.requests).toBeLessThanOrEqual(6);
+  });
+
+  test('changes made through @hubspot/api-client arrive with exact values in the next incremental run', async () => {
+    const client = new Client({ accessToken: emulator.token, basePath: emulator.url });
+    const [a, b] = emulator.store.all('contacts');
+    await client.crm.contacts.batchApi.update({
+      inputs: [
+        { id: a.id, properties: { firstname: 'Grace', jobtitle: 'Rear Admiral' } },
+        { id: b.id, properties: { phone: '+44 20 7946 0958' } },
+      ],
+    });
+    const created = await client.crm.contacts.basicApi.create({ properties: { email: 'Margaret.Hamilton@Example.org', firstname: 'Margaret', lastname: 'Hamilton' }, associations: [] });
+    const deal = emulator.store.all('deals')[3];
+    await client.crm.deals.basicApi.update(deal.id, { properties: { amount: '98765.43', dealstage: 'closedwon' } });
+
+    const run = await crmsync(['sync-all', '--json'], env(db));
+    expect(run.code, run.stderr).toBe(0);
+    const counts = Object.fromEntries(json(run.stdout).results.map((result) => [result.object, [result.counts.created, result.counts.updated]]));
+    expect(counts).toEqual({ contacts: [1, 2], companies: [0, 0], deals: [0, 1] });
+
+    const sqlite = new Database(db, { readonly: true });
+    const contact = (id: string) => sqlite.prepare('SELECT firstname, lastname, jobtitle, phone, email FROM hubspot_contacts WHERE id = ?').get(id);
+    expect(contact(a.id)).toMatchObject({ firstname: 'Grace', jobtitle: 'Rear Admiral' });
+    expect(contact(b.id)).toMatchObject({ phone: '+442079460958' });
+    expect(contact(created.id)).toEqual({ firstname: 'Margaret', lastname: 'Hamilton', jobtitle: null, phone: null, email: 'margaret.hamilton@example.org' });
+    expect(sqlite.prepare('SELECT amount, dealstage FROM hubspot_deals WHERE id = ?').get(deal.id)).toEqual({ amount: 98765.43, dealstage: 'closedwon' });
+    sqlite.close();
+    expect(expectComplete(compareWithSource(db, emulator.store, objectByName(config, 'contacts')))).toEqual({ missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true });
+  });
+
+  test('--dry-run leaves the database file byte-for-byte unchanged and says what it would write', async () => {
+    emulator.store.update('contacts', emulator.store.all('contacts')[10].id, { city: 'Lisbon' });
+    const before = fileHash(db);
+    const rowsBefore = history(db).length;
+    const run = await crmsync(['sync-contacts', '--dry-run', '--full'], env(db));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/dry run, nothing written; would have: 1201 processed, 0 created, 1 updated, 1200 unchanged/);
+    expect(fileHash(db)).toBe(before);
+    expect(history(db).length).toBe(rowsBefore);
+  });
+
+  test('--dry-run on a database that does not exist creates nothing', async () => {
+    const fresh = join(dir, 'never.db');
+    const run = await crmsync(['sync-deals', '--dry-run'], env(fresh));
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(fresh)).toBe(false);
+  });
+
+  test('--force-overwrite rewrites every row', async () => {
+    const run = await crmsync(['sync-companies', '--force-overwrite', '--json'], env(db));
+    expect(run.code, run.stderr).toBe(0);
+    const [result] = json(run.stdout).results;
+    expect(result).toMatchObject({ syncType: 'force_overwrite', counts: { processed: SEED.companies, updated: SEED.companies, created: 0 } });
+  });
+
+  test('--max-records stops after that many records', async () => {
+    const run = await crmsync(['sync-contacts', '--full', '--max-records', '250', '--batch-size', '100', '--json'], env(join(dir, 'limited.db')));
+    expect(run.code, run.stderr).toBe(0);
+    const [result] = json(run.stdout).results;
+    expect(result.counts.processed).toBe(250);
+    expect(result.metrics.pages).toBe(3);
+  });
+
+  test('--since reads only records modified since then', async () => {
+    const since = '2025-10-01';
+    const expected = emulator.store.all('deals').filter((deal) => Date.parse(deal.properties.hs_lastmodifieddate!) >= Date.parse(since)).length;
+    expect(expected).toBeGreaterThan(0);
+    expect(expected).toBeLessThan(emulator.store.count('deals'));
+    const sinceDb = join(dir, 'since.db');
+    const run = await crmsync(['sync-deals', '--since', since, '--json'], env(sinceDb));
+    expect(run.code, run.stderr).toBe(0);
+    const [result] = json(run.stdout).results;
+    expect(result).toMatchObject({ syncType: 'since', counts: { processed: expected, created: expected } });
+    // Starting after any watermark, it must not let the next run skip older changes.
+    const next = await crmsync(['sync-deals', '--json'], env(sinceDb));
+    expect(json(next.stdout).results[0].syncType).toBe('full');
+  });
+
+  test('crmsync history lists the runs', async () => {
+    const run = await crmsync(['history', '--object', 'contacts', '--limit', '2'], env(db));
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^run\s+object\s+source\s+type\s+status/);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/contacts\s+hubspot\s+incremental\s+success/);
+    const asJson = JSON.parse((await crmsync(['history', '--json'], env(db))).stdout) as { status: string; performanceMetrics: { requests: number } }[];
+    expect(asJson.length).toBeGreaterThanOrEqual(10);
+    expect(asJson.every((row) => row.status === 'success' && row.performanceMetrics.requests > 0)).toBe(true);
+  });
+});
+
+describe('rejected records', () => {
+  test('an invalid email is rejected with its reason; the run ends partial with exit 3', async () => {
+    const local = await startHubSpotEmulator({ seed: { contacts: 50 }, seedValue: 3 });
+    try {
+      const victim = local.store.all('contacts')[5];
+      local.store.put('contacts', { ...victim, properties: { ...victim.properties, email: 'not-an-email' } });
+      const db = join(dir, 'rejected.db');
+      const run = await crmsync(['sync-contacts', '--json'], { HUBSPOT_BASE_URL: local.url, HUBSPOT_ACCESS_TOKEN: local.token, CRMSYNC_DB: db });
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain(`contacts ${victim.id} rejected: email: not a valid email address (value "not-an-email")`);
+      const [result] = json(run.stdout).results;
+      expect(result).toMatchObject({ status: 'partial', counts: { processed: 50, created: 49, failed: 1 } });
+      const sqlite = new Database(db, { readonly: true });
+      const rejected = sqlite.prepare('SELECT source_id, reasons FROM rejected_records').all() as { source_id: string; reasons: string }[];
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0].source_id).toBe(victim.id);
+      expect(JSON.parse(rejected[0].reasons)).toEqual([{ column: 'email', property: 'email', value: 'not-an-email', reason: 'not a valid email address' }]);
+      expect(sqlite.prepare("SELECT status FROM sync_history").all()).toEqual([{ status: 'partial' }]);
+      sqlite.close();
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+describe('a rejected token', () => {
+  test('fails the run with exit 1, a message naming the setting, and no token anywhere', async () => {
+    const db = join(dir, 'auth.db');
+    const wrong = 'pat-na1-00000000-wrong-token';
+    const run = await crmsync(['sync-contacts'], env(db, { HUBSPOT_ACCESS_TOKEN: wrong }));
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toContain('HubSpot rejected HUBSPOT_ACCESS_TOKEN (401');
+    expect(run.stdout + run.stderr).not.toContain(wrong);
+    const rows = history(db);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed' });
+    expect(String(rows[0].error_message)).toContain('HUBSPOT_ACCESS_TOKEN');
+    expect(JSON.stringify(rows)).not.toContain(wrong);
+  });
+});

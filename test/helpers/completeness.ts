@@ -1,0 +1,55 @@
+import Database from 'better-sqlite3';
+import type { HubSpotStore } from '../../src/emulators/hubspot/index.js';
+import type { ObjectConfig } from '../../src/config/load.js';
+
+export interface Completeness {
+  sourceCount: number;
+  localCount: number;
+  /** Active in the source, absent (or marked deleted) locally. */
+  missing: string[];
+  /** Present locally but not active in the source. */
+  extra: string[];
+  /** Same id, different value of a fetched property. */
+  mismatched: { id: string; property: string; source: unknown; local: unknown }[];
+  duplicates: number;
+}
+
+/**
+ * Compares the emulator's records of one object with the local database: ids, every
+ * fetched property value, and the deleted flag. Local = source when all lists are empty.
+ */
+export function compareWithSource(dbPath: string, store: HubSpotStore, object: ObjectConfig): Completeness {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const rows = db
+      .prepare('SELECT source_id, raw_json, is_deleted FROM records WHERE source = ? AND object_type = ?')
+      .all('hubspot', object.name) as { source_id: string; raw_json: string; is_deleted: number }[];
+    const duplicates = rows.length - new Set(rows.map((row) => row.source_id)).size;
+    const local = new Map(rows.filter((row) => !row.is_deleted).map((row) => [row.source_id, JSON.parse(row.raw_json) as { properties: Record<string, unknown> }]));
+    const source = store.all(object.objectType);
+    const result: Completeness = { sourceCount: source.length, localCount: local.size, missing: [], extra: [], mismatched: [], duplicates };
+    const sourceIds = new Set<string>();
+    for (const record of source) {
+      sourceIds.add(record.id);
+      const copy = local.get(record.id);
+      if (!copy) {
+        result.missing.push(record.id);
+        continue;
+      }
+      for (const property of object.properties) {
+        const expected = record.properties[property] ?? null;
+        const actual = copy.properties[property] ?? null;
+        if (expected !== actual) result.mismatched.push({ id: record.id, property, source: expected, local: actual });
+      }
+    }
+    for (const id of local.keys()) if (!sourceIds.has(id)) result.extra.push(id);
+    return result;
+  } finally {
+    db.close();
+  }
+}
+
+/** What a test asserts: nothing missing, extra, different or duplicated. */
+export function expectComplete(report: Completeness): { missing: string[]; extra: string[]; mismatched: unknown[]; duplicates: number; sameCount: boolean } {
+  return { missing: report.missing.slice(0, 5), extra: report.extra.slice(0, 5), mismatched: report.mismatched.slice(0, 5), duplicates: report.duplicates, sameCount: report.sourceCount === report.localCount };
+}

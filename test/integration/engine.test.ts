@@ -1,0 +1,95 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { objectByName } from '../../src/config/load.js';
+import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { tempDir } from '../helpers/cli.js';
+import { compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { config, syncObject } from '../helpers/engine.js';
+
+const COMPLETE = { missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true };
+const contacts = objectByName(config, 'contacts');
+let emulator: HubSpotEmulator;
+let dir: string;
+const hubspot = () => ({ baseUrl: emulator.url, accessToken: emulator.token });
+
+beforeAll(async () => {
+  emulator = await startHubSpotEmulator({ seed: { contacts: 600, deals: 120 }, seedValue: 11 });
+  dir = tempDir();
+});
+afterAll(() => emulator?.close());
+
+describe('BaseSyncEngine against the emulator', () => {
+  test('given several pages when read in full then every record is stored once', async () => {
+    const db = join(dir, 'pages.db');
+    const result = await syncObject('contacts', db, hubspot(), { batchSize: 50 });
+    expect(result).toMatchObject({ status: 'success', syncType: 'full', counts: { processed: 600, created: 600 }, exitCode: 0 });
+    // 12 list pages and one search for the source's latest modification time.
+    expect(result.metrics).toMatchObject({ pages: 12, requests: 13, retries: 0 });
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+  });
+
+  test('the watermark is the latest modification committed, and a re-run is a no-op', async () => {
+    const db = join(dir, 'watermark.db');
+    const first = await syncObject('contacts', db, hubspot());
+    const latest = emulator.store.all('contacts').map((record) => record.properties.lastmodifieddate!).sort().at(-1);
+    expect(first.watermark).toBe(new Date(latest!).toISOString());
+    const second = await syncObject('contacts', db, hubspot());
+    expect(second).toMatchObject({ syncType: 'incremental', counts: { created: 0, updated: 0 } });
+    expect(second.metrics.requests).toBe(1);
+    expect(second.watermark).toBe(first.watermark);
+  });
+
+  test('more records sharing one modification time than fit a page are all read once', async () => {
+    const db = join(dir, 'ties.db');
+    const first = await syncObject('contacts', db, hubspot());
+    const tie = '2026-01-15T08:00:00.000Z';
+    const changed = emulator.store.all('contacts').slice(0, 350);
+    for (const record of changed) {
+      emulator.store.put('contacts', { ...record, updatedAt: tie, properties: { ...record.properties, lastmodifieddate: tie, city: 'Tie Town' } });
+    }
+    const result = await syncObject('contacts', db, hubspot(), { batchSize: 100 });
+    // Each record in the window is read exactly once: the ties plus the overlap's re-reads.
+    const windowStart = Date.parse(first.watermark!) - contacts.overlapMs;
+    const inWindow = emulator.store.all('contacts').filter((record) => Date.parse(record.properties.lastmodifieddate!) >= windowStart).length;
+    expect(result).toMatchObject({ syncType: 'incremental', counts: { processed: inWindow, updated: 350, created: 0, unchanged: inWindow - 350 } });
+    expect(result.watermark).toBe(tie);
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+    const sqlite = new Database(db, { readonly: true });
+    expect(sqlite.prepare("SELECT count(*) AS n FROM hubspot_contacts WHERE city = 'Tie Town'").get()).toEqual({ n: 350 });
+    sqlite.close();
+  });
+
+  test('a record modified during a full read is picked up by the next incremental run', async () => {
+    const db = join(dir, 'during.db');
+    const early = emulator.store.all('deals')[0];
+    let modified = false;
+    const log = {
+      debug: (message: string) => {
+        // After the first page is saved, edit a record that page already held.
+        if (!modified && message.includes('page 1')) {
+          emulator.store.update('deals', early.id, { dealname: 'Renamed mid-run' });
+          modified = true;
+        }
+      },
+      info() {},
+      warn() {},
+      error() {},
+    };
+    await syncObject('deals', db, hubspot(), { batchSize: 20 }, log);
+    expect(modified).toBe(true);
+    const next = await syncObject('deals', db, hubspot());
+    expect(next.counts.updated).toBeGreaterThanOrEqual(1);
+    const sqlite = new Database(db, { readonly: true });
+    expect(sqlite.prepare('SELECT dealname FROM hubspot_deals WHERE id = ?').get(early.id)).toEqual({ dealname: 'Renamed mid-run' });
+    sqlite.close();
+  });
+
+  test('a dry run reports what it would write and stores nothing', async () => {
+    const db = join(dir, 'dry.db');
+    const result = await syncObject('deals', db, hubspot(), { dryRun: true });
+    expect(result).toMatchObject({ dryRun: true, status: 'success', counts: { created: emulator.store.count('deals') } });
+    const again = await syncObject('deals', db, hubspot(), { dryRun: true });
+    expect(again.syncType).toBe('full');
+  });
+});

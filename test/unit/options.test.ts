@@ -1,0 +1,43 @@
+import { describe, expect, test } from 'vitest';
+import { parseSeed, parseSince, parseSyncFlags } from '../../src/commands/options.js';
+import { UsageError } from '../../src/errors.js';
+
+const defaults = { batchSize: '100', maxRecords: '0' };
+
+describe('--since', () => {
+  test.each([
+    ['2025-01-01', '2025-01-01T00:00:00.000Z'],
+    ['2025-01-31T12:00:00Z', '2025-01-31T12:00:00.000Z'],
+    ['2025-01-31T12:00', '2025-01-31T12:00:00.000Z'],
+    ['2025-01-31T14:00:00+02:00', '2025-01-31T12:00:00.000Z'],
+    ['2024-02-29', '2024-02-29T00:00:00.000Z'],
+  ])('%s → %s', (text, iso) => {
+    expect(parseSince(text).toISOString()).toBe(iso);
+  });
+
+  test.each(['2025-13-45', '2025-02-29', '2025-01-01T25:00:00Z', 'yesterday', '01/02/2025', ''])('%j is refused with one clear line', (text) => {
+    expect(() => parseSince(text)).toThrow(UsageError);
+    expect(() => parseSince(text)).toThrow(/--since ".*" is not a valid date: use YYYY-MM-DD or an ISO-8601 date-time/);
+  });
+});
+
+describe('sync flags', () => {
+  test('defaults', () => {
+    expect(parseSyncFlags(defaults)).toEqual({ full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: 100, maxRecords: 0, since: undefined });
+  });
+
+  test.each([
+    [{ batchSize: '0' }, '--batch-size must be a whole number from 1 to 200, got "0"'],
+    [{ batchSize: '-5' }, '--batch-size must be a whole number from 1 to 200, got "-5"'],
+    [{ batchSize: '201' }, '--batch-size must be a whole number from 1 to 200, got "201"'],
+    [{ batchSize: 'ten' }, '--batch-size must be a whole number from 1 to 200, got "ten"'],
+    [{ maxRecords: '-1' }, '--max-records must be a whole number from 0 to up, got "-1"'],
+  ])('%j → %s', (flags, message) => {
+    expect(() => parseSyncFlags({ ...defaults, ...flags })).toThrow(message);
+  });
+});
+
+test('seed lists', () => {
+  expect(parseSeed('contacts=5000,companies=500,deals=2000')).toEqual({ contacts: 5000, companies: 500, deals: 2000 });
+  expect(() => parseSeed('contacts:5')).toThrow(UsageError);
+});
