@@ -1,6 +1,6 @@
 import type { ObjectConfig } from '../config/load.js';
-import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type SearchRequest } from './hubspot.js';
-import type { ReadPlan, RecordSource, SourcePage } from './source.js';
+import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type SearchRequest } from './hubspot.js';
+import type { DeletedPage, ReadPlan, RecordSource, SourcePage } from './source.js';
 
 interface HubSpotRecord {
   id: string;
@@ -48,6 +48,37 @@ export class HubSpotSource implements RecordSource {
     });
     const latest = (page.results[0] as HubSpotRecord | undefined)?.properties[this.object.modifiedProperty];
     return latest ? new Date(toMillis(latest)).toISOString() : null;
+  }
+
+  /**
+   * Archiving a record in HubSpot does not change its modification time, so a search for
+   * changes never sees it. The list endpoint with archived=true does, ordered by id and
+   * not by archivedAt, so every run walks all of it (one request per 100 archived records).
+   */
+  async *deletedPages(pageSize: number, resume?: unknown): AsyncGenerator<DeletedPage> {
+    let after = resume as string | undefined;
+    do {
+      const page = await this.client.listPage(this.object.objectType, {
+        limit: Math.min(pageSize, HUBSPOT_LIST_LIMIT),
+        after,
+        properties: ['hs_object_id'],
+        archived: true,
+      });
+      after = page.after;
+      const deletions = (page.results as { id: string; archivedAt?: string; updatedAt?: string }[]).map((record) => ({
+        sourceId: String(record.id),
+        deletedAt: new Date(record.archivedAt ?? record.updatedAt ?? Date.now()).toISOString(),
+      }));
+      yield { deletions, checkpoint: after ?? null };
+    } while (after);
+  }
+
+  async readByIds(ids: string[]): Promise<unknown[]> {
+    const records: unknown[] = [];
+    for (let start = 0; start < ids.length; start += HUBSPOT_BATCH_LIMIT) {
+      records.push(...(await this.client.batchRead(this.object.objectType, ids.slice(start, start + HUBSPOT_BATCH_LIMIT), this.object.properties)));
+    }
+    return records;
   }
 
   private async *listPages(pageSize: number, resumeAfter?: string): AsyncGenerator<SourcePage> {

@@ -36,6 +36,7 @@ export interface PropertyDefinition {
 /** HubSpot's page limits: the objects list endpoint and the search endpoint. */
 export const HUBSPOT_LIST_LIMIT = 100;
 export const HUBSPOT_SEARCH_LIMIT = 200;
+export const HUBSPOT_BATCH_LIMIT = 100;
 
 interface HubSpotErrorBody {
   message?: string;
@@ -73,6 +74,13 @@ export class HubSpotClient {
   search(objectType: string, request: SearchRequest): Promise<HubSpotPage> {
     const body = { ...request, limit: Math.min(request.limit, HUBSPOT_SEARCH_LIMIT) };
     return this.call(`search ${objectType}`, { method: 'POST', path: `/crm/v3/objects/${encodeURIComponent(objectType)}/search`, body }).then(toPage);
+  }
+
+  /** Up to 100 records by id; ids that are unknown or archived are left out (HubSpot answers 207). */
+  async batchRead(objectType: string, ids: string[], properties: string[]): Promise<unknown[]> {
+    const body = { inputs: ids.map((id) => ({ id })), properties };
+    const reply = (await this.call(`batch read ${objectType}`, { method: 'POST', path: `/crm/v3/objects/${encodeURIComponent(objectType)}/batch/read`, body })) as { results?: unknown[] };
+    return reply.results ?? [];
   }
 
   async properties(objectType: string): Promise<PropertyDefinition[]> {

@@ -22,4 +22,13 @@ export interface RecordSource {
   pages(plan: ReadPlan): AsyncGenerator<SourcePage>;
   /** The greatest modification time the source holds now, or null when it is empty. */
   latestModification(): Promise<string | null>;
+  /** Every record deleted (archived) in the source, page by page. */
+  deletedPages(pageSize: number, resume?: unknown): AsyncGenerator<DeletedPage>;
+  /** Reads records by id; ids not active in the source are absent from the result. */
+  readByIds(ids: string[]): Promise<unknown[]>;
+}
+
+export interface DeletedPage {
+  deletions: { sourceId: string; deletedAt: string }[];
+  checkpoint: unknown;
 }

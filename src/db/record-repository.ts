@@ -16,6 +16,13 @@ export interface PageToSave {
   forceOverwrite: boolean;
 }
 
+export interface DeletionsToSave {
+  runId: number;
+  deletions: { sourceId: string; deletedAt: string }[];
+  checkpoint: unknown;
+  watermark: string | null;
+}
+
 interface ExistingRow {
   content_hash: string;
   source_modified_at: string | null;
@@ -31,7 +38,9 @@ export class RecordRepository {
   private readonly insertRow: Database.Statement;
   private readonly updateRow: Database.Statement;
   private readonly insertRejected: Database.Statement;
+  private readonly markRowDeleted: Database.Statement;
   private readonly savePageTx: (page: PageToSave) => PageCounts;
+  private readonly saveDeletionsTx: (page: DeletionsToSave) => PageCounts;
 
   constructor(
     private readonly store: Store,
@@ -55,7 +64,36 @@ export class RecordRepository {
     this.insertRejected = db.prepare(
       'INSERT INTO rejected_records (run_id, source, object_type, source_id, raw_json, reasons) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    this.markRowDeleted = db.prepare(
+      `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, last_run_id = @runId
+       WHERE source = @source AND object_type = @objectType AND source_id = @sourceId AND is_deleted = 0`,
+    );
     this.savePageTx = db.transaction((page: PageToSave) => this.writePage(page));
+    this.saveDeletionsTx = db.transaction((page: DeletionsToSave) => this.writeDeletions(page));
+  }
+
+  /** Marks rows deleted (never erases them), with the checkpoint, in one transaction. */
+  saveDeletions(page: DeletionsToSave): PageCounts {
+    return this.saveDeletionsTx(page);
+  }
+
+  private writeDeletions(page: DeletionsToSave): PageCounts {
+    const counts = emptyCounts();
+    for (const deletion of page.deletions) {
+      const { changes } = this.markRowDeleted.run({ ...deletion, source: this.source, objectType: this.objectType, runId: page.runId });
+      counts.deleted += changes;
+    }
+    this.history.recordPage(page.runId, counts, page.checkpoint, page.watermark);
+    return counts;
+  }
+
+  /** Ids of rows marked deleted locally, to check which of them came back. */
+  deletedIds(): string[] {
+    return (
+      this.store.sqlite
+        .prepare('SELECT source_id FROM records WHERE source = ? AND object_type = ? AND is_deleted = 1')
+        .all(this.source, this.objectType) as { source_id: string }[]
+    ).map((row) => row.source_id);
   }
 
   /** One transaction: the rows, the rejections, the counts and the checkpoint. */

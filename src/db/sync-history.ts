@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { and, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { LeaseHeldError } from '../errors.js';
 import type { Store } from './database.js';
 import { syncHistory } from './schema.js';
 
@@ -20,17 +21,76 @@ export const emptyCounts = (): PageCounts => ({ processed: 0, created: 0, update
 
 const now = () => new Date().toISOString();
 
+/**
+ * A run whose heartbeat is older than this is taken for dead even if its pid is alive
+ * (another host, or a reused pid). Runs refresh their heartbeat every page and every
+ * HEARTBEAT_MS while waiting on the API.
+ */
+export const LEASE_TTL_MS = 10 * 60_000;
+export const HEARTBEAT_MS = 30_000;
+
+export interface NewRun {
+  objectType: string;
+  source: string;
+  syncType: SyncType;
+  configuration: Record<string, unknown>;
+  watermark: string | null;
+}
+
 export class SyncHistoryRepository {
   constructor(private readonly store: Store) {}
 
-  /** Opens the run's row. `watermark` starts as the previous one and only moves forward. */
-  start(run: {
-    objectType: string;
-    source: string;
-    syncType: SyncType;
-    configuration: Record<string, unknown>;
-    watermark: string | null;
-  }): number {
+  /**
+   * Takes the object's lease and opens the run's row, in one write transaction so two
+   * processes cannot both win. The lease is the `running` row itself: a live holder makes
+   * this throw LeaseHeldError; a dead one (its pid gone from this host, or its heartbeat
+   * stale) has its row closed as `failed` first.
+   */
+  begin(
+    source: string,
+    objectType: string,
+    open: (previous: SyncHistoryRow | undefined) => NewRun,
+    options: { shareLease?: boolean } = {},
+  ): { runId: number; abandoned: SyncHistoryRow[] } {
+    const begin = this.store.sqlite.transaction(() => {
+      const abandoned: SyncHistoryRow[] = [];
+      for (const holder of this.running(source, objectType)) {
+        if (isAlive(holder)) {
+          if (options.shareLease) continue;
+          throw new LeaseHeldError(
+            `${objectType} is already being synced by pid ${holder.pid} on ${holder.host} since ${holder.startTime} (run ${holder.id}); ` +
+              'wait for it to finish, or stop that process',
+          );
+        }
+        abandoned.push(holder);
+      }
+      const run = open(this.last(source, objectType));
+      const runId = this.insert(run);
+      for (const holder of abandoned) {
+        this.store.orm
+          .update(syncHistory)
+          .set({
+            status: 'failed',
+            endTime: holder.heartbeatAt ?? holder.startTime,
+            errorMessage: `abandoned: pid ${holder.pid} on ${holder.host} stopped without closing the run; found by run ${runId}`,
+          })
+          .where(eq(syncHistory.id, holder.id))
+          .run();
+      }
+      return { runId, abandoned };
+    });
+    return begin.immediate();
+  }
+
+  private running(source: string, objectType: string): SyncHistoryRow[] {
+    return this.store.orm
+      .select()
+      .from(syncHistory)
+      .where(and(eq(syncHistory.crmSource, source), eq(syncHistory.objectType, objectType), eq(syncHistory.status, 'running')))
+      .all();
+  }
+
+  private insert(run: NewRun): number {
     const time = now();
     const [row] = this.store.orm
       .insert(syncHistory)
@@ -49,6 +109,26 @@ export class SyncHistoryRepository {
       .returning({ id: syncHistory.id })
       .all();
     return row.id;
+  }
+
+  /** The last run of the object, whatever its status. */
+  last(source: string, objectType: string): SyncHistoryRow | undefined {
+    return this.store.orm
+      .select()
+      .from(syncHistory)
+      .where(and(eq(syncHistory.crmSource, source), eq(syncHistory.objectType, objectType)))
+      .orderBy(desc(syncHistory.id))
+      .limit(1)
+      .get();
+  }
+
+  /** Stores the position a resumed run starts from, before it has read anything itself. */
+  inheritCheckpoint(id: number, checkpoint: unknown): void {
+    this.store.orm.update(syncHistory).set({ checkpoint: JSON.stringify(checkpoint) }).where(eq(syncHistory.id, id)).run();
+  }
+
+  heartbeat(id: number): void {
+    this.store.orm.update(syncHistory).set({ heartbeatAt: now() }).where(eq(syncHistory.id, id)).run();
   }
 
   /**
@@ -120,5 +200,20 @@ export class SyncHistoryRepository {
       .orderBy(desc(syncHistory.id))
       .limit(filter.limit)
       .all();
+  }
+}
+
+/** Whether the process holding a `running` row can still be working on it. */
+function isAlive(row: SyncHistoryRow): boolean {
+  const heartbeat = Date.parse(row.heartbeatAt ?? row.startTime);
+  if (Date.now() - heartbeat > LEASE_TTL_MS) return false;
+  if (row.host !== hostname() || row.pid === null) return true;
+  if (row.pid === process.pid) return false;
+  try {
+    process.kill(row.pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the pid exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -2,7 +2,15 @@ import type { RecordSource, ReadPlan } from '../clients/source.js';
 import type { ObjectConfig } from '../config/load.js';
 import type { Store } from '../db/database.js';
 import { RecordRepository } from '../db/record-repository.js';
-import { SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus, type SyncType } from '../db/sync-history.js';
+import {
+  HEARTBEAT_MS,
+  SyncHistoryRepository,
+  emptyCounts,
+  type PageCounts,
+  type RunStatus,
+  type SyncHistoryRow,
+  type SyncType,
+} from '../db/sync-history.js';
 import { ensureObjectView } from '../db/views.js';
 import { exitCodeOf, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -27,6 +35,17 @@ export interface Strategy {
   advancesWatermark: boolean;
 }
 
+/** Where a run stands, stored in sync_history with each page so a new run can resume. */
+export interface Checkpoint {
+  phase: 'records' | 'deletions';
+  /** The source's paging position within the phase; null at its start. */
+  cursor: unknown;
+  /** Full reads: the source's latest modification time when the read began. */
+  sourceLatest: string | null;
+  /** Greatest modification time saved so far. */
+  maxSaved: string | null;
+}
+
 export interface RunResult {
   runId: number;
   object: string;
@@ -34,6 +53,8 @@ export interface RunResult {
   syncType: SyncType;
   status: Exclude<RunStatus, 'running'>;
   dryRun: boolean;
+  /** The failed run this one continued from, if any. */
+  resumedFrom?: number;
   counts: PageCounts;
   watermark: string | null;
   metrics: PerformanceMetrics;
@@ -80,9 +101,31 @@ export function chooseStrategy(options: Pick<SyncOptions, 'since' | 'forceOverwr
   return { syncType: 'incremental', mode: 'incremental', since, advancesWatermark: true };
 }
 
+interface StoredConfiguration {
+  full?: boolean;
+  forceOverwrite?: boolean;
+  since?: string;
+  strategy?: Strategy;
+}
+
 /**
- * The one sync loop: strategy → SyncHistory row → fetch pages → transform → validate →
- * save (one transaction per page, with its checkpoint) → close the row.
+ * A failed run (crashed, killed, interrupted, or out of retries) that committed pages is
+ * continued rather than started over, unless this run asks for a different read.
+ */
+export function resumableRun(previous: SyncHistoryRow | undefined, options: Pick<SyncOptions, 'since' | 'forceOverwrite' | 'full'>): { row: SyncHistoryRow; strategy: Strategy; checkpoint: Checkpoint } | undefined {
+  if (!previous || previous.status === 'success' || previous.status === 'partial' || !previous.checkpoint || !previous.configuration) return undefined;
+  const stored = JSON.parse(previous.configuration) as StoredConfiguration;
+  if (!stored.strategy) return undefined;
+  const asksNothing = !options.since && !options.full && !options.forceOverwrite;
+  const asksTheSame =
+    Boolean(stored.full) === options.full && Boolean(stored.forceOverwrite) === options.forceOverwrite && stored.since === options.since?.toISOString();
+  if (!asksNothing && !asksTheSame) return undefined;
+  return { row: previous, strategy: stored.strategy, checkpoint: JSON.parse(previous.checkpoint) as Checkpoint };
+}
+
+/**
+ * The one sync loop: strategy → SyncHistory row (the lease) → fetch pages → transform →
+ * validate → save (one transaction per page, with its checkpoint) → deletions → close the row.
  */
 export class BaseSyncEngine {
   private readonly history: SyncHistoryRepository;
@@ -99,81 +142,158 @@ export class BaseSyncEngine {
     const { object, source, log } = this.deps;
     ensureObjectView(this.deps.store, object);
     const previousWatermark = this.history.lastWatermark(source.name, object.name);
-    const strategy = chooseStrategy(options, previousWatermark, object.overlapMs);
-    const runId = this.history.start({
-      objectType: object.name,
-      source: source.name,
-      syncType: strategy.syncType,
-      watermark: previousWatermark,
-      configuration: { ...options, since: options.since?.toISOString(), strategy },
-    });
-    log.info(`${object.name}: ${describeStrategy(strategy)} (run ${runId}${options.dryRun ? ', dry run' : ''})`);
 
+    let strategy = chooseStrategy(options, previousWatermark, object.overlapMs);
+    let resumed: ReturnType<typeof resumableRun>;
+    const { runId, abandoned } = this.history.begin(
+      source.name,
+      object.name,
+      (previous) => {
+        resumed = resumableRun(previous, options);
+        if (resumed) strategy = resumed.strategy;
+        return {
+          objectType: object.name,
+          source: source.name,
+          syncType: strategy.syncType,
+          watermark: resumed?.row.watermark ?? previousWatermark,
+          configuration: { ...options, since: options.since?.toISOString(), strategy, resumedFrom: resumed?.row.id },
+        };
+      },
+      // A dry run writes nothing, so it need not wait for (or take over from) a live run.
+      { shareLease: options.dryRun },
+    );
+    for (const row of abandoned) log.warn(`${object.name}: run ${row.id} (pid ${row.pid} on ${row.host}) died without finishing; closed it as failed`);
+    if (resumed) {
+      this.history.inheritCheckpoint(runId, resumed.checkpoint);
+      log.info(`${object.name}: resuming run ${resumed.row.id} from its last committed page (run ${runId})`);
+    } else {
+      log.info(`${object.name}: ${describeStrategy(strategy)} (run ${runId}${options.dryRun ? ', dry run' : ''})`);
+    }
+
+    const heartbeat = setInterval(() => this.history.heartbeat(runId), HEARTBEAT_MS).unref();
     const started = performance.now();
-    const totals = emptyCounts();
-    let pages = 0;
-    let watermark = previousWatermark;
+    const run: RunState = {
+      runId,
+      strategy,
+      options,
+      totals: emptyCounts(),
+      pages: 0,
+      watermark: resumed?.row.watermark ?? previousWatermark,
+      checkpoint: resumed?.checkpoint ?? { phase: 'records', cursor: null, sourceLatest: null, maxSaved: null },
+      truncated: false,
+    };
     let status: Exclude<RunStatus, 'running'> = 'success';
     let error: unknown;
     this.deps.progress?.start(object.name);
     try {
-      // A full read can't order by modification time, so its watermark is the source's
-      // latest modification when it started: later changes are left to the next run.
-      const sourceLatest = strategy.mode === 'full' ? await source.latestModification() : null;
-      let maxSaved: string | null = null;
-      let truncated = false;
-      const plan: ReadPlan =
-        strategy.mode === 'full'
-          ? { mode: 'full', pageSize: options.batchSize }
-          : { mode: 'incremental', since: strategy.since!, pageSize: options.batchSize };
-
-      for await (const page of source.pages(plan)) {
-        let raw = page.records;
-        if (options.maxRecords > 0 && totals.processed + raw.length >= options.maxRecords) {
-          raw = raw.slice(0, options.maxRecords - totals.processed);
-          truncated = true;
-        }
-        const { valid, rejected } = this.transform(raw);
-        const pageLatest = latest(valid);
-        if (pageLatest && (!maxSaved || pageLatest > maxSaved)) maxSaved = pageLatest;
-        if (strategy.advancesWatermark && strategy.mode === 'incremental') watermark = later(watermark, maxSaved);
-        const counts = this.records.savePage({
-          runId,
-          records: valid,
-          rejected,
-          checkpoint: page.checkpoint,
-          watermark,
-          forceOverwrite: strategy.syncType === 'force_overwrite',
-        });
-        addCounts(totals, counts);
-        pages++;
-        this.deps.progress?.advance(raw.length);
-        log.debug(`${object.name}: page ${pages}: ${formatCounts(counts)}`);
-        if (truncated) break;
-        if (this.deps.signal?.aborted) throw new InterruptedError();
+      if (run.checkpoint.phase === 'records') await this.readRecords(run, resumed !== undefined);
+      if (!run.truncated) await this.readDeletions(run);
+      if (strategy.mode === 'full' && strategy.advancesWatermark && !run.truncated) {
+        // A full read can't order by modification time, so its watermark is the source's
+        // latest modification when it began: later changes are left to the next run.
+        run.watermark = later(run.watermark, earlier(run.checkpoint.sourceLatest, run.checkpoint.maxSaved));
       }
-      if (strategy.mode === 'full' && strategy.advancesWatermark && !truncated) {
-        watermark = later(watermark, earlier(sourceLatest, maxSaved));
-      }
-      if (totals.failed > 0) status = 'partial';
+      if (run.totals.failed > 0) status = 'partial';
     } catch (caught) {
       status = 'failed';
       error = caught;
     } finally {
+      clearInterval(heartbeat);
       this.deps.progress?.stop();
     }
 
     const durationMs = Math.round(performance.now() - started);
     const metrics: PerformanceMetrics = {
       durationMs,
-      recordsPerSecond: durationMs > 0 ? Math.round((totals.processed * 1000) / durationMs) : totals.processed,
-      pages,
+      recordsPerSecond: durationMs > 0 ? Math.round((run.totals.processed * 1000) / durationMs) : run.totals.processed,
+      pages: run.pages,
       ...source.metrics,
     };
     const errorMessage = error instanceof Error ? error.message : error === undefined ? undefined : String(error);
-    this.history.finish(runId, { status, errorMessage, metrics, watermark: status === 'failed' ? undefined : watermark });
+    this.history.finish(runId, { status, errorMessage, metrics, watermark: status === 'failed' ? undefined : run.watermark });
     const exitCode = status === 'success' ? 0 : status === 'partial' ? 3 : exitCodeOf(error);
-    return { runId, object: object.name, source: source.name, syncType: strategy.syncType, status, dryRun: options.dryRun, counts: totals, watermark, metrics, error: errorMessage, exitCode };
+    return {
+      runId,
+      object: object.name,
+      source: source.name,
+      syncType: strategy.syncType,
+      status,
+      dryRun: options.dryRun,
+      resumedFrom: resumed?.row.id,
+      counts: run.totals,
+      watermark: run.watermark,
+      metrics,
+      error: errorMessage,
+      exitCode,
+    };
+  }
+
+  /** Stage 1: every record the strategy asks for, page by page. */
+  protected async readRecords(run: RunState, resuming: boolean): Promise<void> {
+    const { strategy, options } = run;
+    if (strategy.mode === 'full' && !resuming) run.checkpoint.sourceLatest = await this.deps.source.latestModification();
+    const plan: ReadPlan =
+      strategy.mode === 'full'
+        ? { mode: 'full', pageSize: options.batchSize, resume: run.checkpoint.cursor ?? undefined }
+        : { mode: 'incremental', since: strategy.since!, pageSize: options.batchSize, resume: run.checkpoint.cursor ?? undefined };
+
+    for await (const page of this.deps.source.pages(plan)) {
+      let raw = page.records;
+      if (options.maxRecords > 0 && run.totals.processed + raw.length >= options.maxRecords) {
+        raw = raw.slice(0, options.maxRecords - run.totals.processed);
+        run.truncated = true;
+      }
+      this.savePage(run, raw, { ...run.checkpoint, cursor: page.checkpoint });
+      if (run.truncated) return;
+      this.stopIfInterrupted();
+    }
+    run.checkpoint = { ...run.checkpoint, phase: 'deletions', cursor: null };
+    this.history.recordPage(run.runId, emptyCounts(), run.checkpoint, run.watermark);
+  }
+
+  /**
+   * Stage 2: records deleted in the source are marked deleted locally with the time, never
+   * erased; local deletions the source no longer lists were restored and are read again.
+   */
+  protected async readDeletions(run: RunState): Promise<void> {
+    const stillDeleted = new Set<string>();
+    for await (const page of this.deps.source.deletedPages(run.options.batchSize, run.checkpoint.cursor ?? undefined)) {
+      for (const deletion of page.deletions) stillDeleted.add(deletion.sourceId);
+      run.checkpoint = { ...run.checkpoint, cursor: page.checkpoint };
+      const counts = this.records.saveDeletions({ runId: run.runId, deletions: page.deletions, checkpoint: run.checkpoint, watermark: run.watermark });
+      addCounts(run.totals, counts);
+      run.pages++;
+      this.stopIfInterrupted();
+    }
+    const restoredIds = this.records.deletedIds().filter((id) => !stillDeleted.has(id));
+    if (restoredIds.length === 0) return;
+    const restored = await this.deps.source.readByIds(restoredIds);
+    if (restored.length > 0) this.savePage(run, restored, run.checkpoint);
+  }
+
+  /** Transform → validate → save one page with its checkpoint, in one transaction. */
+  private savePage(run: RunState, raw: unknown[], checkpoint: Checkpoint): void {
+    const { valid, rejected } = this.transform(raw);
+    const pageLatest = latest(valid);
+    const maxSaved = later(checkpoint.maxSaved, pageLatest);
+    if (run.strategy.advancesWatermark && run.strategy.mode === 'incremental') run.watermark = later(run.watermark, maxSaved);
+    run.checkpoint = { ...checkpoint, maxSaved };
+    const counts = this.records.savePage({
+      runId: run.runId,
+      records: valid,
+      rejected,
+      checkpoint: run.checkpoint,
+      watermark: run.watermark,
+      forceOverwrite: run.strategy.syncType === 'force_overwrite',
+    });
+    addCounts(run.totals, counts);
+    run.pages++;
+    this.deps.progress?.advance(raw.length);
+    this.deps.log.debug(`${this.deps.object.name}: page ${run.pages}: ${formatCounts(counts)}`);
+  }
+
+  private stopIfInterrupted(): void {
+    if (this.deps.signal?.aborted) throw new InterruptedError();
   }
 
   /** Maps and validates a page; rejections are kept with their reasons, never dropped. */
@@ -194,6 +314,18 @@ export class BaseSyncEngine {
     }
     return { valid, rejected };
   }
+}
+
+interface RunState {
+  runId: number;
+  strategy: Strategy;
+  options: SyncOptions;
+  totals: PageCounts;
+  pages: number;
+  watermark: string | null;
+  checkpoint: Checkpoint;
+  /** Stopped early by --max-records: the read is incomplete. */
+  truncated: boolean;
 }
 
 function describeStrategy(strategy: Strategy): string {

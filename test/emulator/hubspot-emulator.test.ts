@@ -313,6 +313,34 @@ describe('single objects', () => {
   });
 });
 
+describe('generic objects API', () => {
+  it('serves any type through crm.objects by name or type id', async () => {
+    const emu = await emulator({ seed: { companies: 12, tickets: 3 } });
+    const client = sdk(emu);
+    const page = await client.crm.objects.basicApi.getPage('0-2', 5, undefined, ['domain', 'industry']);
+    expect(page.results.map((record) => record.id)).toEqual(['1001', '1002', '1003', '1004', '1005']);
+    expect(page.results[0]!.properties.domain).toBe(emu.store.get('companies', '1001')!.properties.domain);
+    const found = await client.crm.objects.searchApi.doSearch('tickets', {
+      filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'EQ' as never, value: '1002' }] }],
+      sorts: [],
+      properties: ['subject'],
+      limit: 10,
+      after: '0',
+    });
+    expect(found.total).toBe(1);
+    expect(found.results[0]!.properties.subject).toBe(emu.store.get('tickets', '1002')!.properties.subject);
+    expect(found.results[0]!.properties.hs_lastmodifieddate).toBe(emu.store.get('tickets', '1002')!.updatedAt);
+  });
+
+  it('answers 405 to a method a known path does not support', async () => {
+    const emu = await emulator();
+    const response = await raw(emu, 'PUT', '/crm/v3/objects/contacts', { properties: {} });
+    expect(response.status).toBe(405);
+    expect(response.body.status).toBe('error');
+    expect(emu.stats.byRoute['PUT (unmatched)']).toBe(1);
+  });
+});
+
 describe('batch endpoints', () => {
   it('reads a batch: 200 COMPLETE, or 207 with the ids not found', async () => {
     const clock = fakeClock();

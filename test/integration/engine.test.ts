@@ -24,8 +24,8 @@ describe('BaseSyncEngine against the emulator', () => {
     const db = join(dir, 'pages.db');
     const result = await syncObject('contacts', db, hubspot(), { batchSize: 50 });
     expect(result).toMatchObject({ status: 'success', syncType: 'full', counts: { processed: 600, created: 600 }, exitCode: 0 });
-    // 12 list pages and one search for the source's latest modification time.
-    expect(result.metrics).toMatchObject({ pages: 12, requests: 13, retries: 0 });
+    // 12 list pages, one search for the source's latest modification time, one page of archived records.
+    expect(result.metrics).toMatchObject({ pages: 13, requests: 14, retries: 0 });
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
   });
 
@@ -36,7 +36,8 @@ describe('BaseSyncEngine against the emulator', () => {
     expect(first.watermark).toBe(new Date(latest!).toISOString());
     const second = await syncObject('contacts', db, hubspot());
     expect(second).toMatchObject({ syncType: 'incremental', counts: { created: 0, updated: 0 } });
-    expect(second.metrics.requests).toBe(1);
+    // One search for changes, one list of archived records.
+    expect(second.metrics.requests).toBe(2);
     expect(second.watermark).toBe(first.watermark);
   });
 

@@ -55,7 +55,7 @@ export const LIST_DEFAULT_LIMIT = 10;
 export const LIST_MAX_LIMIT = 100;
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-interface Request {
+interface ApiRequest {
   method: string;
   params: Record<string, string>;
   query: URLSearchParams;
@@ -71,7 +71,7 @@ interface Route {
   key: string;
   access: Access;
   search?: boolean;
-  handler: (ctx: ServerContext, request: Request) => Reply;
+  handler: (ctx: ServerContext, request: ApiRequest) => Reply;
 }
 
 // ---- request parsing helpers -------------------------------------------------------------
@@ -204,7 +204,7 @@ function rejectDuplicateUniqueValues(table: ObjectTable, list: PropertyValues[])
 
 // ---- handlers ----------------------------------------------------------------------------------
 
-function listObjects(ctx: ServerContext, { params, query }: Request): Reply {
+function listObjects(ctx: ServerContext, { params, query }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const limit = parseListLimit(query);
   const minId = decodeCursor(query.get('after'));
@@ -231,20 +231,20 @@ function findRecord(table: ObjectTable, id: string, idProperty: string | null, a
   return snapshot;
 }
 
-function getObject(ctx: ServerContext, { params, query }: Request): Reply {
+function getObject(ctx: ServerContext, { params, query }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const snapshot = findRecord(table, params.id as string, query.get('idProperty'), parseBoolean(query, 'archived'));
   return { status: 200, body: table.toApiObject(snapshot, table.outputProperties(parseProperties(query))) };
 }
 
-function createObject(ctx: ServerContext, { params, body }: Request): Reply {
+function createObject(ctx: ServerContext, { params, body }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
   if (body.associations !== undefined && !Array.isArray(body.associations)) throw validationError('associations must be an array.');
   return { status: 201, body: writtenObject(table, table.create(normalizeWrite(table.def, body.properties))) };
 }
 
-function updateObject(ctx: ServerContext, { params, query, body }: Request): Reply {
+function updateObject(ctx: ServerContext, { params, query, body }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
   const values = normalizeWrite(table.def, body.properties);
@@ -252,7 +252,7 @@ function updateObject(ctx: ServerContext, { params, query, body }: Request): Rep
   return { status: 200, body: writtenObject(table, table.update(snapshot.id, values)) };
 }
 
-function archiveObject(ctx: ServerContext, { params }: Request): Reply {
+function archiveObject(ctx: ServerContext, { params }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const id = parseId(params.id as string);
   // Archiving is idempotent: unknown and already-archived ids also get 204.
@@ -260,11 +260,11 @@ function archiveObject(ctx: ServerContext, { params }: Request): Reply {
   return { status: 204 };
 }
 
-function search(ctx: ServerContext, { params, body, now }: Request): Reply {
+function search(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
   return { status: 200, body: executeSearch(ctx.store.table(params.type as string), body, now) };
 }
 
-function batchRead(ctx: ServerContext, { params, query, body, now }: Request): Reply {
+function batchRead(ctx: ServerContext, { params, query, body, now }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const inputs = batchInputs(body);
   const request = body as Record<string, unknown>;
@@ -287,7 +287,7 @@ function batchRead(ctx: ServerContext, { params, query, body, now }: Request): R
   return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);
 }
 
-function batchCreate(ctx: ServerContext, { params, body, now }: Request): Reply {
+function batchCreate(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const inputs = batchInputs(body);
   // The whole batch is validated first: one bad input fails it and nothing is written.
@@ -301,7 +301,7 @@ function batchCreate(ctx: ServerContext, { params, body, now }: Request): Reply 
   return batchReply(201, now, ctx.now(), results, []);
 }
 
-function batchUpdate(ctx: ServerContext, { params, body, now }: Request): Reply {
+function batchUpdate(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const inputs = batchInputs(body);
   const parsed = inputs.map((input, index) => {
@@ -323,7 +323,7 @@ function batchUpdate(ctx: ServerContext, { params, body, now }: Request): Reply 
   return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);
 }
 
-function batchUpsert(ctx: ServerContext, { params, body, now }: Request): Reply {
+function batchUpsert(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const inputs = batchInputs(body);
   const parsed = inputs.map((input, index) => {
@@ -355,7 +355,7 @@ function batchUpsert(ctx: ServerContext, { params, body, now }: Request): Reply 
   return batchReply(200, now, ctx.now(), results, []);
 }
 
-function batchArchive(ctx: ServerContext, { params, body }: Request): Reply {
+function batchArchive(ctx: ServerContext, { params, body }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const inputs = batchInputs(body);
   const ids = inputs.map((input, index) => parseId(inputId(input, index)));
@@ -363,13 +363,13 @@ function batchArchive(ctx: ServerContext, { params, body }: Request): Reply {
   return { status: 204 };
 }
 
-function listProperties(ctx: ServerContext, { params, query }: Request): Reply {
+function listProperties(ctx: ServerContext, { params, query }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   // The emulator has no archived property definitions.
   return { status: 200, body: { results: parseBoolean(query, 'archived') ? [] : ctx.store.properties(table.def.name) } };
 }
 
-function getProperty(ctx: ServerContext, { params }: Request): Reply {
+function getProperty(ctx: ServerContext, { params }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const property = ctx.store.properties(table.def.name).find((candidate) => candidate.name === params.name);
   if (!property) throw notFound(`Unable to find property with name '${params.name}' on object type ${table.def.objectTypeId} (${table.def.name}).`);
