@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Client } from '@hubspot/api-client';
+import { afterEach, describe, expect, test } from 'vitest';
+import { objectByName } from '../../src/config/load.js';
+import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { crmsync, tempDir } from '../helpers/cli.js';
+import { compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { config, syncObject } from '../helpers/engine.js';
+
+const COMPLETE = { missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true };
+const contacts = objectByName(config, 'contacts');
+const dir = tempDir();
+let emulator: HubSpotEmulator | undefined;
+afterEach(async () => {
+  await emulator?.close();
+  emulator = undefined;
+});
+const settings = (emu: HubSpotEmulator) => ({ baseUrl: emu.url, accessToken: emu.token });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("beyond the search API's 10,000-result cap", () => {
+  test('more than 10,000 changes in one window are all read once, in about one request per page', async () => {
+    emulator = await startHubSpotEmulator({ seed: { contacts: 10_450 }, seedValue: 21 });
+    const db = join(dir, 'cap.db');
+    const result = await syncObject('contacts', db, settings(emulator), { since: new Date('2020-01-01T00:00:00Z'), batchSize: 200 });
+    expect(result.status).toBe('success');
+    expect(result.counts).toMatchObject({ processed: 10_450, created: 10_450 });
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+    // 53 pages of 200 (each restarts at the last timestamp, re-reading one record) + 1 archived list.
+    expect(result.metrics.requests).toBeLessThanOrEqual(Math.ceil(10_450 / 199) + 2);
+  });
+
+  test('more than 10,000 records with the very same modification time are all read once', async () => {
+    emulator = await startHubSpotEmulator({ seed: { contacts: 10_300 }, seedValue: 22 });
+    const same = '2026-02-02T02:02:02.000Z';
+    for (const record of emulator.store.all('contacts')) {
+      emulator.store.put('contacts', { ...record, updatedAt: same, properties: { ...record.properties, lastmodifieddate: same } });
+    }
+    const db = join(dir, 'ties.db');
+    const result = await syncObject('contacts', db, settings(emulator), { since: new Date('2026-01-01T00:00:00Z'), batchSize: 200 });
+    expect(result.counts).toMatchObject({ processed: 10_300, created: 10_300 });
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+    // Two pages before a page full of one timestamp shows the tie, 52 pages walking the
+    // ties by id, one query past them, one archived list.
+    expect(result.metrics.requests).toBeLessThanOrEqual(Math.ceil(10_300 / 200) + 4);
+  });
+});
+
+describe('deletions', () => {
+  test('archived records are marked deleted with their time, never erased; restored ones come back', async () => {
+    emulator = await startHubSpotEmulator({ seed: { contacts: 300 }, seedValue: 23 });
+    const client = new Client({ accessToken: emulator.token, basePath: emulator.url });
+    const db = join(dir, 'archive.db');
+    await syncObject('contacts', db, settings(emulator));
+    const [a, b, c] = emulator.store.all('contacts');
+    const modifiedBefore = a.properties.lastmodifieddate;
+    await client.crm.contacts.batchApi.archive({ inputs: [{ id: a.id }, { id: b.id }, { id: c.id }] });
+    expect(emulator.store.get('contacts', a.id)?.properties.lastmodifieddate).toBe(modifiedBefore);
+
+    const afterArchive = await syncObject('contacts', db, settings(emulator));
+    expect(afterArchive.counts).toMatchObject({ deleted: 3, created: 0, updated: 0 });
+    const sqlite = () => new Database(db, { readonly: true });
+    const row = (id: string) => {
+      const handle = sqlite();
+      const found = handle.prepare('SELECT is_deleted, deleted_at, email FROM hubspot_contacts WHERE id = ?').get(id) as { is_deleted: number; deleted_at: string; email: string };
+      handle.close();
+      return found;
+    };
+    expect(row(a.id)).toMatchObject({ is_deleted: 1, deleted_at: new Date(emulator.store.get('contacts', a.id)!.archivedAt!).toISOString(), email: a.properties.email?.toLowerCase() ?? null });
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+
+    // Once more: nothing new to mark.
+    expect((await syncObject('contacts', db, settings(emulator))).counts).toMatchObject({ deleted: 0, updated: 0 });
+
+    // Restored through the store (bumps the modification time) and behind its back (does not).
+    emulator.store.restore('contacts', a.id);
+    const archivedB = emulator.store.get('contacts', b.id)!;
+    emulator.store.put('contacts', { ...archivedB, archived: false, archivedAt: undefined });
+    const afterRestore = await syncObject('contacts', db, settings(emulator));
+    expect(afterRestore.counts.updated).toBe(2);
+    expect(row(a.id).is_deleted).toBe(0);
+    expect(row(b.id).is_deleted).toBe(0);
+    expect(row(c.id).is_deleted).toBe(1);
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+  });
+});
+
+describe('writes while a sync runs, with search-index lag', () => {
+  test('creates, updates and archives made during a run arrive by the next run, field by field', async () => {
+    const lagMs = 1_500;
+    emulator = await startHubSpotEmulator({ seed: { contacts: 4_000 }, seedValue: 24, searchLagMs: lagMs, latencyMs: 3 });
+    const client = new Client({ accessToken: emulator.token, basePath: emulator.url });
+    const db = join(dir, 'lag.db');
+    const env = { HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db };
+    expect((await crmsync(['sync-contacts', '--quiet'], env)).code).toBe(0);
+
+    const ids = emulator.store.all('contacts').map((record) => record.id);
+    let writing = true;
+    let writes = 0;
+    const writer = (async () => {
+      for (let round = 0; writing || round < 5; round++) {
+        const id = ids[(round * 37) % ids.length];
+        await client.crm.contacts.basicApi.update(id, { properties: { jobtitle: `Title ${round}`, city: `City ${round}` } });
+        await client.crm.contacts.basicApi.create({ properties: { email: `written.${round}@example.net`, firstname: `W${round}` }, associations: [] });
+        if (round % 4 === 0) await client.crm.contacts.basicApi.archive(ids[(round * 53 + 11) % ids.length]);
+        writes += 3;
+        await sleep(20);
+      }
+    })();
+    // A full read runs while the writer works, then an incremental one.
+    const during = await crmsync(['sync-contacts', '--full', '--quiet'], env);
+    const incremental = await crmsync(['sync-contacts', '--quiet'], env);
+    writing = false;
+    await writer;
+    expect(during.code).toBe(0);
+    expect(incremental.code).toBe(0);
+    expect(writes).toBeGreaterThan(15);
+
+    await sleep(lagMs + 100);
+    const last = await crmsync(['sync-contacts', '--quiet'], env);
+    expect(last.code).toBe(0);
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+    const handle = new Database(db, { readonly: true });
+    const deleted = handle.prepare('SELECT count(*) AS n FROM records WHERE is_deleted = 1').get() as { n: number };
+    handle.close();
+    expect(deleted.n).toBe(emulator.store.count('contacts', { archived: true }));
+  });
+});
+
+describe('idempotence', () => {
+  test('running a sync twice leaves the records identical, with nothing created or updated', async () => {
+    emulator = await startHubSpotEmulator({ seed: { contacts: 500, deals: 200 }, seedValue: 25 });
+    const db = join(dir, 'twice.db');
+    const dump = () => {
+      const handle = new Database(db, { readonly: true });
+      const rows = handle.prepare('SELECT * FROM records ORDER BY source, object_type, source_id').all();
+      handle.close();
+      return rows;
+    };
+    for (const options of [{ full: true }, {}, { since: new Date('2025-01-01T00:00:00Z') }]) {
+      await syncObject('contacts', db, settings(emulator), options);
+      await syncObject('deals', db, settings(emulator), options);
+      const before = dump();
+      const contactsAgain = await syncObject('contacts', db, settings(emulator), options);
+      const dealsAgain = await syncObject('deals', db, settings(emulator), options);
+      for (const again of [contactsAgain, dealsAgain]) expect(again.counts).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+      expect(dump()).toEqual(before);
+    }
+  });
+});
