@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { objectByName } from '../../src/config/load.js';
+import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
+import { compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { config } from '../helpers/engine.js';
+
+const COMPLETE = { missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true };
+const contacts = objectByName(config, 'contacts');
+const dir = tempDir();
+let emulator: HubSpotEmulator;
+const env = (db: string) => ({ HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+  // Latency makes a full read take a few seconds, long enough to be interrupted.
+  emulator = await startHubSpotEmulator({ seed: { contacts: 12_000 }, seedValue: 31, latencyMs: 4 });
+});
+afterAll(() => emulator?.close());
+
+function start(args: string[], db: string): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/crmsync.js'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env(db) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+/** Waits until the database holds at least `count` contacts (read while the sync writes). */
+async function waitForRecords(db: string, count: number): Promise<void> {
+  for (let tries = 0; tries < 600; tries++) {
+    if (existsSync(db)) {
+      const handle = new Database(db, { readonly: true, timeout: 1000 });
+      try {
+        const row = handle.prepare("SELECT count(*) AS n FROM records WHERE object_type = 'contacts'").get() as { n: number } | undefined;
+        if (row && row.n >= count) return;
+      } catch {
+        // tables not created yet
+      } finally {
+        handle.close();
+      }
+    }
+    await sleep(25);
+  }
+  throw new Error(`never reached ${count} records`);
+}
+
+const runs = (db: string) => {
+  const handle = new Database(db, { readonly: true });
+  const rows = handle.prepare('SELECT id, status, error_message, performance_metrics, configuration FROM sync_history ORDER BY id').all() as {
+    id: number;
+    status: string;
+    error_message: string | null;
+    performance_metrics: string | null;
+    configuration: string;
+  }[];
+  handle.close();
+  return rows;
+};
+
+describe('kill -9 at any moment', () => {
+  test('a kill loop ends with local = source, no duplicates, no running row, and resumes instead of starting over', async () => {
+    const db = join(dir, 'kill.db');
+    emulator.stats.reset();
+    const reference = await crmsync(['sync-contacts', '--json'], env(join(dir, 'reference.db')));
+    const fullRunRequests = emulator.stats.requests;
+    expect(reference.code).toBe(0);
+
+    emulator.stats.reset();
+    // Kill points spread over the run, at random counts of committed records.
+    const killAt = [1, 2, 3, 4].map((step) => Math.floor(step * 2_400 + Math.random() * 1_800)).sort((a, b) => a - b);
+    for (const count of killAt) {
+      const { child, done } = start(['sync-contacts', '--quiet'], db);
+      await waitForRecords(db, count);
+      child.kill('SIGKILL');
+      expect((await done).signal).toBe('SIGKILL');
+    }
+    const final = await crmsync(['sync-contacts', '--json'], env(db));
+    expect(final.code, final.stderr).toBe(0);
+    const killLoopRequests = emulator.stats.requests;
+
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+    const history = runs(db);
+    expect(history.filter((row) => row.status === 'running')).toEqual([]);
+    expect(history.slice(0, -1).every((row) => row.status === 'failed' && /abandoned: pid \d+ on .* stopped without closing the run/.test(row.error_message ?? ''))).toBe(true);
+    expect(history.at(-1)!.status).toBe('success');
+    // Every run after the first continued the one before it.
+    for (const [index, row] of history.entries()) {
+      if (index > 0) expect(JSON.parse(row.configuration).resumedFrom).toBe(history[index - 1].id);
+    }
+    // Starting over after each kill would cost at least the requests made before it again.
+    const perKillOverhead = 3;
+    expect(killLoopRequests).toBeLessThanOrEqual(fullRunRequests + killAt.length * perKillOverhead);
+    const finalRequests = JSON.parse(final.stdout).results[0].metrics.requests as number;
+    expect(finalRequests).toBeLessThan(fullRunRequests);
+    console.info(
+      `kill loop: ${killAt.length} kills at ${killAt.join(', ')} records; ${killLoopRequests} requests in all vs ${fullRunRequests} for one uninterrupted run; ` +
+        `starting over each time would have needed ≥ ${fullRunRequests + killAt.reduce((sum, count) => sum + Math.floor(count / 100), 0)}`,
+    );
+  });
+});
+
+describe('one run at a time', () => {
+  test('a second concurrent run of the same object exits 4 naming the holder', async () => {
+    const db = join(dir, 'lease.db');
+    const first = start(['sync-contacts', '--quiet'], db);
+    await waitForRecords(db, 500);
+    const second = await crmsync(['sync-contacts'], env(db));
+    expect(second.code).toBe(4);
+    expect(second.stderr).toMatch(new RegExp(`^crmsync: contacts is already being synced by pid ${first.child.pid} on .+ since \\d{4}-\\d{2}-\\d{2}T.+ \\(run 1\\); wait for it to finish, or stop that process`));
+    // A dry run writes nothing and does not need the lease.
+    const dry = await crmsync(['sync-contacts', '--dry-run', '--max-records', '10'], env(db));
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((await first.done).code).toBe(0);
+    expect(runs(db).map((row) => row.status)).toEqual(['success']);
+  });
+
+  test('SIGTERM finishes the current page, records the run as failed "interrupted", and the next run resumes', async () => {
+    const db = join(dir, 'sigterm.db');
+    const run = start(['sync-contacts'], db);
+    await waitForRecords(db, 2_000);
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('SIGTERM: finishing the current page, then stopping');
+    const [interrupted] = runs(db);
+    expect(interrupted).toMatchObject({ status: 'failed', error_message: 'interrupted' });
+    const handle = new Database(db, { readonly: true });
+    const saved = (handle.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
+    handle.close();
+    expect(saved % 100).toBe(0); // whole pages only
+
+    const next = await crmsync(['sync-contacts', '--json'], env(db));
+    expect(next.code).toBe(0);
+    const [resumed] = JSON.parse(next.stdout).results;
+    expect(resumed.resumedFrom).toBe(interrupted.id);
+    expect(resumed.counts.created).toBe(12_000 - saved);
+    expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
+  });
+});
