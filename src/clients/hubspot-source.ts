@@ -1,5 +1,5 @@
 import type { ObjectConfig } from '../config/load.js';
-import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type SearchRequest } from './hubspot.js';
+import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchRequest } from './hubspot.js';
 import type { DeletedPage, ReadPlan, RecordSource, SourcePage } from './source.js';
 
 interface HubSpotRecord {
@@ -55,11 +55,11 @@ export class HubSpotSource implements RecordSource {
    * changes never sees it. The list endpoint with archived=true does, ordered by id and
    * not by archivedAt, so every run walks all of it (one request per 100 archived records).
    */
-  async *deletedPages(pageSize: number, resume?: unknown): AsyncGenerator<DeletedPage> {
+  async *deletedPages(pageSize: number | undefined, resume?: unknown): AsyncGenerator<DeletedPage> {
     let after = resume as string | undefined;
     do {
       const page = await this.client.listPage(this.object.objectType, {
-        limit: Math.min(pageSize, HUBSPOT_LIST_LIMIT),
+        limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT),
         after,
         properties: ['hs_object_id'],
         archived: true,
@@ -81,26 +81,26 @@ export class HubSpotSource implements RecordSource {
     return records;
   }
 
-  private async *listPages(pageSize: number, resumeAfter?: string): AsyncGenerator<SourcePage> {
-    let after = resumeAfter;
-    do {
-      const page = await this.client.listPage(this.object.objectType, {
-        limit: Math.min(pageSize, HUBSPOT_LIST_LIMIT),
-        after,
-        properties: this.object.properties,
-      });
-      after = page.after;
-      yield { records: page.results, checkpoint: after ?? null };
-    } while (after);
+  private async *listPages(pageSize: number | undefined, resumeAfter?: string): AsyncGenerator<SourcePage> {
+    const fetchPage = (after?: string) =>
+      this.client.listPage(this.object.objectType, { limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT), after, properties: this.object.properties });
+    let next: Promise<HubSpotPage> | undefined = fetchPage(resumeAfter);
+    while (next) {
+      const page: HubSpotPage = await next;
+      // The next page is requested while this one is transformed and saved.
+      next = page.after ? prefetch(fetchPage(page.after)) : undefined;
+      yield { records: page.results, checkpoint: page.after ?? null };
+    }
   }
 
-  private async *searchPages(since: string, pageSize: number, resume?: SearchCursor): AsyncGenerator<SourcePage> {
-    const limit = Math.min(pageSize, HUBSPOT_SEARCH_LIMIT);
+  private async *searchPages(since: string, pageSize: number | undefined, resume?: SearchCursor): AsyncGenerator<SourcePage> {
+    const limit = Math.min(pageSize ?? HUBSPOT_SEARCH_LIMIT, HUBSPOT_SEARCH_LIMIT);
     const modified = this.object.modifiedProperty;
+    const fetchPage = (at: SearchCursor) => this.client.search(this.object.objectType, this.searchRequest(at, limit));
     let cursor: SearchCursor = resume ?? { since: Date.parse(since), seen: [] };
-    for (;;) {
-      const page = await this.client.search(this.object.objectType, this.searchRequest(cursor, limit));
-      const results = page.results as HubSpotRecord[];
+    let next: Promise<HubSpotPage> | undefined = fetchPage(cursor);
+    while (next) {
+      const results = (await next).results as HubSpotRecord[];
       const seen = new Set(cursor.seen);
       const fresh = results.filter((record) => !seen.has(record.id));
       const exhausted = results.length < limit;
@@ -109,20 +109,21 @@ export class HubSpotSource implements RecordSource {
         // Walking ties by id: continue after the last id, or move past this timestamp.
         const last = results.at(-1)?.id;
         cursor = exhausted || !last ? { since: cursor.since + 1, seen: [] } : { ...cursor, tiesAfterId: last };
+      } else if (exhausted) {
+        cursor = nextCursor(cursor, results, modified);
+        next = undefined;
         yield { records: fresh, checkpoint: cursor };
-        continue;
-      }
-      if (exhausted) {
-        yield { records: fresh, checkpoint: nextCursor(cursor, results, modified) };
         return;
-      }
-      const lastModified = toMillis(results.at(-1)!.properties[modified]);
-      if (lastModified === cursor.since) {
+      } else if (toMillis(results.at(-1)!.properties[modified]) === cursor.since) {
         // A whole page shares one modification time: page through those ties by id.
         cursor = { ...cursor, tiesAfterId: '0' };
+        next = fetchPage(cursor);
         continue;
+      } else {
+        cursor = nextCursor(cursor, results, modified);
       }
-      cursor = nextCursor(cursor, results, modified);
+      // The next query is sent while this page is transformed and saved.
+      next = prefetch(fetchPage(cursor));
       yield { records: fresh, checkpoint: cursor };
     }
   }
@@ -152,6 +153,12 @@ export class HubSpotSource implements RecordSource {
       limit,
     };
   }
+}
+
+/** A request started ahead of need: if the consumer stops early, its failure is nobody's concern. */
+function prefetch<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 /** Moves the cursor to the last modification time in the page, remembering the ids read at it. */

@@ -1,6 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import type { HubSpotSettings } from '../config/env.js';
 import { ApiError, AuthError } from '../errors.js';
+import { limitersFor, type HubSpotLimiters } from './rate-limiter.js';
 import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, type RetryPolicy } from './retry.js';
 
 export interface HubSpotPage<T = unknown> {
@@ -54,6 +55,7 @@ interface HubSpotErrorBody {
 export class HubSpotClient {
   readonly metrics = emptyMetrics();
   private readonly sdk: Client;
+  private readonly limiters: HubSpotLimiters;
 
   constructor(
     private readonly settings: HubSpotSettings,
@@ -62,6 +64,7 @@ export class HubSpotClient {
     // numberOfApiCallRetries stays unset: the SDK's own retry decorator would retry a
     // second time, ignoring Retry-After; crmsync's policy in retry.ts is the only one.
     this.sdk = new Client({ accessToken: settings.accessToken, basePath: settings.baseUrl });
+    this.limiters = limitersFor(settings.baseUrl, settings.accessToken);
   }
 
   listPage(objectType: string, page: { limit: number; after?: string; properties: string[]; archived?: boolean }): Promise<HubSpotPage> {
@@ -89,9 +92,12 @@ export class HubSpotClient {
   }
 
   private call(operation: string, request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<unknown> {
+    const isSearch = request.path.endsWith('/search');
+    const limiter = isSearch ? this.limiters.search : this.limiters.general;
     return withRetry(
       operation,
       async () => {
+        await limiter.acquire();
         this.metrics.requests++;
         let status: number;
         let headers: { get(name: string): string | null };
@@ -100,6 +106,7 @@ export class HubSpotClient {
           const response = await this.sdk.apiRequest(request);
           status = response.status;
           headers = response.headers;
+          if (!isSearch) limiter.observe(headers);
           text = await response.text();
         } catch (error) {
           // Connection refused/reset, socket hang-up, body cut off mid-stream.

@@ -5,9 +5,10 @@ import type { RequestMetrics } from './retry.js';
  * natural order; an incremental one every record modified at or after `since`, in
  * ascending modification order.
  */
+/** `pageSize` undefined: the largest page each endpoint allows. */
 export type ReadPlan =
-  | { mode: 'full'; pageSize: number; resume?: unknown }
-  | { mode: 'incremental'; since: string; pageSize: number; resume?: unknown };
+  | { mode: 'full'; pageSize?: number; resume?: unknown }
+  | { mode: 'incremental'; since: string; pageSize?: number; resume?: unknown };
 
 export interface SourcePage {
   records: unknown[];
@@ -23,7 +24,7 @@ export interface RecordSource {
   /** The greatest modification time the source holds now, or null when it is empty. */
   latestModification(): Promise<string | null>;
   /** Every record deleted (archived) in the source, page by page. */
-  deletedPages(pageSize: number, resume?: unknown): AsyncGenerator<DeletedPage>;
+  deletedPages(pageSize: number | undefined, resume?: unknown): AsyncGenerator<DeletedPage>;
   /** Reads records by id; ids not active in the source are absent from the result. */
   readByIds(ids: string[]): Promise<unknown[]>;
 }

@@ -43,7 +43,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         const store = openStore(path);
         try {
           const runContext = { store, hubspot: { accessToken: emulator.token, baseUrl: emulator.url }, log, signal: context.signal };
-          const syncOptions = { full: false, forceOverwrite: false, dryRun: false, batchSize: 100, maxRecords: 0 };
+          const syncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
           say(`HubSpot emulator on ${emulator.url} seeded with ${options.seed}; database ${path}\n\n1. First run: nothing synced yet, so every object is read in full`);
           const first = await syncObjects(objects, syncOptions, runContext);
           output.printResults(first, worstExitCode(first.map((result) => result.exitCode)), global.json);

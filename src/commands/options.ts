@@ -12,7 +12,7 @@ export function addSyncFlags(command: Command): Command {
     .option('--since <date>', 'read records modified since YYYY-MM-DD or an ISO-8601 date-time (UTC unless an offset is given)')
     .option('--dry-run', 'do everything except commit: the database file is left untouched', false)
     .option('--force-overwrite', 'read everything and replace local rows even when unchanged or newer', false)
-    .addOption(new Option('--batch-size <n>', `records per API page (1-${MAX_BATCH_SIZE}; full reads cap at 100)`).default('100'))
+    .option('--batch-size <n>', `records per API page, 1-${MAX_BATCH_SIZE} (default: the largest page HubSpot allows: 100 when reading everything, 200 when searching for changes)`)
     .addOption(new Option('--max-records <n>', 'stop after this many records (0 = no limit)').default('0'))
     .option('--debug', 'log every page and request detail', false);
 }
@@ -50,7 +50,7 @@ const syncFlagsSchema = z.object({
   since: z.string().optional(),
   dryRun: z.boolean().default(false),
   forceOverwrite: z.boolean().default(false),
-  batchSize: wholeNumber('--batch-size', 1, MAX_BATCH_SIZE),
+  batchSize: wholeNumber('--batch-size', 1, MAX_BATCH_SIZE).optional(),
   maxRecords: wholeNumber('--max-records', 0, Number.MAX_SAFE_INTEGER),
   debug: z.boolean().default(false),
 });

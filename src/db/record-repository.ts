@@ -39,8 +39,8 @@ export class RecordRepository {
   private readonly updateRow: Database.Statement;
   private readonly insertRejected: Database.Statement;
   private readonly markRowDeleted: Database.Statement;
-  private readonly savePageTx: (page: PageToSave) => PageCounts;
-  private readonly saveDeletionsTx: (page: DeletionsToSave) => PageCounts;
+  private readonly savePageTx: Database.Transaction<(page: PageToSave) => PageCounts>;
+  private readonly saveDeletionsTx: Database.Transaction<(page: DeletionsToSave) => PageCounts>;
 
   constructor(
     private readonly store: Store,
@@ -74,7 +74,7 @@ export class RecordRepository {
 
   /** Marks rows deleted (never erases them), with the checkpoint, in one transaction. */
   saveDeletions(page: DeletionsToSave): PageCounts {
-    return this.saveDeletionsTx(page);
+    return this.saveDeletionsTx.immediate(page);
   }
 
   private writeDeletions(page: DeletionsToSave): PageCounts {
@@ -98,7 +98,9 @@ export class RecordRepository {
 
   /** One transaction: the rows, the rejections, the counts and the checkpoint. */
   savePage(page: PageToSave): PageCounts {
-    return this.savePageTx(page);
+    // IMMEDIATE takes the write lock first: a deferred transaction that reads, then writes,
+    // fails with "database is locked" without waiting when another process wrote meanwhile.
+    return this.savePageTx.immediate(page);
   }
 
   private writePage(page: PageToSave): PageCounts {

@@ -21,7 +21,8 @@ export interface SyncOptions {
   since?: Date;
   forceOverwrite: boolean;
   dryRun: boolean;
-  batchSize: number;
+  /** Records per API page; undefined = the largest page each endpoint allows. */
+  batchSize?: number;
   /** Stop after this many records; 0 = no limit. */
   maxRecords: number;
 }

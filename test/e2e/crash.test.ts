@@ -119,7 +119,8 @@ describe('one run at a time', () => {
     // A dry run writes nothing and does not need the lease.
     const dry = await crmsync(['sync-contacts', '--dry-run', '--max-records', '10'], env(db));
     expect(dry.code, dry.stderr).toBe(0);
-    expect((await first.done).code).toBe(0);
+    const firstResult = await first.done;
+    expect(firstResult.code, firstResult.stdout + firstResult.stderr).toBe(0);
     expect(runs(db).map((row) => row.status)).toEqual(['success']);
   });
 

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../../src/log.js';
 import { ROOT } from './cli.js';
 
 export const config = loadConfig(join(ROOT, 'mappings.yaml'));
-export const DEFAULT_OPTIONS: SyncOptions = { full: false, forceOverwrite: false, dryRun: false, batchSize: 100, maxRecords: 0 };
+export const DEFAULT_OPTIONS: SyncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
 
 /** Runs one object's engine in-process against a HubSpot API (the emulator, or a live portal). */
 export async function syncObject(

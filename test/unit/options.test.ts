@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { parseSeed, parseSince, parseSyncFlags } from '../../src/commands/options.js';
 import { UsageError } from '../../src/errors.js';
 
-const defaults = { batchSize: '100', maxRecords: '0' };
+const defaults = { maxRecords: '0' };
 
 describe('--since', () => {
   test.each([
@@ -23,7 +23,7 @@ describe('--since', () => {
 
 describe('sync flags', () => {
   test('defaults', () => {
-    expect(parseSyncFlags(defaults)).toEqual({ full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: 100, maxRecords: 0, since: undefined });
+    expect(parseSyncFlags(defaults)).toEqual({ full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined });
   });
 
   test.each([

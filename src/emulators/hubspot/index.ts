@@ -3,7 +3,9 @@
  * properties endpoints for contacts, companies, deals and tickets), for tests, the demo
  * and benchmarks. It reproduces the behaviour a sync client has to cope with: bearer
  * auth and missing scopes, paging cursors, the search API's limits and index lag, the
- * rate limits and their 429s, and HubSpot's error bodies.
+ * rate limits and their 429s, and HubSpot's error bodies; on request it injects faults
+ * (429s, 5xx, resets, truncated bodies, hung requests, wrongly typed records, a
+ * permanent 401/403/500) from a seeded PRNG.
  *
  *   const emu = await startHubSpotEmulator({ seed: { contacts: 5000 } });
  *   const client = new Client({ accessToken: emu.token, basePath: emu.url });
@@ -13,9 +15,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FaultInjector, HeldSockets, type FaultOptions } from './faults.js';
 import { RateLimiter } from './rate-limit.js';
 import { findObjectType } from './schema.js';
-import { createHandler, Stats, type EmulatorStats } from './server.js';
+import { createHandler, Stats, type EmulatorStats, type ServerContext } from './server.js';
 import { HubSpotStore } from './store.js';
 
 export { HubSpotStore } from './store.js';
@@ -23,6 +26,7 @@ export type { EmulatedRecord, PutRecord } from './store.js';
 export type { EmulatorStats } from './server.js';
 export type { PropertyDefinition, PropertyOption, PropertyType } from './schema.js';
 export { HubSpotApiError, type HubSpotErrorBody } from './errors.js';
+export { HELD_SOCKET_MS, parseFaultSpec, validateFaults, type FaultKind, type FaultOptions } from './faults.js';
 export { BATCH_MAX_INPUTS, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './server.js';
 export {
   MAX_FILTERS_PER_GROUP,
@@ -66,6 +70,8 @@ export interface HubSpotEmulatorOptions {
   forbiddenObjects?: string[];
   /** Clock in ms (timestamps, search lag, rate-limit windows); default Date.now. */
   now?: () => number;
+  /** Fault injection (off by default); see FaultOptions and `setFaults`. */
+  faults?: FaultOptions;
 }
 
 export interface HubSpotEmulator {
@@ -76,6 +82,14 @@ export interface HubSpotEmulator {
   /** Direct in-memory access to the data (no HTTP, auth or limits). */
   store: HubSpotStore;
   stats: EmulatorStats;
+  /**
+   * Switches fault injection on (or changes it) or, with undefined, off, from the next
+   * request on. Each call restarts the fault PRNG from the options' seed. Throws on
+   * invalid options (shares outside 0..1 or adding up to more than 1, `permanent` not
+   * 401/403/500).
+   */
+  setFaults(faults: FaultOptions | undefined): void;
+  /** Stops the server; requests held by the `timeout` fault are dropped, so it never hangs. */
   close(): Promise<void>;
 }
 
@@ -89,21 +103,25 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     if (!def) throw new Error(`forbiddenObjects: unknown object type "${type}"`);
     forbidden.add(def.name);
   }
+  const makeInjector = (faults: FaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
+  const initialFaults = makeInjector(options.faults);
   const store = new HubSpotStore({ seed: options.seed, seedValue: options.seedValue, searchLagMs: options.searchLagMs, now });
   const stats = new Stats();
   let url = '';
-  const server = createServer(
-    createHandler({
-      store,
-      token,
-      forbidden,
-      latencyMs: Math.max(0, options.latencyMs ?? 0),
-      limiter: new RateLimiter(options.rateLimit),
-      now,
-      stats,
-      baseUrl: () => url,
-    }),
-  );
+  const held = new HeldSockets();
+  const context: ServerContext = {
+    store,
+    token,
+    forbidden,
+    latencyMs: Math.max(0, options.latencyMs ?? 0),
+    limiter: new RateLimiter(options.rateLimit),
+    now,
+    stats,
+    baseUrl: () => url,
+    faults: initialFaults,
+    held,
+  };
+  const server = createServer(createHandler(context));
   // Clients keep connections alive between pages; don't close idle ones under them.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -125,9 +143,13 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     token,
     store,
     stats,
+    setFaults(faults) {
+      context.faults = makeInjector(faults);
+    },
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
+        held.dropAll();
         server.closeAllConnections();
       });
       return closing;

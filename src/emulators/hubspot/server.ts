@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HubSpotApiError, notFound, validationError } from './errors.js';
+import type { FaultInjector, FaultKind, HeldSockets, RequestFault } from './faults.js';
 import type { RateLimiter } from './rate-limit.js';
 import { executeSearch } from './search.js';
 import { parseId, type ApiObject, type HubSpotStore, type ObjectTable, type Snapshot } from './store.js';
@@ -18,8 +19,14 @@ export interface EmulatorStats {
   requests: number;
   /** Requests per route template, e.g. 'POST /crm/v3/objects/{type}/search'. */
   byRoute: Record<string, number>;
-  /** Requests answered 429. */
+  /** Requests the rate limiter answered 429 (injected 429s count in `faults['429']` only). */
   rateLimited: number;
+  /**
+   * Injected faults by kind: '429', '5xx', 'reset', 'truncated', 'timeout', 'permanent'
+   * (requests) and 'wrong-types' (records returned malformed). Kinds that never
+   * happened are absent.
+   */
+  faults: Record<string, number>;
   reset(): void;
 }
 
@@ -27,11 +34,17 @@ export class Stats implements EmulatorStats {
   requests = 0;
   byRoute: Record<string, number> = {};
   rateLimited = 0;
+  faults: Record<string, number> = {};
+
+  countFault(kind: FaultKind, n = 1): void {
+    if (n > 0) this.faults[kind] = (this.faults[kind] ?? 0) + n;
+  }
 
   reset(): void {
     this.requests = 0;
     this.rateLimited = 0;
     for (const key of Object.keys(this.byRoute)) delete this.byRoute[key];
+    for (const key of Object.keys(this.faults)) delete this.faults[key];
   }
 }
 
@@ -46,6 +59,10 @@ export interface ServerContext {
   stats: Stats;
   /** The emulator's base URL (for paging links). */
   baseUrl: () => string;
+  /** Fault injection, null when off (`setFaults` swaps it). */
+  faults: FaultInjector | null;
+  /** Sockets of requests hit by the `timeout` fault. */
+  held: HeldSockets;
 }
 
 /** Batch endpoints take at most this many inputs (HubSpot guide: "up to 100"). */
@@ -71,6 +88,8 @@ interface Route {
   key: string;
   access: Access;
   search?: boolean;
+  /** Read routes whose records the wrong-types fault may malform: a `results` list or the body itself. */
+  records?: 'results' | 'object';
   handler: (ctx: ServerContext, request: ApiRequest) => Reply;
 }
 
@@ -380,13 +399,13 @@ function getProperty(ctx: ServerContext, { params }: ApiRequest): Reply {
 
 const OBJECTS = '/crm/v3/objects/{type}';
 const ROUTES = {
-  list: { key: `GET ${OBJECTS}`, access: 'read', handler: listObjects },
+  list: { key: `GET ${OBJECTS}`, access: 'read', records: 'results', handler: listObjects },
   create: { key: `POST ${OBJECTS}`, access: 'write', handler: createObject },
-  search: { key: `POST ${OBJECTS}/search`, access: 'read', search: true, handler: search },
-  get: { key: `GET ${OBJECTS}/{id}`, access: 'read', handler: getObject },
+  search: { key: `POST ${OBJECTS}/search`, access: 'read', search: true, records: 'results', handler: search },
+  get: { key: `GET ${OBJECTS}/{id}`, access: 'read', records: 'object', handler: getObject },
   update: { key: `PATCH ${OBJECTS}/{id}`, access: 'write', handler: updateObject },
   archive: { key: `DELETE ${OBJECTS}/{id}`, access: 'write', handler: archiveObject },
-  batchRead: { key: `POST ${OBJECTS}/batch/read`, access: 'read', handler: batchRead },
+  batchRead: { key: `POST ${OBJECTS}/batch/read`, access: 'read', records: 'results', handler: batchRead },
   batchCreate: { key: `POST ${OBJECTS}/batch/create`, access: 'write', handler: batchCreate },
   batchUpdate: { key: `POST ${OBJECTS}/batch/update`, access: 'write', handler: batchUpdate },
   batchUpsert: { key: `POST ${OBJECTS}/batch/upsert`, access: 'write', handler: batchUpsert },
@@ -463,6 +482,9 @@ function parseJson(text: string): unknown {
   }
 }
 
+const INVALID_TOKEN_MESSAGE =
+  'The access token provided is invalid or has expired. Check that the request uses the current access token of this private app.';
+
 function authenticate(ctx: ServerContext, request: IncomingMessage): void {
   const header = request.headers.authorization;
   const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -473,25 +495,28 @@ function authenticate(ctx: ServerContext, request: IncomingMessage): void {
       'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
     );
   }
-  if (match[1] !== ctx.token) {
-    throw new HubSpotApiError(
-      401,
-      'INVALID_AUTHENTICATION',
-      'The access token provided is invalid or has expired. Check that the request uses the current access token of this private app.',
-    );
-  }
+  if (match[1] !== ctx.token) throw new HubSpotApiError(401, 'INVALID_AUTHENTICATION', INVALID_TOKEN_MESSAGE);
+}
+
+/** 403 MISSING_SCOPES naming the granular scope needed (when there is a known one). */
+function missingScopes(scope: string | undefined): HubSpotApiError {
+  return new HubSpotApiError(
+    403,
+    'MISSING_SCOPES',
+    "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+    scope === undefined ? {} : { errors: [{ message: 'One or more of the following scopes are required.', context: { requiredGranularScopes: [scope] } }] },
+  );
+}
+
+function requiredScope(ctx: ServerContext, route: Route, params: Record<string, string>): string {
+  const table = ctx.store.table(params.type as string);
+  return route.access === 'schema' ? `crm.schemas.${table.def.name}.read` : `crm.objects.${table.def.name}.${route.access}`;
 }
 
 function checkScope(ctx: ServerContext, route: Route, params: Record<string, string>): void {
   const table = ctx.store.table(params.type as string);
   if (!ctx.forbidden.has(table.def.name)) return;
-  const scope = route.access === 'schema' ? `crm.schemas.${table.def.name}.read` : `crm.objects.${table.def.name}.${route.access}`;
-  throw new HubSpotApiError(
-    403,
-    'MISSING_SCOPES',
-    "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
-    { errors: [{ message: 'One or more of the following scopes are required.', context: { requiredGranularScopes: [scope] } }] },
-  );
+  throw missingScopes(requiredScope(ctx, route, params));
 }
 
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
@@ -501,9 +526,86 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
     response.end();
     return;
   }
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  response.writeHead(status, { ...headers, 'Content-Type': 'application/json;charset=utf-8', 'Content-Length': String(payload.length) });
+  sendRaw(response, status, Buffer.from(JSON.stringify(body), 'utf8'), 'application/json;charset=utf-8', headers);
+}
+
+function sendRaw(response: ServerResponse, status: number, payload: Buffer, contentType: string, headers: Record<string, string>): void {
+  if (response.writableEnded || response.destroyed) return;
+  response.writeHead(status, { ...headers, 'Content-Type': contentType, 'Content-Length': String(payload.length) });
   response.end(payload);
+}
+
+// ---- fault injection ---------------------------------------------------------------------------
+
+/** HubSpot's body for an internal error (no category). */
+function internalErrorBody(correlationId: string, message = 'internal error'): Record<string, unknown> {
+  return { status: 'error', message, correlationId };
+}
+
+const GATEWAY_TEXT: Record<502 | 503, string> = { 502: 'Bad Gateway', 503: 'Service Temporarily Unavailable' };
+
+/** The HTML page a proxy in front of the API answers with. */
+function proxyPage(status: 502 | 503): string {
+  const title = `${status} ${GATEWAY_TEXT[status]}`;
+  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n`;
+}
+
+/** The response of a request-level fault that answers (429, 5xx, permanent). */
+function faultReply(
+  ctx: ServerContext,
+  fault: Extract<RequestFault, { kind: '429' | '5xx' | 'permanent' }>,
+  found: Match,
+  correlationId: string,
+  headers: Record<string, string>,
+): { status: number; body?: unknown; html?: string; headers: Record<string, string> } {
+  if (fault.kind === '429') {
+    const search = found.route?.search === true;
+    const out = { ...headers };
+    // A 429 means the window is used up, whatever the limiter's (generous) headers said.
+    if (out['X-HubSpot-RateLimit-Remaining'] !== undefined) out['X-HubSpot-RateLimit-Remaining'] = '0';
+    if (fault.retryAfter) out['Retry-After'] = '1';
+    const body = search
+      ? { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', correlationId, policyName: 'SECONDLY' }
+      : { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', correlationId, policyName: 'TEN_SECONDLY_ROLLING' };
+    return { status: 429, body, headers: out };
+  }
+  if (fault.kind === '5xx') {
+    if (fault.status === 500) return { status: 500, body: internalErrorBody(correlationId), headers };
+    // A proxy page comes from in front of HubSpot: none of the API's headers.
+    if (fault.html) return { status: fault.status, html: proxyPage(fault.status), headers: {} };
+    return { status: fault.status, body: internalErrorBody(correlationId, GATEWAY_TEXT[fault.status]), headers };
+  }
+  if (fault.status === 500) return { status: 500, body: internalErrorBody(correlationId), headers };
+  if (fault.status === 401) return { status: 401, body: new HubSpotApiError(401, 'INVALID_AUTHENTICATION', INVALID_TOKEN_MESSAGE).toBody(correlationId), headers };
+  let scope: string | undefined;
+  try {
+    if (found.route) scope = requiredScope(ctx, found.route, found.params);
+  } catch {
+    // Unknown object type or path: no particular scope to name.
+  }
+  return { status: 403, body: missingScopes(scope).toBody(correlationId), headers };
+}
+
+/** Replaces the wrong-typed records of a read response (counted in stats.faults). */
+function corruptRecords(ctx: ServerContext, injector: FaultInjector, route: Route, params: Record<string, string>, body: unknown): unknown {
+  if (!isObject(body) || injector.options.wrongTypes === undefined || injector.options.wrongTypes <= 0) return body;
+  const objectType = ctx.store.table(params.type as string).def.name;
+  if (route.records === 'object') {
+    const wrong = injector.corrupt(objectType, body as unknown as ApiObject);
+    if (!wrong) return body;
+    ctx.stats.countFault('wrong-types');
+    return wrong;
+  }
+  if (!Array.isArray(body.results)) return body;
+  let count = 0;
+  const results = (body.results as ApiObject[]).map((object) => {
+    const wrong = injector.corrupt(objectType, object);
+    if (wrong) count++;
+    return wrong ?? object;
+  });
+  if (count === 0) return body;
+  ctx.stats.countFault('wrong-types', count);
+  return { ...body, results };
 }
 
 /** The node:http request listener of the emulator. */
@@ -526,26 +628,40 @@ async function handle(ctx: ServerContext, request: IncomingMessage, response: Se
 
   const correlationId = randomUUID();
   let headers: Record<string, string> = { 'X-HubSpot-Correlation-Id': correlationId };
-  let status: number;
+  let status = 500;
   let body: unknown;
+  let injector: FaultInjector | null = null;
+  let fault: RequestFault | null = null;
   try {
     const text = await readBody(request);
-    if (url.pathname.startsWith('/crm/') || url.pathname === '/crm') authenticate(ctx, request);
+    if (url.pathname.startsWith('/crm/') || url.pathname === '/crm') {
+      authenticate(ctx, request);
+      // One draw for every authenticated /crm request, in arrival order.
+      injector = ctx.faults;
+      fault = injector?.draw() ?? null;
+    }
     const now = ctx.now();
     if (found.route || found.methodNotAllowed) {
       const decision = ctx.limiter.admit(found.route?.search === true, now);
       headers = { ...headers, ...decision.headers };
       if (!decision.ok) {
+        // A real 429 is not additionally faulted (the draw is spent all the same).
+        fault = null;
         ctx.stats.rateLimited++;
         throw Object.assign(new HubSpotApiError(429, '', decision.message), { rateLimit: decision.policyName });
       }
     }
-    if (found.methodNotAllowed) throw new HubSpotApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${url.pathname}.`);
-    if (!found.route) throw notFound(`No endpoint matches ${method} ${url.pathname}.`);
-    checkScope(ctx, found.route, found.params);
-    const reply = found.route.handler(ctx, { method, params: found.params, query: url.searchParams, body: parseJson(text), now });
-    status = reply.status;
-    body = reply.body;
+    // Request-level faults happen before the handler: a faulted write is not made.
+    // `truncated` is the exception: the handler runs and only the response is lost.
+    if (fault === null || fault.kind === 'truncated') {
+      if (found.methodNotAllowed) throw new HubSpotApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${url.pathname}.`);
+      if (!found.route) throw notFound(`No endpoint matches ${method} ${url.pathname}.`);
+      checkScope(ctx, found.route, found.params);
+      const reply = found.route.handler(ctx, { method, params: found.params, query: url.searchParams, body: parseJson(text), now });
+      status = reply.status;
+      body = reply.body;
+      if (injector && found.route.records && (status === 200 || status === 207)) body = corruptRecords(ctx, injector, found.route, found.params, body);
+    }
   } catch (error) {
     if (!(error instanceof HubSpotApiError)) throw error;
     status = error.status;
@@ -556,5 +672,37 @@ async function handle(ctx: ServerContext, request: IncomingMessage, response: Se
       : error.toBody(correlationId);
   }
   if (ctx.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, ctx.latencyMs));
-  send(response, status, body, headers);
+  if (fault === null) {
+    send(response, status, body, headers);
+    return;
+  }
+  switch (fault.kind) {
+    case 'reset':
+      ctx.stats.countFault('reset');
+      request.socket.destroy();
+      return;
+    case 'timeout':
+      ctx.stats.countFault('timeout');
+      ctx.held.hold(request.socket);
+      return;
+    case 'truncated': {
+      if (body === undefined) {
+        // Nothing to cut (204): the response goes out whole.
+        send(response, status, body, headers);
+        return;
+      }
+      ctx.stats.countFault('truncated');
+      const payload = Buffer.from(JSON.stringify(body), 'utf8');
+      // Keep at least one byte and drop at least one: never valid JSON.
+      const keep = 1 + Math.floor(fault.cut * Math.max(1, payload.length - 1));
+      sendRaw(response, status, payload.subarray(0, Math.min(keep, payload.length - 1)), 'application/json;charset=utf-8', headers);
+      return;
+    }
+    default: {
+      ctx.stats.countFault(fault.kind);
+      const reply = faultReply(ctx, fault, found, correlationId, headers);
+      if (reply.html !== undefined) sendRaw(response, reply.status, Buffer.from(reply.html, 'utf8'), 'text/html', reply.headers);
+      else send(response, reply.status, reply.body, reply.headers);
+    }
+  }
 }
