@@ -1,6 +1,9 @@
 import type { ObjectConfig } from '../config/load.js';
-import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchRequest } from './hubspot.js';
+import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchFilter, type SearchRequest } from './hubspot.js';
 import type { DeletedPage, ReadPlan, RecordSource, SourcePage } from './source.js';
+
+/** HubSpot accepts at most 100 values in an IN / NOT_IN filter. */
+const MAX_NOT_IN_VALUES = 100;
 
 interface HubSpotRecord {
   id: string;
@@ -146,12 +149,13 @@ export class HubSpotSource implements RecordSource {
         limit,
       };
     }
-    return {
-      filterGroups: [{ filters: [{ propertyName: modified, operator: 'GTE', value: String(cursor.since) }] }],
-      sorts: [{ propertyName: modified, direction: 'ASCENDING' }],
-      properties,
-      limit,
-    };
+    const filters: SearchFilter[] = [{ propertyName: modified, operator: 'GTE', value: String(cursor.since) }];
+    // Leave out the records already read at the boundary timestamp, so each page brings
+    // `limit` new records; past NOT_IN's value limit they are read again and skipped here.
+    if (cursor.seen.length > 0 && cursor.seen.length <= MAX_NOT_IN_VALUES) {
+      filters.push({ propertyName: 'hs_object_id', operator: 'NOT_IN', values: cursor.seen });
+    }
+    return { filterGroups: [{ filters }], sorts: [{ propertyName: modified, direction: 'ASCENDING' }], properties, limit };
   }
 }
 

@@ -71,6 +71,8 @@ export interface PerformanceMetrics {
   retries: number;
   rateLimited: number;
   bytesReceived: number;
+  /** Peak resident memory of the process so far, in MB. */
+  peakRssMb: number;
 }
 
 export interface ProgressListener {
@@ -209,6 +211,7 @@ export class BaseSyncEngine {
       recordsPerSecond: durationMs > 0 ? Math.round((run.totals.processed * 1000) / durationMs) : run.totals.processed,
       pages: run.pages,
       ...source.metrics,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     const errorMessage = error instanceof Error ? error.message : error === undefined ? undefined : String(error);
     this.history.finish(runId, { status, errorMessage, metrics, watermark: status === 'failed' ? undefined : run.watermark });

@@ -1,0 +1,243 @@
+#!/usr/bin/env node
+// npm run bench: measures crmsync on this machine against the emulator (run in its own
+// process, so the CLI's figures are its own) and writes BENCHMARKS.md.
+//
+//   npm run bench                 all five measurements (about 5 minutes)
+//   BENCH_QUICK=1 npm run bench   smaller record counts, for a quick look (not written to BENCHMARKS.md)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin/crmsync.js');
+const QUICK = Boolean(process.env.BENCH_QUICK);
+const SIZES = QUICK
+  ? { pipeline: 20_000, memory: [10_000, 50_000], changed: 2_000, rate: { contacts: 3_000, companies: 500, deals: 1_000 } }
+  : { pipeline: 200_000, memory: [100_000, 1_000_000], changed: 20_000, rate: { contacts: 20_000, companies: 3_000, deals: 7_000 } };
+const work = mkdtempSync(join(os.tmpdir(), 'crmsync-bench-'));
+const log = (line) => process.stderr.write(`${line}\n`);
+
+/** Starts `crmsync emulator` in its own process and waits for its URL and token. */
+function startEmulator(args) {
+  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+    child.stdout.on('data', (chunk) => {
+      text += chunk;
+      const url = /HUBSPOT_BASE_URL=(\S+)/.exec(text)?.[1];
+      const token = /HUBSPOT_ACCESS_TOKEN=(\S+)/.exec(text)?.[1];
+      if (url && token) {
+        child.removeAllListeners('exit');
+        resolve({ url, token, stop: () => new Promise((done) => (child.on('exit', done), child.kill('SIGINT'))) });
+      }
+    });
+  });
+}
+
+/** Runs the real CLI; resolves with its exit code, parsed --json summary and wall time. */
+function crmsync(args, env) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      const wallMs = performance.now() - started;
+      let summary;
+      try {
+        summary = JSON.parse(stdout);
+      } catch {
+        summary = undefined;
+      }
+      if (code !== 0 && code !== null && args.includes('--json')) log(`crmsync ${args.join(' ')} exited ${code}: ${stderr.slice(-500)}`);
+      resolve({ code, summary, wallMs, stdout, stderr });
+    }),
+  );
+}
+
+const envFor = (emulator, db) => ({ HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db });
+const sum = (results, key) => results.reduce((total, result) => total + result.metrics[key], 0);
+const round = (value, digits = 2) => Number(value.toFixed(digits));
+
+/** The same rows crmsync stored, upserted with plain better-sqlite3 in pages of the same size. */
+function rawUpsertRate(syncedDb) {
+  const source = new Database(syncedDb, { readonly: true });
+  const rows = source.prepare('SELECT * FROM records').all();
+  const ddl = source.prepare("SELECT sql FROM sqlite_master WHERE name = 'records'").get().sql;
+  source.close();
+  const path = join(work, 'raw-upsert.db');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(ddl);
+  const upsert = db.prepare(
+    `INSERT INTO records (source, object_type, source_id, raw_json, fields_json, content_hash, source_modified_at, is_deleted, deleted_at, first_run_id, last_run_id)
+     VALUES (@source, @object_type, @source_id, @raw_json, @fields_json, @content_hash, @source_modified_at, @is_deleted, @deleted_at, @first_run_id, @last_run_id)
+     ON CONFLICT (source, object_type, source_id) DO UPDATE SET raw_json = excluded.raw_json, fields_json = excluded.fields_json,
+       content_hash = excluded.content_hash, source_modified_at = excluded.source_modified_at, last_run_id = excluded.last_run_id`,
+  );
+  const page = db.transaction((batch) => {
+    for (const row of batch) upsert.run(row);
+  });
+  const started = performance.now();
+  for (let start = 0; start < rows.length; start += 100) page(rows.slice(start, start + 100));
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  rmSync(path, { force: true });
+  return rows.length / seconds;
+}
+
+/** Changes `count` contacts through the batch update API (like users editing in HubSpot). */
+async function changeContacts(emulator, ids) {
+  for (let start = 0; start < ids.length; start += 100) {
+    const inputs = ids.slice(start, start + 100).map((id) => ({ id, properties: { jobtitle: `Changed ${start}` } }));
+    const response = await fetch(`${emulator.url}/crm/v3/objects/contacts/batch/update`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${emulator.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs }),
+    });
+    if (!response.ok) throw new Error(`batch update answered ${response.status}`);
+  }
+}
+
+async function pipelineAndRequests() {
+  log(`1+4. full sync-contacts of ${SIZES.pipeline} contacts, then ${SIZES.changed} changed, then a no-op run`);
+  const emulator = await startEmulator(['--seed', `contacts=${SIZES.pipeline}`]);
+  const db = join(work, 'pipeline.db');
+  try {
+    const full = await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db));
+    const [fullRun] = full.summary.results;
+    const rawRate = rawUpsertRate(db);
+    const ids = new Database(db, { readonly: true }).prepare('SELECT source_id FROM records ORDER BY random() LIMIT ?').all(SIZES.changed).map((row) => row.source_id);
+    await changeContacts(emulator, ids);
+    const incremental = (await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db))).summary.results[0];
+    const noop = (await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db))).summary.results;
+    return {
+      pipeline: { records: fullRun.counts.processed, recordsPerSecond: fullRun.metrics.recordsPerSecond, rawRate: Math.round(rawRate), ratio: round(fullRun.metrics.recordsPerSecond / rawRate), seconds: round(fullRun.metrics.durationMs / 1000, 1) },
+      requests: {
+        full: round((fullRun.metrics.requests * 1000) / fullRun.counts.processed),
+        incremental: round((incremental.metrics.requests * 1000) / incremental.counts.processed),
+        incrementalDetail: `${incremental.metrics.requests} requests for ${incremental.counts.processed} records (${incremental.counts.updated} updated)`,
+        noopPerObject: Math.max(...noop.map((result) => result.metrics.requests)),
+      },
+    };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+async function memory() {
+  const figures = {};
+  for (const count of SIZES.memory) {
+    log(`2. peak RSS of a full sync of ${count} contacts`);
+    const emulator = await startEmulator(['--seed', `contacts=${count}`]);
+    const db = join(work, `memory-${count}.db`);
+    try {
+      const run = await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db));
+      const [result] = run.summary.results;
+      figures[count] = { peakRssMb: result.metrics.peakRssMb, recordsPerSecond: result.metrics.recordsPerSecond, seconds: round(result.metrics.durationMs / 1000, 1) };
+    } finally {
+      await emulator.stop();
+      rmSync(db, { force: true });
+    }
+  }
+  return figures;
+}
+
+// HubSpot allows 100 requests per 10 s; the window is scaled down 5x (100 per 2 s) so the
+// run takes seconds, not minutes. Searches keep their real per-second limit (5/s).
+const RATE = { max: 100, windowMs: 2_000, searchPerSecond: 5, latencyMs: 20 };
+
+async function rateLimit() {
+  const seed = Object.entries(SIZES.rate).map(([name, count]) => `${name}=${count}`).join(',');
+  log(`3. sync-all of ${seed} with HubSpot's limits on (${RATE.max} per ${RATE.windowMs} ms, ${RATE.searchPerSecond} searches/s) and ${RATE.latencyMs} ms latency`);
+  const emulator = await startEmulator(['--seed', seed, '--rate-limit', '--rate-limit-max', String(RATE.max), '--rate-limit-window', String(RATE.windowMs), '--latency', String(RATE.latencyMs)]);
+  const db = join(work, 'rate.db');
+  try {
+    const run = await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db));
+    const results = run.summary.results;
+    const searches = results.length * 1; // one search per full read (the source's latest modification time)
+    const general = sum(results, 'requests') - searches;
+    const lowerBoundSeconds = general / (RATE.max / (RATE.windowMs / 1000)) + searches / RATE.searchPerSecond;
+    const wallSeconds = sum(results, 'durationMs') / 1000;
+    return { requests: sum(results, 'requests'), wallSeconds: round(wallSeconds, 1), lowerBoundSeconds: round(lowerBoundSeconds, 1), ratio: round(wallSeconds / lowerBoundSeconds), received429: sum(results, 'rateLimited') };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+async function startup() {
+  log('5. wall time of crmsync --help (median of 11)');
+  const times = [];
+  for (let run = 0; run < 11; run++) times.push((await crmsync(['--help'], {})).wallMs);
+  times.sort((a, b) => a - b);
+  return { medianMs: Math.round(times[5]), minMs: Math.round(times[0]) };
+}
+
+const started = new Date();
+const { pipeline, requests } = await pipelineAndRequests();
+const memoryFigures = await memory();
+const rate = await rateLimit();
+const help = await startup();
+rmSync(work, { recursive: true, force: true });
+
+const [small, large] = SIZES.memory;
+const rows = [
+  ['Local pipeline: full sync-contacts, records/s', `${pipeline.recordsPerSecond} (${pipeline.records} in ${pipeline.seconds} s)`, '', ''],
+  ['Raw better-sqlite3 upsert of the same rows, rows/s', String(pipeline.rawRate), '', ''],
+  ['Pipeline ÷ raw upsert', String(pipeline.ratio), '≥ 0.25', pipeline.ratio >= 0.25],
+  [`Peak RSS, full sync of ${small.toLocaleString('en')} contacts`, `${memoryFigures[small].peakRssMb} MB (${memoryFigures[small].recordsPerSecond} records/s)`, '≤ 150 MB', memoryFigures[small].peakRssMb <= 150],
+  [`Peak RSS, full sync of ${large.toLocaleString('en')} contacts`, `${memoryFigures[large].peakRssMb} MB (${memoryFigures[large].recordsPerSecond} records/s, ${memoryFigures[large].seconds} s)`, '≤ 150 MB', memoryFigures[large].peakRssMb <= 150],
+  ['Rate limits on: wall time ÷ lower bound', `${rate.ratio} (${rate.wallSeconds} s vs ${rate.lowerBoundSeconds} s for ${rate.requests} requests)`, '≤ 1.10', rate.ratio <= 1.1],
+  ['Rate limits on: 429 responses received', String(rate.received429), '0', rate.received429 === 0],
+  ['Requests per 1,000 records, full run', String(requests.full), '≤ 10.1', requests.full <= 10.1],
+  ['Requests per 1,000 records, incremental run', `${requests.incremental} (${requests.incrementalDetail})`, '≤ 5.1 (+1 per object)', requests.incremental <= 5.1 + 1000 / SIZES.changed],
+  ['Requests per object, no-op run', String(requests.noopPerObject), '≤ 2', requests.noopPerObject <= 2],
+  ['Start-up: crmsync --help', `${help.medianMs} ms median (${help.minMs} ms best)`, '≤ 250 ms', help.medianMs <= 250],
+];
+
+const table = [
+  '| measurement | measured | target | met |',
+  '|---|---|---|---|',
+  ...rows.map(([name, value, target, met]) => `| ${name} | ${value} | ${target} | ${met === '' ? '' : met ? 'yes' : '**no**'} |`),
+].join('\n');
+process.stdout.write(`${table}\n`);
+
+if (!QUICK) {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  writeFileSync(
+    join(ROOT, 'BENCHMARKS.md'),
+    `# Benchmarks
+
+Measured by \`npm run bench\` (scripts/bench.mjs) on ${started.toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu},
+${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node.js ${process.version}. The HubSpot emulator runs in its
+own process (\`crmsync emulator\`); every figure comes from the real CLI's \`--json\` summary
+(performance_metrics), except the raw upsert, measured by the script on the rows the CLI stored.
+
+${table}
+
+How each is measured:
+- **Local pipeline**: a full \`crmsync sync-contacts\` of ${SIZES.pipeline.toLocaleString('en')} emulated contacts, no latency, no rate limit:
+  records processed ÷ run duration. The raw rate upserts the very rows that run stored
+  (raw JSON, mapped fields, hash) into an empty table of the same schema with one prepared
+  \`INSERT … ON CONFLICT DO UPDATE\`, 100 rows per transaction, in the same WAL/synchronous
+  settings.
+- **Memory**: \`process.resourceUsage().maxRSS\` at the end of a full sync, reported by the CLI.
+- **Rate limits**: \`sync-all\` of ${Object.entries(SIZES.rate).map(([name, count]) => `${count.toLocaleString('en')} ${name}`).join(', ')} with the emulator
+  enforcing ${RATE.max} requests per rolling window and ${RATE.searchPerSecond} searches per second, with ${RATE.latencyMs} ms latency per response.
+  HubSpot's window is 10 s; here it is scaled down to ${RATE.windowMs / 1000} s so the run takes seconds. Lower bound
+  = non-search requests ÷ (${RATE.max} per ${RATE.windowMs / 1000} s) + searches ÷ ${RATE.searchPerSecond} per s.
+- **Requests**: the full run above; then ${SIZES.changed.toLocaleString('en')} contacts changed through the batch update API and an
+  incremental run; then a \`sync-all\` with nothing changed (the most requests any one object made).
+- **Start-up**: median wall time of 11 runs of \`node bin/crmsync.js --help\`.
+`,
+  );
+  log('wrote BENCHMARKS.md');
+}
