@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
+import type { z as Zod } from 'zod';
 import { UsageError } from '../errors.js';
-import { isCalendarDate } from '../processors/field-types.js';
+import { isCalendarDate } from '../processors/calendar.js';
 
 /** Largest page any HubSpot read endpoint accepts (search: 200; the list endpoint caps at 100). */
 export const MAX_BATCH_SIZE = 200;
@@ -35,30 +35,33 @@ export function parseSince(text: string): Date {
   return date;
 }
 
-const wholeNumber = (flag: string, min: number, max: number) =>
-  z.string().transform((text, ctx) => {
-    const value = Number(text);
-    if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
-      ctx.addIssue({ code: 'custom', message: `${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got "${text}"` });
-      return z.NEVER;
-    }
-    return value;
+// zod is loaded when flags are parsed, not at start-up: `crmsync --help` stays fast.
+function syncFlagsSchema(z: typeof Zod) {
+  const wholeNumber = (flag: string, min: number, max: number) =>
+    z.string().transform((text, ctx) => {
+      const value = Number(text);
+      if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got "${text}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
+  return z.object({
+    full: z.boolean().default(false),
+    since: z.string().optional(),
+    dryRun: z.boolean().default(false),
+    forceOverwrite: z.boolean().default(false),
+    batchSize: wholeNumber('--batch-size', 1, MAX_BATCH_SIZE).optional(),
+    maxRecords: wholeNumber('--max-records', 0, Number.MAX_SAFE_INTEGER),
+    debug: z.boolean().default(false),
   });
+}
 
-const syncFlagsSchema = z.object({
-  full: z.boolean().default(false),
-  since: z.string().optional(),
-  dryRun: z.boolean().default(false),
-  forceOverwrite: z.boolean().default(false),
-  batchSize: wholeNumber('--batch-size', 1, MAX_BATCH_SIZE).optional(),
-  maxRecords: wholeNumber('--max-records', 0, Number.MAX_SAFE_INTEGER),
-  debug: z.boolean().default(false),
-});
+export type SyncFlags = Omit<Zod.infer<ReturnType<typeof syncFlagsSchema>>, 'since'> & { since?: Date };
 
-export type SyncFlags = Omit<z.infer<typeof syncFlagsSchema>, 'since'> & { since?: Date };
-
-export function parseSyncFlags(raw: Record<string, unknown>): SyncFlags {
-  const parsed = syncFlagsSchema.safeParse(raw);
+export async function parseSyncFlags(raw: Record<string, unknown>): Promise<SyncFlags> {
+  const { z } = await import('zod');
+  const parsed = syncFlagsSchema(z).safeParse(raw);
   if (!parsed.success) throw new UsageError(parsed.error.issues[0].message);
   return { ...parsed.data, since: parsed.data.since === undefined ? undefined : parseSince(parsed.data.since) };
 }

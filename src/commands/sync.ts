@@ -29,7 +29,7 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 }
 
 async function syncAction(names: string[] | 'all', rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
-  const flags = parseSyncFlags(rawFlags);
+  const flags = await parseSyncFlags(rawFlags);
   const global = globalFlags(command);
   const [{ loadConfig, objectByName }, env, { openStore }, { syncObjects, worstExitCode }, { createLogger }, output] = await Promise.all([
     import('../config/load.js'),

@@ -1,22 +1,26 @@
-import { z } from 'zod';
 import type { ObjectConfig } from '../config/load.js';
 import { fieldParser, type FieldValue } from './field-types.js';
 
 /**
- * Tolerant schema for what the HubSpot objects API sends: only the envelope is required,
- * property values are checked field by field against mappings.yaml.
+ * The envelope of a record from the HubSpot objects API: only the id and a properties
+ * object are required; property values are checked field by field against mappings.yaml.
+ * Checked by hand rather than with a zod schema because it runs for every record.
  */
-export const sourceRecordSchema = z
-  .object({
-    id: z.union([z.string().min(1), z.number()]).transform(String),
-    properties: z.record(z.string(), z.unknown()).default({}),
-    createdAt: z.unknown().optional(),
-    updatedAt: z.unknown().optional(),
-    archived: z.boolean().optional(),
-    archivedAt: z.unknown().optional(),
-  })
-  .loose();
-export type SourceRecord = z.infer<typeof sourceRecordSchema>;
+interface SourceRecord {
+  id: string;
+  properties: Record<string, unknown>;
+  updatedAt?: unknown;
+}
+
+function readEnvelope(raw: unknown): SourceRecord | string {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'record is not an object';
+  const { id, properties, updatedAt } = raw as Record<string, unknown>;
+  if (!((typeof id === 'string' && id !== '') || typeof id === 'number')) return 'id is missing';
+  if (properties !== undefined && (properties === null || typeof properties !== 'object' || Array.isArray(properties))) {
+    return 'properties is not an object';
+  }
+  return { id: String(id), properties: (properties ?? {}) as Record<string, unknown>, updatedAt };
+}
 
 export interface FieldProblem {
   column: string;
@@ -51,20 +55,17 @@ export function createRecordMapper(object: ObjectConfig): (raw: unknown) => MapR
   const lenient = object.validation === 'lenient';
 
   return (raw) => {
-    const envelope = sourceRecordSchema.safeParse(raw);
-    if (!envelope.success) {
-      const issue = envelope.error.issues[0];
-      const where = issue.path.join('.') || 'record';
-      return reject(idOf(raw), raw, [{ column: '(record)', property: where, value: null, reason: `malformed record: ${where} ${issue.message}` }]);
+    const envelope = readEnvelope(raw);
+    if (typeof envelope === 'string') {
+      return reject(idOf(raw), raw, [{ column: '(record)', property: '(record)', value: null, reason: `malformed record: ${envelope}` }]);
     }
-    const { properties } = envelope.data;
-    const sourceId =
-      object.primaryKey === 'hs_object_id' ? envelope.data.id : String(properties[object.primaryKey] ?? '');
+    const { properties } = envelope;
+    const sourceId = object.primaryKey === 'hs_object_id' ? envelope.id : String(properties[object.primaryKey] ?? '');
     const problems: FieldProblem[] = [];
     if (!sourceId) {
       problems.push({ column: '(key)', property: object.primaryKey, value: null, reason: 'primary key is empty' });
     }
-    const modified = modificationTime(properties[object.modifiedProperty] ?? envelope.data.updatedAt);
+    const modified = modificationTime(properties[object.modifiedProperty] ?? envelope.updatedAt);
     if (!modified.ok) {
       problems.push({
         column: '(modified)',

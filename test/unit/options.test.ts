@@ -22,8 +22,8 @@ describe('--since', () => {
 });
 
 describe('sync flags', () => {
-  test('defaults', () => {
-    expect(parseSyncFlags(defaults)).toEqual({ full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined });
+  test('defaults', async () => {
+    expect(await parseSyncFlags(defaults)).toEqual({ full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined });
   });
 
   test.each([
@@ -32,8 +32,8 @@ describe('sync flags', () => {
     [{ batchSize: '201' }, '--batch-size must be a whole number from 1 to 200, got "201"'],
     [{ batchSize: 'ten' }, '--batch-size must be a whole number from 1 to 200, got "ten"'],
     [{ maxRecords: '-1' }, '--max-records must be a whole number from 0 to up, got "-1"'],
-  ])('%j → %s', (flags, message) => {
-    expect(() => parseSyncFlags({ ...defaults, ...flags })).toThrow(message);
+  ])('%j → %s', async (flags, message) => {
+    await expect(parseSyncFlags({ ...defaults, ...flags })).rejects.toThrow(message);
   });
 });
 
