@@ -2,7 +2,7 @@ import { Client } from '@hubspot/api-client';
 import type { HubSpotSettings } from '../config/env.js';
 import { ApiError, AuthError } from '../errors.js';
 import { limitersFor, type HubSpotLimiters } from './rate-limiter.js';
-import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from './retry.js';
 
 export interface HubSpotPage<T = unknown> {
   results: T[];
@@ -94,25 +94,17 @@ export class HubSpotClient {
   private call(operation: string, request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<unknown> {
     const isSearch = request.path.endsWith('/search');
     const limiter = isSearch ? this.limiters.search : this.limiters.general;
+    const policy = this.options.retry ?? DEFAULT_RETRY_POLICY;
     return withRetry(
       operation,
       async () => {
+        // Waiting for the rate limiter is not the API being slow: the timeout starts after it.
         await limiter.acquire();
         this.metrics.requests++;
-        let status: number;
-        let headers: { get(name: string): string | null };
-        let text: string;
-        try {
-          const response = await this.sdk.apiRequest(request);
-          status = response.status;
-          headers = response.headers;
-          if (!isSearch) limiter.observe(headers);
-          text = await response.text();
-        } catch (error) {
-          // Connection refused/reset, socket hang-up, body cut off mid-stream.
-          throw new TransientError(`connection to HubSpot failed: ${this.redact(errorCode(error))}`);
-        }
+        const { status, headers, text } = await withTimeout(this.send(request), policy.timeoutMs);
         this.metrics.bytesReceived += text.length;
+        // A 429's headers describe the exhausted window; the retry waits for that instead.
+        if (!isSearch && status < 300) limiter.observe(headers);
         if (status >= 200 && status < 300) {
           if (text === '') return {};
           try {
@@ -123,8 +115,18 @@ export class HubSpotClient {
         }
         throw this.failure(operation, status, headers, text);
       },
-      { policy: this.options.retry ?? DEFAULT_RETRY_POLICY, metrics: this.metrics, onRetry: this.options.onRetry },
+      { policy, metrics: this.metrics, onRetry: this.options.onRetry },
     );
+  }
+
+  private async send(request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<{ status: number; headers: { get(name: string): string | null }; text: string }> {
+    try {
+      const response = await this.sdk.apiRequest(request);
+      return { status: response.status, headers: response.headers, text: await response.text() };
+    } catch (error) {
+      // Connection refused/reset, socket hang-up, body cut off mid-stream.
+      throw new TransientError(`connection to HubSpot failed: ${this.redact(errorCode(error))}`);
+    }
   }
 
   /** HubSpot's error responses, classified: what to retry and what to tell the user. */
@@ -141,7 +143,8 @@ export class HubSpotClient {
       const retryAfter = Number(headers.get('retry-after'));
       // Without Retry-After: the secondly (search) limit frees within a second, the
       // ten-secondly one within its window.
-      const waitMs = retryAfter > 0 ? retryAfter * 1000 : body.policyName === 'SECONDLY' ? 1_000 : 10_000;
+      const windowWait = (this.options.retry ?? DEFAULT_RETRY_POLICY).rateLimitWaitMs;
+      const waitMs = retryAfter > 0 ? retryAfter * 1000 : body.policyName === 'SECONDLY' ? Math.min(1_000, windowWait) : windowWait;
       return new TransientError(`rate limited (${body.policyName ?? 'HTTP 429'})`, waitMs, true);
     }
     if (status >= 500) return new TransientError(`HubSpot answered ${status}: ${message}`);

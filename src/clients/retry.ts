@@ -19,9 +19,15 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** A response slower than this counts as a transient failure. */
   timeoutMs: number;
+  /** How long a 429 without Retry-After waits: HubSpot's window is ten seconds. */
+  rateLimitWaitMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 6, minDelayMs: 500, maxDelayMs: 30_000, timeoutMs: 60_000 };
+/**
+ * Five retries with backoff from 0.5 s doubling to at most 8 s: a flaky minute is ridden
+ * out, a dead API fails the run within about half a minute.
+ */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 5, minDelayMs: 500, maxDelayMs: 8_000, timeoutMs: 60_000, rateLimitWaitMs: 10_000 };
 
 /** What the run reports in performance_metrics. */
 export interface RequestMetrics {
@@ -50,7 +56,7 @@ export async function withRetry<T>(
     return await pRetry(
       async () => {
         try {
-          return await withTimeout(attempt(), policy.timeoutMs);
+          return await attempt();
         } catch (error) {
           if (error instanceof TransientError) throw error;
           throw new AbortError(error as Error);
@@ -79,7 +85,8 @@ export async function withRetry<T>(
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** Rejects with a TransientError when `promise` takes longer than `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TransientError(`no response within ${ms / 1000} s`)), ms);

@@ -1,5 +1,6 @@
 import { HubSpotClient } from '../clients/hubspot.js';
 import { HubSpotSource } from '../clients/hubspot-source.js';
+import type { RetryPolicy } from '../clients/retry.js';
 import type { HubSpotSettings } from '../config/env.js';
 import type { ObjectConfig } from '../config/load.js';
 import type { Store } from '../db/database.js';
@@ -13,11 +14,13 @@ export interface RunContext {
   log: Logger;
   progress?: ProgressListener;
   signal?: AbortSignal;
+  /** Overrides the default retry policy (tests use short delays). */
+  retry?: RetryPolicy;
 }
 
 /** Builds the engine of one configured object. */
 export function createEngine(object: ObjectConfig, context: RunContext): BaseSyncEngine {
-  const client = new HubSpotClient(context.hubspot, { onRetry: (message) => context.log.warn(message) });
+  const client = new HubSpotClient(context.hubspot, { retry: context.retry, onRetry: (message) => context.log.warn(message) });
   return new BaseSyncEngine({
     object,
     store: context.store,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig, objectByName } from '../../src/config/load.js';
+import type { RetryPolicy } from '../../src/clients/retry.js';
 import type { HubSpotSettings } from '../../src/config/env.js';
 import { openStore } from '../../src/db/database.js';
 import type { SyncOptions, RunResult } from '../../src/engines/base-sync-engine.js';
@@ -17,11 +18,12 @@ export async function syncObject(
   hubspot: HubSpotSettings,
   options: Partial<SyncOptions> = {},
   log: Logger = silentLogger,
+  retry?: RetryPolicy,
 ): Promise<RunResult> {
   const merged = { ...DEFAULT_OPTIONS, ...options };
   const store = openStore(db, { dryRun: merged.dryRun });
   try {
-    return await createEngine(objectByName(config, object), { store, hubspot, log }).run(merged);
+    return await createEngine(objectByName(config, object), { store, hubspot, log, retry }).run(merged);
   } finally {
     store.close();
   }

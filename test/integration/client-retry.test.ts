@@ -5,7 +5,7 @@ import { HubSpotClient } from '../../src/clients/hubspot.js';
 import { AuthError, ApiError } from '../../src/errors.js';
 
 type Reply = { status: number; body?: string; headers?: Record<string, string>; reset?: boolean };
-const FAST = { retries: 4, minDelayMs: 1, maxDelayMs: 5, timeoutMs: 2_000 };
+const FAST = { retries: 4, minDelayMs: 1, maxDelayMs: 5, timeoutMs: 2_000, rateLimitWaitMs: 10 };
 const page = JSON.stringify({ results: [{ id: '1', properties: {} }] });
 let server: Server | undefined;
 
