@@ -72,5 +72,7 @@ function makeSomeChanges(store: import('../emulators/hubspot/index.js').HubSpotE
   store.create('contacts', { email: 'new.customer@example.com', firstname: 'Nova', lastname: 'Customer', lifecyclestage: 'lead' });
   const deal = store.all('deals')[0];
   if (deal) store.update('deals', deal.id, { amount: '125000', dealstage: 'closedwon' });
-  return `updated ${contacts.length} contacts and ${deal ? 1 : 0} deal, created 1 contact`;
+  const company = store.all('companies')[0];
+  if (company) store.archive('companies', company.id);
+  return `updated ${contacts.length} contacts and ${deal ? 1 : 0} deal, created 1 contact, archived ${company ? 1 : 0} company`;
 }

@@ -25,11 +25,19 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .option('--rate-limit', "enforce HubSpot's limits: 100 requests per 10 s, 5 searches per second", false)
     .addOption(new Option('--rate-limit-max <n>', 'requests allowed per window when --rate-limit is on').default('100'))
     .addOption(new Option('--rate-limit-window <ms>', 'length of the rate-limit window').default('10000'))
+    .option('--faults <spec>', 'inject faults, e.g. 429=0.1,5xx=0.05,reset=0.02,truncated=0.01,timeout=0.005,wrong-types=0.01,seed=7 or permanent=401')
     .addHelpText('after', '\nExample:\n  $ crmsync emulator --port 8080 --seed contacts=5000,companies=500,deals=2000 --seed-value 42')
     .action(
       context.action(async (options: Record<string, string | boolean | undefined>) => {
-        const { startHubSpotEmulator } = await import('../emulators/hubspot/index.js');
+        const { startHubSpotEmulator, parseFaultSpec } = await import('../emulators/hubspot/index.js');
+        let faults;
+        try {
+          faults = options.faults ? parseFaultSpec(options.faults as string) : undefined;
+        } catch (error) {
+          throw new UsageError(`--faults: ${(error as Error).message}`);
+        }
         const emulator = await startHubSpotEmulator({
+          faults,
           host: options.host as string,
           port: number('--port', options.port as string),
           seed: parseSeed(options.seed as string),
