@@ -109,24 +109,27 @@ async function changeContacts(emulator, ids) {
 }
 
 async function pipelineAndRequests() {
-  log(`1+4. full sync-contacts of ${SIZES.pipeline} contacts, then ${SIZES.changed} changed, then a no-op run`);
-  const emulator = await startEmulator(['--seed', `contacts=${SIZES.pipeline}`]);
+  log(`1+4. full sync-all (${SIZES.pipeline} contacts), a no-op run, ${SIZES.changed} contacts changed, an incremental run`);
+  const emulator = await startEmulator(['--seed', `contacts=${SIZES.pipeline},companies=1000,deals=1000`]);
   const db = join(work, 'pipeline.db');
   try {
-    const full = await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db));
-    const [fullRun] = full.summary.results;
+    const full = await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db));
+    const fullRun = full.summary.results.find((result) => result.object === 'contacts');
     const rawRate = rawUpsertRate(db);
-    const ids = new Database(db, { readonly: true }).prepare('SELECT source_id FROM records ORDER BY random() LIMIT ?').all(SIZES.changed).map((row) => row.source_id);
+    const noop = (await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db))).summary.results;
+    const ids = new Database(db, { readonly: true }).prepare("SELECT source_id FROM records WHERE object_type = 'contacts' ORDER BY random() LIMIT ?").all(SIZES.changed).map((row) => row.source_id);
     await changeContacts(emulator, ids);
     const incremental = (await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db))).summary.results[0];
-    const noop = (await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db))).summary.results;
+    // Right after those changes, the next run re-reads the overlap window (10 minutes before the watermark).
+    const rerun = (await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db))).summary.results[0];
     return {
       pipeline: { records: fullRun.counts.processed, recordsPerSecond: fullRun.metrics.recordsPerSecond, rawRate: Math.round(rawRate), ratio: round(fullRun.metrics.recordsPerSecond / rawRate), seconds: round(fullRun.metrics.durationMs / 1000, 1) },
       requests: {
         full: round((fullRun.metrics.requests * 1000) / fullRun.counts.processed),
         incremental: round((incremental.metrics.requests * 1000) / incremental.counts.processed),
-        incrementalDetail: `${incremental.metrics.requests} requests for ${incremental.counts.processed} records (${incremental.counts.updated} updated)`,
+        incrementalDetail: `${incremental.metrics.requests} requests for ${incremental.counts.processed} records, ${incremental.counts.updated} updated`,
         noopPerObject: Math.max(...noop.map((result) => result.metrics.requests)),
+        rerun: `${rerun.metrics.requests} requests, ${rerun.counts.processed} records re-read, ${rerun.counts.updated} updated`,
       },
     };
   } finally {
@@ -201,6 +204,7 @@ const rows = [
   ['Requests per 1,000 records, full run', String(requests.full), '≤ 10.1', requests.full <= 10.1],
   ['Requests per 1,000 records, incremental run', `${requests.incremental} (${requests.incrementalDetail})`, '≤ 5.1 (+1 per object)', requests.incremental <= 5.1 + 1000 / SIZES.changed],
   ['Requests per object, no-op run', String(requests.noopPerObject), '≤ 2', requests.noopPerObject <= 2],
+  ['A run right after the incremental one (overlap re-read)', requests.rerun, '', ''],
   ['Start-up: crmsync --help', `${help.medianMs} ms median (${help.minMs} ms best)`, '≤ 250 ms', help.medianMs <= 250],
 ];
 
@@ -235,8 +239,10 @@ How each is measured:
   enforcing ${RATE.max} requests per rolling window and ${RATE.searchPerSecond} searches per second, with ${RATE.latencyMs} ms latency per response.
   HubSpot's window is 10 s; here it is scaled down to ${RATE.windowMs / 1000} s so the run takes seconds. Lower bound
   = non-search requests ÷ (${RATE.max} per ${RATE.windowMs / 1000} s) + searches ÷ ${RATE.searchPerSecond} per s.
-- **Requests**: the full run above; then ${SIZES.changed.toLocaleString('en')} contacts changed through the batch update API and an
-  incremental run; then a \`sync-all\` with nothing changed (the most requests any one object made).
+- **Requests**: the full run above (a \`sync-all\`, with 1,000 companies and 1,000 deals beside the contacts); a second
+  \`sync-all\` with nothing changed (the most requests any one object made); ${SIZES.changed.toLocaleString('en')} contacts changed
+  through the batch update API and an incremental run; then one more run, which re-reads what changed within the overlap
+  (10 minutes) before the watermark: the price of never missing a late-indexed record.
 - **Start-up**: median wall time of 11 runs of \`node bin/crmsync.js --help\`.
 `,
   );

@@ -49,6 +49,9 @@ export function compareWithSource(dbPath: string, store: HubSpotStore, object: O
   }
 }
 
+/** expectComplete(...) of a local store equal to its source. */
+export const COMPLETE = { missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true };
+
 /** What a test asserts: nothing missing, extra, different or duplicated. */
 export function expectComplete(report: Completeness): { missing: string[]; extra: string[]; mismatched: unknown[]; duplicates: number; sameCount: boolean } {
   return { missing: report.missing.slice(0, 5), extra: report.extra.slice(0, 5), mismatched: report.mismatched.slice(0, 5), duplicates: report.duplicates, sameCount: report.sourceCount === report.localCount };

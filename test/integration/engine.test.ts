@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
 import { tempDir } from '../helpers/cli.js';
-import { compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
 import { config, syncObject } from '../helpers/engine.js';
 
-const COMPLETE = { missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true };
 const contacts = objectByName(config, 'contacts');
 let emulator: HubSpotEmulator;
 let dir: string;

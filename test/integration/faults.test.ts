@@ -1,23 +1,19 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
-import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import type { HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
 import { crmsync, tempDir } from '../helpers/cli.js';
-import { compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { emulatorPerTest, settingsOf } from '../helpers/emulator.js';
 import { config, syncObject } from '../helpers/engine.js';
 
-const COMPLETE = { missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true };
 // Short delays so the suite stays quick; the policy itself is the production one.
 const RETRY = { retries: 8, minDelayMs: 5, maxDelayMs: 40, timeoutMs: 400, rateLimitWaitMs: 50 };
 const MIX = { rate429: 0.1, rate5xx: 0.05, rateReset: 0.02, rateTruncated: 0.01, rateTimeout: 0.01, seed: 4 };
 const dir = tempDir();
-let emulator: HubSpotEmulator | undefined;
-afterEach(async () => {
-  await emulator?.close();
-  emulator = undefined;
-});
-const settings = (emu: HubSpotEmulator) => ({ baseUrl: emu.url, accessToken: emu.token });
+const startEmulator = emulatorPerTest();
+
 const records = (db: string) => {
   const handle = new Database(db, { readonly: true });
   const rows = handle.prepare('SELECT source_id, raw_json, fields_json, is_deleted FROM records ORDER BY source_id').all();
@@ -28,14 +24,14 @@ const injected = (emu: HubSpotEmulator) => Object.entries(emu.stats.faults).filt
 
 describe('a flaky API', () => {
   test('under a mix of 429s, 5xx, resets, truncated bodies and timeouts, full and incremental runs end equal to a fault-free run', async () => {
-    emulator = await startHubSpotEmulator({ seed: { deals: 3_000 }, seedValue: 41 });
+    const emulator = await startEmulator({ seed: { deals: 3_000 }, seedValue: 41 });
     const deals = objectByName(config, 'deals');
     const clean = join(dir, 'clean.db');
     const flaky = join(dir, 'flaky.db');
 
-    await syncObject('deals', clean, settings(emulator), {}, undefined, RETRY);
+    await syncObject('deals', clean, settingsOf(emulator), {}, undefined, RETRY);
     emulator.setFaults(MIX);
-    const full = await syncObject('deals', flaky, settings(emulator), { batchSize: 50 }, undefined, RETRY);
+    const full = await syncObject('deals', flaky, settingsOf(emulator), { batchSize: 50 }, undefined, RETRY);
     expect(full.status, full.error).toBe('success');
     expect(injected(emulator)).toBeGreaterThan(5);
     // Each injected fault cost exactly one retry, and every retry is in performance_metrics.
@@ -46,10 +42,10 @@ describe('a flaky API', () => {
     // Changes, then an incremental run of each database: the flaky one still ends the same.
     emulator.setFaults(undefined);
     for (const deal of emulator.store.all('deals').slice(0, 400)) emulator.store.update('deals', deal.id, { dealstage: 'closedwon' });
-    await syncObject('deals', clean, settings(emulator), {}, undefined, RETRY);
+    await syncObject('deals', clean, settingsOf(emulator), {}, undefined, RETRY);
     emulator.stats.reset();
     emulator.setFaults({ ...MIX, seed: 5 });
-    const incremental = await syncObject('deals', flaky, settings(emulator), { batchSize: 20 }, undefined, RETRY);
+    const incremental = await syncObject('deals', flaky, settingsOf(emulator), { batchSize: 20 }, undefined, RETRY);
     expect(incremental).toMatchObject({ status: 'success', syncType: 'incremental', counts: { updated: 400 } });
     expect(incremental.metrics.retries).toBe(injected(emulator));
     expect(records(flaky)).toEqual(records(clean));
@@ -59,7 +55,7 @@ describe('a flaky API', () => {
 
 describe('a permanent fault', () => {
   test('endless 5xx mid-run: the run fails after its bounded retries, the row says why, committed pages stay', async () => {
-    emulator = await startHubSpotEmulator({ seed: { contacts: 1_000 }, seedValue: 42 });
+    const emulator = await startEmulator({ seed: { contacts: 1_000 }, seedValue: 42 });
     const db = join(dir, 'endless.db');
     const emu = emulator;
     const log = {
@@ -70,7 +66,7 @@ describe('a permanent fault', () => {
       warn() {},
       error() {},
     };
-    const result = await syncObject('contacts', db, settings(emulator), { batchSize: 100 }, log, RETRY);
+    const result = await syncObject('contacts', db, settingsOf(emulator), { batchSize: 100 }, log, RETRY);
     expect(result).toMatchObject({ status: 'failed', exitCode: 1, counts: { created: 300 } });
     expect(result.error).toMatch(/^list contacts still failing after 9 attempts: HubSpot answered 500: internal error/);
     const handle = new Database(db, { readonly: true });
@@ -80,7 +76,7 @@ describe('a permanent fault', () => {
 
     // Once the API is back, the next run resumes after the three committed pages.
     emulator.setFaults(undefined);
-    const next = await syncObject('contacts', db, settings(emulator), {}, undefined, RETRY);
+    const next = await syncObject('contacts', db, settingsOf(emulator), {}, undefined, RETRY);
     expect(next).toMatchObject({ status: 'success', resumedFrom: result.runId, counts: { created: 700 } });
   });
 
@@ -88,7 +84,7 @@ describe('a permanent fault', () => {
     [401, /error: HubSpot rejected HUBSPOT_ACCESS_TOKEN \(401 INVALID_AUTHENTICATION\): check that the token is current/],
     [403, /HubSpot refused search contacts \(403 MISSING_SCOPES\): HUBSPOT_ACCESS_TOKEN lacks a scope; grant the private app the scope crm\.objects\.contacts\.read/],
   ] as const)('%i through the CLI: exit 1 at once, a message saying what to fix, the row failed with it', async (status, message) => {
-    emulator = await startHubSpotEmulator({ seed: { contacts: 50 }, seedValue: 43, faults: { permanent: status } });
+    const emulator = await startEmulator({ seed: { contacts: 50 }, seedValue: 43, faults: { permanent: status } });
     const db = join(dir, `permanent-${status}.db`);
     const run = await crmsync(['sync-contacts'], { HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db });
     expect(run.code).toBe(1);
@@ -105,9 +101,9 @@ describe('a permanent fault', () => {
 
 describe('malformed records', () => {
   test('a record with wrong types is rejected with its reason and the rest of its page is saved', async () => {
-    emulator = await startHubSpotEmulator({ seed: { contacts: 800 }, seedValue: 44, faults: { wrongTypes: 0.02, seed: 9 } });
+    const emulator = await startEmulator({ seed: { contacts: 800 }, seedValue: 44, faults: { wrongTypes: 0.02, seed: 9 } });
     const db = join(dir, 'malformed.db');
-    const result = await syncObject('contacts', db, settings(emulator), {}, undefined, RETRY);
+    const result = await syncObject('contacts', db, settingsOf(emulator), {}, undefined, RETRY);
     // The emulator counts every malformed record it sends (the read of the latest
     // modification time may send one of them a second time).
     const malformed = emulator.stats.faults['wrong-types'] ?? 0;

@@ -1,29 +1,24 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from '@hubspot/api-client';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
-import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
 import { crmsync, tempDir } from '../helpers/cli.js';
-import { compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { emulatorPerTest, settingsOf } from '../helpers/emulator.js';
 import { config, syncObject } from '../helpers/engine.js';
 
-const COMPLETE = { missing: [], extra: [], mismatched: [], duplicates: 0, sameCount: true };
 const contacts = objectByName(config, 'contacts');
 const dir = tempDir();
-let emulator: HubSpotEmulator | undefined;
-afterEach(async () => {
-  await emulator?.close();
-  emulator = undefined;
-});
-const settings = (emu: HubSpotEmulator) => ({ baseUrl: emu.url, accessToken: emu.token });
+const startEmulator = emulatorPerTest();
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("beyond the search API's 10,000-result cap", () => {
   test('more than 10,000 changes in one window are all read once, in about one request per page', async () => {
-    emulator = await startHubSpotEmulator({ seed: { contacts: 10_450 }, seedValue: 21 });
+    const emulator = await startEmulator({ seed: { contacts: 10_450 }, seedValue: 21 });
     const db = join(dir, 'cap.db');
-    const result = await syncObject('contacts', db, settings(emulator), { since: new Date('2020-01-01T00:00:00Z'), batchSize: 200 });
+    const result = await syncObject('contacts', db, settingsOf(emulator), { since: new Date('2020-01-01T00:00:00Z'), batchSize: 200 });
     expect(result.status).toBe('success');
     expect(result.counts).toMatchObject({ processed: 10_450, created: 10_450 });
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
@@ -33,13 +28,13 @@ describe("beyond the search API's 10,000-result cap", () => {
   });
 
   test('more than 10,000 records with the very same modification time are all read once', async () => {
-    emulator = await startHubSpotEmulator({ seed: { contacts: 10_300 }, seedValue: 22 });
+    const emulator = await startEmulator({ seed: { contacts: 10_300 }, seedValue: 22 });
     const same = '2026-02-02T02:02:02.000Z';
     for (const record of emulator.store.all('contacts')) {
       emulator.store.put('contacts', { ...record, updatedAt: same, properties: { ...record.properties, lastmodifieddate: same } });
     }
     const db = join(dir, 'ties.db');
-    const result = await syncObject('contacts', db, settings(emulator), { since: new Date('2026-01-01T00:00:00Z'), batchSize: 200 });
+    const result = await syncObject('contacts', db, settingsOf(emulator), { since: new Date('2026-01-01T00:00:00Z'), batchSize: 200 });
     expect(result.counts).toMatchObject({ processed: 10_300, created: 10_300 });
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
     // Two pages before a page full of one timestamp shows the tie, 52 pages walking the
@@ -50,16 +45,16 @@ describe("beyond the search API's 10,000-result cap", () => {
 
 describe('deletions', () => {
   test('archived records are marked deleted with their time, never erased; restored ones come back', async () => {
-    emulator = await startHubSpotEmulator({ seed: { contacts: 300 }, seedValue: 23 });
+    const emulator = await startEmulator({ seed: { contacts: 300 }, seedValue: 23 });
     const client = new Client({ accessToken: emulator.token, basePath: emulator.url });
     const db = join(dir, 'archive.db');
-    await syncObject('contacts', db, settings(emulator));
+    await syncObject('contacts', db, settingsOf(emulator));
     const [a, b, c] = emulator.store.all('contacts');
     const modifiedBefore = a.properties.lastmodifieddate;
     await client.crm.contacts.batchApi.archive({ inputs: [{ id: a.id }, { id: b.id }, { id: c.id }] });
     expect(emulator.store.get('contacts', a.id)?.properties.lastmodifieddate).toBe(modifiedBefore);
 
-    const afterArchive = await syncObject('contacts', db, settings(emulator));
+    const afterArchive = await syncObject('contacts', db, settingsOf(emulator));
     expect(afterArchive.counts).toMatchObject({ deleted: 3, created: 0, updated: 0 });
     const sqlite = () => new Database(db, { readonly: true });
     const row = (id: string) => {
@@ -72,13 +67,13 @@ describe('deletions', () => {
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
 
     // Once more: nothing new to mark.
-    expect((await syncObject('contacts', db, settings(emulator))).counts).toMatchObject({ deleted: 0, updated: 0 });
+    expect((await syncObject('contacts', db, settingsOf(emulator))).counts).toMatchObject({ deleted: 0, updated: 0 });
 
     // Restored through the store (bumps the modification time) and behind its back (does not).
     emulator.store.restore('contacts', a.id);
     const archivedB = emulator.store.get('contacts', b.id)!;
     emulator.store.put('contacts', { ...archivedB, archived: false, archivedAt: undefined });
-    const afterRestore = await syncObject('contacts', db, settings(emulator));
+    const afterRestore = await syncObject('contacts', db, settingsOf(emulator));
     expect(afterRestore.counts.updated).toBe(2);
     expect(row(a.id).is_deleted).toBe(0);
     expect(row(b.id).is_deleted).toBe(0);
@@ -90,7 +85,7 @@ describe('deletions', () => {
 describe('writes while a sync runs, with search-index lag', () => {
   test('creates, updates and archives made during a run arrive by the next run, field by field', async () => {
     const lagMs = 1_500;
-    emulator = await startHubSpotEmulator({ seed: { contacts: 4_000 }, seedValue: 24, searchLagMs: lagMs, latencyMs: 3 });
+    const emulator = await startEmulator({ seed: { contacts: 4_000 }, seedValue: 24, searchLagMs: lagMs, latencyMs: 3 });
     const client = new Client({ accessToken: emulator.token, basePath: emulator.url });
     const db = join(dir, 'lag.db');
     const env = { HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db };
@@ -131,7 +126,7 @@ describe('writes while a sync runs, with search-index lag', () => {
 
 describe('idempotence', () => {
   test('running a sync twice leaves the records identical, with nothing created or updated', async () => {
-    emulator = await startHubSpotEmulator({ seed: { contacts: 500, deals: 200 }, seedValue: 25 });
+    const emulator = await startEmulator({ seed: { contacts: 500, deals: 200 }, seedValue: 25 });
     const db = join(dir, 'twice.db');
     const dump = () => {
       const handle = new Database(db, { readonly: true });
@@ -140,11 +135,11 @@ describe('idempotence', () => {
       return rows;
     };
     for (const options of [{ full: true }, {}, { since: new Date('2025-01-01T00:00:00Z') }]) {
-      await syncObject('contacts', db, settings(emulator), options);
-      await syncObject('deals', db, settings(emulator), options);
+      await syncObject('contacts', db, settingsOf(emulator), options);
+      await syncObject('deals', db, settingsOf(emulator), options);
       const before = dump();
-      const contactsAgain = await syncObject('contacts', db, settings(emulator), options);
-      const dealsAgain = await syncObject('deals', db, settings(emulator), options);
+      const contactsAgain = await syncObject('contacts', db, settingsOf(emulator), options);
+      const dealsAgain = await syncObject('deals', db, settingsOf(emulator), options);
       for (const again of [contactsAgain, dealsAgain]) expect(again.counts).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
       expect(dump()).toEqual(before);
     }

@@ -1,0 +1,15 @@
+import { afterEach } from 'vitest';
+import { startHubSpotEmulator, type HubSpotEmulator, type HubSpotEmulatorOptions } from '../../src/emulators/hubspot/index.js';
+
+/** A fresh emulator per test, closed after it: `const start = emulatorPerTest(); const emulator = await start({...})`. */
+export function emulatorPerTest(): (options: HubSpotEmulatorOptions) => Promise<HubSpotEmulator> {
+  let current: HubSpotEmulator | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options) => (current = await startHubSpotEmulator(options));
+}
+
+/** Connection settings for crmsync's HubSpot client. */
+export const settingsOf = (emulator: HubSpotEmulator) => ({ baseUrl: emulator.url, accessToken: emulator.token });
