@@ -105,6 +105,28 @@ describe('objects list', () => {
     expect(ids.slice(-2)).toEqual(['1151', '1152']);
   });
 
+  it('shows writes on a page prepared before them', async () => {
+    const emu = await emulator({ seed: { contacts: 30 } });
+    const first = await raw(emu, 'GET', '/crm/v3/objects/contacts?limit=10&properties=firstname');
+    // The emulator prepares the next page as soon as it has answered this one.
+    await new Promise((resolve) => setImmediate(resolve));
+    emu.store.update('contacts', '1012', { firstname: 'Changed' });
+    emu.store.archive('contacts', '1013');
+    const second = await raw(emu, 'GET', `/crm/v3/objects/contacts?limit=10&properties=firstname&after=${first.body.paging.next.after}`);
+    expect(second.body.results.map((record: { id: string }) => record.id)).toEqual(['1011', '1012', '1014', '1015', '1016', '1017', '1018', '1019', '1020', '1021']);
+    expect(second.body.results[1].properties.firstname).toBe('Changed');
+    expect(second.body.results[1].updatedAt).toBe(emu.store.get('contacts', '1012')!.updatedAt);
+    // Unchanged, the prepared page is what the records say.
+    const third = await raw(emu, 'GET', `/crm/v3/objects/contacts?limit=10&properties=firstname&after=${second.body.paging.next.after}`);
+    expect(third.body.results.map((record: { properties: unknown }) => record.properties)).toEqual(
+      ['1022', '1023', '1024', '1025', '1026', '1027', '1028', '1029', '1030'].map((id) => {
+        const { properties } = emu.store.get('contacts', id)!;
+        return { createdate: properties.createdate, firstname: properties.firstname, hs_object_id: id, lastmodifieddate: properties.lastmodifieddate };
+      }),
+    );
+    expect(third.body.paging).toBeUndefined();
+  });
+
   it('lists archived records only with archived=true', async () => {
     const emu = await emulator({ seed: { contacts: 20 } });
     const client = sdk(emu);

@@ -6,7 +6,7 @@
  */
 import { Rng, hashString, mix, mixSeed } from './prng.js';
 import { INDUSTRIES, type ObjectTypeDefinition } from './schema.js';
-import { toIso } from './values.js';
+import { toIso, toIsoDate } from './values.js';
 
 export type PropertyValues = Record<string, string | null>;
 
@@ -116,6 +116,31 @@ const TICKET_CATEGORIES = ['PRODUCT_ISSUE', 'BILLING_ISSUE', 'FEATURE_REQUEST', 
 const DAY_MS = 86_400_000;
 
 /**
+ * Lower-case copies of the lists that end up in emails (index for index): lower-casing
+ * the parts gives the same text as lower-casing the whole.
+ */
+const lower = (values: readonly string[]): string[] => values.map((value) => value.toLowerCase());
+const FIRST_NAMES_LOWER = lower(FIRST_NAMES);
+const LAST_NAMES_LOWER = lower(LAST_NAMES);
+const EMAIL_DOMAINS_LOWER = lower(EMAIL_DOMAINS);
+/** Company slugs by [first word][second word] (see companySlug). */
+const COMPANY_SLUGS = COMPANY_FIRST.map((first) => COMPANY_SECOND.map((second) => `${first} ${second}`.replace(' ', '').toLowerCase()));
+/** "0000".."9999". */
+const DIGITS4 = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, '0'));
+
+/**
+ * True when no word a seeded value is built from needs escaping in JSON (no quote,
+ * backslash, control character or surrogate): seeded values can then be written into
+ * JSON text between plain quotes (see ObjectTable.seededJson). Every list above must be
+ * listed here; everything else in a seeded value is digits, ids and ISO dates.
+ */
+export const SEED_TEXT_JSON_SAFE = [
+  FIRST_NAMES, LAST_NAMES, LOCATIONS.flat(2), JOB_TITLES, COMPANY_FIRST, COMPANY_SECOND, COMPANY_SUFFIX, EMAIL_DOMAINS, LIFECYCLE,
+  LEAD_STATUS, DEAL_STAGES, DEAL_PRODUCTS, PRIORITIES, TICKET_SUBJECTS, TICKET_OPENINGS, TICKET_BODIES, TICKET_STAGES, TICKET_PRIORITIES,
+  TICKET_CATEGORIES, INDUSTRIES,
+].every((list) => list.every((word) => typeof word === 'string' && JSON.stringify(word) === `"${word}"`));
+
+/**
  * Per-record source of randomness. Every choice made for a record is keyed: the draw
  * for key K of record i is a hash of (seedValue, type, i, K). Properties can therefore be
  * generated one at a time, in any order, and always come out the same - search filters
@@ -151,6 +176,11 @@ export class SeedContext {
 
   pick<T>(values: readonly T[], key: number): T {
     return values[Math.floor(this.draw(key) * values.length)] as T;
+  }
+
+  /** The index `pick` would choose among `count` values. */
+  choose(count: number, key: number): number {
+    return Math.floor(this.draw(key) * count);
   }
 
   /** A generator for values that need several draws (phone digits...), fixed for (record, key). */
@@ -191,7 +221,7 @@ function weightedPick<T>(draw: number, values: readonly T[], weights: readonly n
 
 /** Four random digits. */
 function digits(rng: Rng): string {
-  return String(rng.int(10_000)).padStart(4, '0');
+  return DIGITS4[rng.int(10_000)] as string;
 }
 
 type Location = [city: string, country: string, dial: string, areas: string[]];
@@ -211,8 +241,9 @@ function companyName(c: SeedContext): string {
   return suffix ? `${companyBase(c)} ${suffix}` : companyBase(c);
 }
 
+/** `companyBase(c).replace(' ', '').toLowerCase()`, from a table. */
 function companySlug(c: SeedContext): string {
-  return companyBase(c).replace(' ', '').toLowerCase();
+  return (COMPANY_SLUGS[c.choose(COMPANY_FIRST.length, K.companyFirst)] as string[])[c.choose(COMPANY_SECOND.length, K.companySecond)] as string;
 }
 
 /** Decimal string the way HubSpot returns numbers: no trailing zeros ("12500.5"). */
@@ -221,7 +252,7 @@ function decimal(value: number): string {
 }
 
 function isoDate(ms: number): string {
-  return toIso(ms).slice(0, 10);
+  return toIsoDate(ms);
 }
 
 /** Generates one property of the record the context points at; null = unset. */
@@ -251,7 +282,8 @@ const lifecycle = (c: SeedContext): string => weightedPick(c.draw(K.lifecycle), 
 const contactSeeder: ObjectSeeder = {
   fields: {
     // The id makes each seeded email unique (and lets candidateId find it again).
-    email: (c) => `${first(c)}.${last(c)}${c.id}@${c.pick(EMAIL_DOMAINS, K.emailDomain)}`.toLowerCase(),
+    // = `${first}.${last}${id}@${domain}`.toLowerCase(), from the lower-cased lists.
+    email: (c) => `${c.pick(FIRST_NAMES_LOWER, K.first)}.${c.pick(LAST_NAMES_LOWER, K.last)}${c.id}@${c.pick(EMAIL_DOMAINS_LOWER, K.emailDomain)}`,
     firstname: optional('firstname', first),
     lastname: optional('lastname', last),
     phone: optional('phone', (c) => phone(c.stream(K.phone), location(c))),

@@ -81,7 +81,30 @@ interface ApiRequest {
 }
 interface Reply {
   status: number;
+  /** A value to send as JSON, or a JsonText already serialized. */
   body?: unknown;
+}
+
+/**
+ * A response body already serialized: UTF-8 JSON in consecutive parts, byte for byte
+ * what JSON.stringify gives for the value it stands for (the list endpoint writes its
+ * pages straight to JSON, and sends a cached page without copying it).
+ */
+class JsonBytes {
+  constructor(readonly parts: readonly Buffer[]) {}
+
+  get bytes(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+
+  value(): unknown {
+    return JSON.parse(this.bytes.toString('utf8'));
+  }
+}
+
+/** The UTF-8 JSON of a response body. */
+function serialize(body: unknown): Buffer {
+  return body instanceof JsonBytes ? body.bytes : Buffer.from(JSON.stringify(body), 'utf8');
 }
 type Access = 'read' | 'write' | 'schema';
 interface Route {
@@ -223,21 +246,28 @@ function rejectDuplicateUniqueValues(table: ObjectTable, list: PropertyValues[])
 
 // ---- handlers ----------------------------------------------------------------------------------
 
+const RESULTS_OPEN = Buffer.from('{"results":[');
+
 function listObjects(ctx: ServerContext, { params, query }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const limit = parseListLimit(query);
   const minId = decodeCursor(query.get('after'));
   const archived = parseBoolean(query, 'archived');
-  const names = table.outputProperties(parseProperties(query));
-  const page = table.page(minId, limit, archived);
-  const body: Record<string, unknown> = { results: page.records.map((snapshot) => table.toApiObject(snapshot, names)) };
+  const plan = table.outputPlan(parseProperties(query));
+  const page = table.pageJson(minId, limit, archived, plan);
+  // JSON.stringify({ results, paging? }), with the records already serialized.
+  let tail = ']';
   if (page.nextMinId !== undefined) {
+    // Clients page sequentially: serialize the next page while this one is on its way
+    // (and the client busy with it), so its request is answered from the page cache.
+    const nextMinId = page.nextMinId;
+    setImmediate(() => table.pageJson(nextMinId, limit, archived, plan));
     const after = encodeCursor(page.nextMinId);
     const next = new URLSearchParams(query);
     next.set('after', after);
-    body.paging = { next: { after, link: `${ctx.baseUrl()}/crm/v3/objects/${encodeURIComponent(params.type as string)}?${next.toString()}` } };
+    tail += ',"paging":' + JSON.stringify({ next: { after, link: `${ctx.baseUrl()}/crm/v3/objects/${encodeURIComponent(params.type as string)}?${next.toString()}` } });
   }
-  return { status: 200, body };
+  return { status: 200, body: new JsonBytes([RESULTS_OPEN, page.json, Buffer.from(tail + '}', 'utf8')]) };
 }
 
 function findRecord(table: ObjectTable, id: string, idProperty: string | null, archived: boolean): Snapshot {
@@ -526,7 +556,23 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
     response.end();
     return;
   }
-  sendRaw(response, status, Buffer.from(JSON.stringify(body), 'utf8'), 'application/json;charset=utf-8', headers);
+  if (body instanceof JsonBytes) {
+    sendParts(response, status, body.parts, 'application/json;charset=utf-8', headers);
+    return;
+  }
+  sendRaw(response, status, serialize(body), 'application/json;charset=utf-8', headers);
+}
+
+/** sendRaw for a payload in parts: one writev of the head and every part, no copying. */
+function sendParts(response: ServerResponse, status: number, parts: readonly Buffer[], contentType: string, headers: Record<string, string>): void {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  response.writeHead(status, { ...headers, 'Content-Type': contentType, 'Content-Length': String(length) });
+  // Corked, the parts are written together by end().
+  response.cork();
+  for (let k = 0; k < parts.length - 1; k++) response.write(parts[k]);
+  response.end(parts[parts.length - 1]);
+  response.uncork();
 }
 
 function sendRaw(response: ServerResponse, status: number, payload: Buffer, contentType: string, headers: Record<string, string>): void {
@@ -588,24 +634,27 @@ function faultReply(
 
 /** Replaces the wrong-typed records of a read response (counted in stats.faults). */
 function corruptRecords(ctx: ServerContext, injector: FaultInjector, route: Route, params: Record<string, string>, body: unknown): unknown {
-  if (!isObject(body) || injector.options.wrongTypes === undefined || injector.options.wrongTypes <= 0) return body;
+  if (injector.options.wrongTypes === undefined || injector.options.wrongTypes <= 0) return body;
+  // Unchanged bodies are returned as they came (JsonBytes stay bytes).
+  const value = body instanceof JsonBytes ? body.value() : body;
+  if (!isObject(value)) return body;
   const objectType = ctx.store.table(params.type as string).def.name;
   if (route.records === 'object') {
-    const wrong = injector.corrupt(objectType, body as unknown as ApiObject);
+    const wrong = injector.corrupt(objectType, value as unknown as ApiObject);
     if (!wrong) return body;
     ctx.stats.countFault('wrong-types');
     return wrong;
   }
-  if (!Array.isArray(body.results)) return body;
+  if (!Array.isArray(value.results)) return body;
   let count = 0;
-  const results = (body.results as ApiObject[]).map((object) => {
+  const results = (value.results as ApiObject[]).map((object) => {
     const wrong = injector.corrupt(objectType, object);
     if (wrong) count++;
     return wrong ?? object;
   });
   if (count === 0) return body;
   ctx.stats.countFault('wrong-types', count);
-  return { ...body, results };
+  return { ...value, results };
 }
 
 /** The node:http request listener of the emulator. */
@@ -692,7 +741,7 @@ async function handle(ctx: ServerContext, request: IncomingMessage, response: Se
         return;
       }
       ctx.stats.countFault('truncated');
-      const payload = Buffer.from(JSON.stringify(body), 'utf8');
+      const payload = serialize(body);
       // Keep at least one byte and drop at least one: never valid JSON.
       const keep = 1 + Math.floor(fault.cut * Math.max(1, payload.length - 1));
       sendRaw(response, status, payload.subarray(0, Math.min(keep, payload.length - 1)), 'application/json;charset=utf-8', headers);

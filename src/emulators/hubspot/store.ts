@@ -12,10 +12,24 @@
  * - The search index lags writes by `searchLagMs`: every version remembers the version
  *   the search index showed before it (`prev`) and the instant it becomes searchable
  *   (`visibleAt`). Reads other than search always see the current version.
+ * - List pages are written straight to JSON (`pageJson`): a seeded record's requested
+ *   properties are generated directly into its JSON text, written records go through
+ *   JSON.stringify. The last few pages are kept as bytes until the next write, so the
+ *   server can prepare the page a client will ask for next while it reads this one.
  */
 import { HubSpotApiError, notFound, validationError } from './errors.js';
 import { alwaysReturned, findObjectType, OBJECT_TYPES, type ObjectTypeDefinition, type PropertyDefinition } from './schema.js';
-import { SEED_FIRST_ID, SeedContext, seedTimestamps, seederFor, typeSalt, type FieldGenerator, type ObjectSeeder, type PropertyValues } from './seed.js';
+import {
+  SEED_FIRST_ID,
+  SEED_TEXT_JSON_SAFE,
+  SeedContext,
+  seedTimestamps,
+  seederFor,
+  typeSalt,
+  type FieldGenerator,
+  type ObjectSeeder,
+  type PropertyValues,
+} from './seed.js';
 import { normalizeWrite, numericValue, parseDateTime, toIso } from './values.js';
 
 export type { PropertyValues } from './seed.js';
@@ -75,6 +89,52 @@ export interface ApiObject {
   updatedAt: string;
   archived: boolean;
   archivedAt?: string;
+}
+
+/** Where a seeded record's value of an output property comes from (OutputPlan.sources). */
+const FROM_FIELD = 0;
+const FROM_ID = 1;
+const FROM_CREATED = 2;
+const FROM_MODIFIED = 3;
+const FROM_NOWHERE = 4;
+
+/**
+ * How records are written as JSON for one list of output property names (compiled once
+ * per list and table, see ObjectTable.outputPlan).
+ */
+export interface OutputPlan {
+  /** The names comma-joined: identifies the plan. */
+  readonly key: string;
+  /** The property names, as outputProperties returns them (sorted). */
+  readonly names: readonly string[];
+  /**
+   * The JSON text between values, four variants per name at [4k + 2·(previous value is
+   * a string) + (this value is a string)]: the previous value's closing quote, the
+   * separator, the name and either this value's opening quote or `null`.
+   */
+  readonly joints: readonly string[];
+  /** Per name, where a seeded record's value comes from (FROM_*). */
+  readonly sources: readonly number[];
+  /** Per name, the seed generator (FROM_FIELD only). */
+  readonly generators: readonly (FieldGenerator | null)[];
+}
+
+/** Distinct property lists whose plans a table keeps (more are recompiled). */
+const MAX_PLANS = 64;
+/** Serialized list pages a table keeps (the latest ones). */
+const MAX_CACHED_PAGES = 16;
+
+/** A list page as JSON (see ObjectTable.pageJson). */
+export interface PageJson {
+  /**
+   * The page's SimplePublicObjects, comma-separated (the inside of `results`), UTF-8
+   * encoded: bytes outside the JS heap, so cached pages add no work for the GC.
+   */
+  readonly json: Buffer;
+  /** The smallest id of the next page, undefined on the last page. */
+  readonly nextMinId?: number;
+  /** The table's generation the page was built at: any write makes it stale. */
+  readonly generation: number;
 }
 
 function insertSorted(list: number[], value: number): void {
@@ -173,7 +233,7 @@ export class ObjectTable {
   readonly seedCount: number;
   readonly seedCreated: Float64Array;
   readonly seedModified: Float64Array;
-  /** Bumped by every write: search caches built at another generation are stale. */
+  /** Bumped by every write: search results and list pages cached at another generation are stale. */
   generation = 0;
   /** Search results cached per query (see search.ts). */
   readonly searchCache = new Map<string, unknown>();
@@ -193,6 +253,10 @@ export class ObjectTable {
   /** Instants at which pending writes become searchable, in write order (non-decreasing). */
   private readonly pending: number[] = [];
   private pendingHead = 0;
+  /** Output plans by the comma-joined property names. */
+  private readonly plans = new Map<string, OutputPlan>();
+  /** Serialized pages by plan, archived flag, limit and first id, oldest first. */
+  private readonly pageCache = new Map<string, PageJson>();
   private nextId: number;
   private readonly lagMs: number;
   private readonly now: () => number;
@@ -302,27 +366,57 @@ export class ObjectTable {
     return row !== undefined && row.archivedAt === null;
   }
 
-  /** One page of active (or archived) records with ids >= minId, in id order. */
-  page(minId: number, limit: number, archived: boolean): { records: Snapshot[]; nextMinId?: number } {
-    const records: Snapshot[] = [];
+  /** The ids of one page of active (or archived) records with ids >= minId, in id order. */
+  pageIds(minId: number, limit: number, archived: boolean): { ids: number[]; nextMinId?: number } {
+    const ids: number[] = [];
     if (archived) {
       let k = lowerBound(this.archivedIds, minId);
-      while (k < this.archivedIds.length && records.length < limit) {
-        records.push(this.rows.get(this.archivedIds[k++] as number) as Version);
-      }
-      const last = records[records.length - 1];
-      return { records, nextMinId: k < this.archivedIds.length && last ? last.id + 1 : undefined };
+      while (k < this.archivedIds.length && ids.length < limit) ids.push(this.archivedIds[k++] as number);
+      const last = ids[ids.length - 1];
+      return { ids, nextMinId: k < this.archivedIds.length && last !== undefined ? last + 1 : undefined };
     }
     const size = this.size;
     let k = this.positionOf(minId);
-    while (k < size && records.length < limit) {
+    while (k < size && ids.length < limit) {
       const id = this.idAt(k++);
-      if (this.isActive(id)) records.push(this.current(id) as Snapshot);
+      if (this.isActive(id)) ids.push(id);
     }
     // A next page exists only if another active record follows.
     while (k < size && !this.isActive(this.idAt(k))) k++;
-    const last = records[records.length - 1];
-    return { records, nextMinId: k < size && last ? last.id + 1 : undefined };
+    const last = ids[ids.length - 1];
+    return { ids, nextMinId: k < size && last !== undefined ? last + 1 : undefined };
+  }
+
+  /** One page of active (or archived) records with ids >= minId, in id order. */
+  page(minId: number, limit: number, archived: boolean): { records: Snapshot[]; nextMinId?: number } {
+    const { ids, nextMinId } = this.pageIds(minId, limit, archived);
+    return { records: ids.map((id) => this.current(id) as Snapshot), nextMinId };
+  }
+
+  /**
+   * `page()` as JSON text: the page's SimplePublicObjects for `plan`, comma-separated
+   * (the inside of the `results` array), exactly as JSON.stringify would write them.
+   * Pages are cached until the next write (a retried or prefetched page costs nothing).
+   */
+  pageJson(minId: number, limit: number, archived: boolean, plan: OutputPlan): PageJson {
+    const key = `${archived ? 'a' : 'l'}${limit}:${minId}:${plan.key}`;
+    const cached = this.pageCache.get(key);
+    if (cached !== undefined && cached.generation === this.generation) return cached;
+    const { ids, nextMinId } = this.pageIds(minId, limit, archived);
+    let json = '';
+    for (let k = 0; k < ids.length; k++) {
+      if (k > 0) json += ',';
+      json += this.recordJson(ids[k] as number, plan);
+    }
+    const page: PageJson = { json: Buffer.from(json, 'utf8'), nextMinId, generation: this.generation };
+    this.pageCache.delete(key);
+    if (this.pageCache.size >= MAX_CACHED_PAGES) {
+      // Drop stale pages first, then the oldest.
+      for (const [other, entry] of this.pageCache) if (entry.generation !== this.generation) this.pageCache.delete(other);
+      if (this.pageCache.size >= MAX_CACHED_PAGES) this.pageCache.delete(this.pageCache.keys().next().value as string);
+    }
+    this.pageCache.set(key, page);
+    return page;
   }
 
   /** Every record in id order. */
@@ -580,6 +674,95 @@ export class ObjectTable {
   }
 
   // ---- output ------------------------------------------------------------------------------
+
+  /** The JSON plan for outputProperties(requested). */
+  outputPlan(requested: readonly string[] | undefined): OutputPlan {
+    const names = this.outputProperties(requested);
+    const key = names.join(',');
+    let plan = this.plans.get(key);
+    if (plan === undefined) {
+      if (this.plans.size >= MAX_PLANS) this.plans.clear();
+      plan = this.compilePlan(names);
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  private compilePlan(names: readonly string[]): OutputPlan {
+    const fields = this.seeder.fields;
+    // The precedence of seededProps: the system properties over the generated ones.
+    const sources = names.map((name) => {
+      if (name === 'hs_object_id') return FROM_ID;
+      if (name === 'createdate') return FROM_CREATED;
+      if (name === this.modificationProperty) return FROM_MODIFIED;
+      return Object.hasOwn(fields, name) ? FROM_FIELD : FROM_NOWHERE;
+    });
+    return {
+      key: names.join(','),
+      names: [...names],
+      joints: names.flatMap((name, k) =>
+        [false, true].flatMap((previousString) =>
+          [false, true].map((string) => `${k === 0 ? '{' : previousString ? '",' : ','}${JSON.stringify(name)}:${string ? '"' : 'null'}`),
+        ),
+      ),
+      sources,
+      generators: names.map((name, k) => (sources[k] === FROM_FIELD ? (fields[name] as FieldGenerator) : null)),
+    };
+  }
+
+  /** JSON.stringify(toApiObject(current(id), plan.names)) of an active or archived record. */
+  recordJson(id: number, plan: OutputPlan): string {
+    const index = this.seedIndex(id);
+    if (index >= 0 && this.materialized[index] === 0) return this.seededJson(index, plan);
+    const row = this.rows.get(id);
+    if (!row) throw new Error(`recordJson: no record ${id}`);
+    return JSON.stringify(this.toApiObject(row, plan.names));
+  }
+
+  /**
+   * The SimplePublicObject JSON of unwritten seeded record `index`, generated straight
+   * into text: only the plan's properties are generated, no objects are built, and the
+   * text is byte for byte JSON.stringify(toApiObject(seededSnapshot(index), plan.names)).
+   */
+  seededJson(index: number, plan: OutputPlan): string {
+    const context = this.seedContextAt(index);
+    const created = toIso(context.createdMs);
+    const modified = toIso(context.modifiedMs);
+    const { joints, sources, generators } = plan;
+    const count = sources.length;
+    let json = '{"id":"' + context.id + '","properties":';
+    let previousString = 0;
+    for (let k = 0; k < count; k++) {
+      let value: string | null;
+      switch (sources[k]) {
+        case FROM_FIELD:
+          value = (generators[k] as FieldGenerator)(context);
+          break;
+        case FROM_ID:
+          value = String(context.id);
+          break;
+        case FROM_CREATED:
+          value = created;
+          break;
+        case FROM_MODIFIED:
+          value = modified;
+          break;
+        default:
+          value = null;
+      }
+      // toApiObject shows '' as null; seeded words need no escaping (SEED_TEXT_JSON_SAFE).
+      if (value === null || value === '') {
+        json += joints[4 * k + 2 * previousString] as string;
+        previousString = 0;
+      } else {
+        json += joints[4 * k + 2 * previousString + 1] as string;
+        json += SEED_TEXT_JSON_SAFE ? value : JSON.stringify(value).slice(1, -1);
+        previousString = 1;
+      }
+    }
+    json += count === 0 ? '{}' : previousString === 1 ? '"}' : '}';
+    return json + ',"createdAt":"' + created + '","updatedAt":"' + modified + '","archived":false}';
+  }
 
   /** Property names to return: the requested known ones (or the defaults) plus the system ones, sorted. */
   outputProperties(requested: readonly string[] | undefined): string[] {
