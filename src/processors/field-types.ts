@@ -27,12 +27,22 @@ function toMillis(text: string): number {
   return Date.parse(text);
 }
 
+// What HubSpot usually sends and what crmsync stores: already normalised, kept as it is.
+const CANONICAL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const CANONICAL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const isCanonical = (pattern: RegExp, text: string) => {
+  const match = pattern.exec(text);
+  return match !== null && isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]));
+};
+
 const datetime: Parser = (text) => {
+  if (isCanonical(CANONICAL_DATETIME, text)) return ok(text);
   const millis = toMillis(text.trim());
   return Number.isNaN(millis) ? fail('not a valid date-time') : ok(new Date(millis).toISOString());
 };
 
 const date: Parser = (text) => {
+  if (isCanonical(CANONICAL_DATE, text)) return ok(text);
   const millis = toMillis(text.trim());
   return Number.isNaN(millis) ? fail('not a valid date') : ok(new Date(millis).toISOString().slice(0, 10));
 };

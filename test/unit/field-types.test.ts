@@ -36,6 +36,7 @@ describe('field types: invalid input is refused with a reason', () => {
     ['date', '2025-02-30', 'not a valid date'],
     ['date', 'yesterday', 'not a valid date'],
     ['datetime', '2025-13-45T00:00:00Z', 'not a valid date-time'],
+    ['datetime', '2025-02-30T10:00:00.000Z', 'not a valid date-time'],
     ['decimal', '12,5', 'not a number'],
     ['integer', '2.5', 'not a whole number'],
     ['boolean', 'maybe', 'not true or false'],
