@@ -5,6 +5,8 @@ import { isCalendarDate } from '../processors/calendar.js';
 
 /** Largest page any HubSpot read endpoint accepts (search: 200; the list endpoint caps at 100). */
 export const MAX_BATCH_SIZE = 200;
+/** More objects at once than this only queue behind the shared rate limit. */
+export const MAX_CONCURRENCY = 10;
 
 export function addSyncFlags(command: Command): Command {
   return command
@@ -54,6 +56,7 @@ function syncFlagsSchema(z: typeof Zod) {
     batchSize: wholeNumber('--batch-size', 1, MAX_BATCH_SIZE).optional(),
     maxRecords: wholeNumber('--max-records', 0, Number.MAX_SAFE_INTEGER),
     debug: z.boolean().default(false),
+    concurrency: wholeNumber('--concurrency', 1, MAX_CONCURRENCY).optional(),
   });
 }
 

@@ -6,50 +6,48 @@ import type { SyncHistoryRow } from '../db/sync-history.js';
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 /**
- * A progress bar on an interactive terminal; elsewhere (cron, CI) a plain log line every
- * 10,000 records so logs stay readable.
+ * A progress bar per object on an interactive terminal; elsewhere (cron, CI) a plain log
+ * line every 10,000 records of an object, so logs stay readable.
  */
 export async function createProgress(log: Logger, enabled: boolean): Promise<ProgressListener | undefined> {
   if (!enabled) return undefined;
+  const counts = new Map<string, { records: number; started: number; bar?: { update(value: number, payload: object): void } }>();
+  const rate = (entry: { records: number; started: number }) => {
+    const seconds = (performance.now() - entry.started) / 1000;
+    return seconds > 0 ? Math.round(entry.records / seconds) : 0;
+  };
+
   if (process.stderr.isTTY) {
-    const { SingleBar } = (await import('cli-progress')).default;
-    const bar = new SingleBar(
-      { format: '{object} {value} records  {speed} records/s', stream: process.stderr, hideCursor: true, clearOnComplete: true },
-    );
-    let started = 0;
+    const { MultiBar } = (await import('cli-progress')).default;
+    const bars = new MultiBar({ format: '{object} {value} records  {speed} records/s', stream: process.stderr, hideCursor: true, clearOnComplete: true });
     return {
       start(object) {
-        started = performance.now();
-        bar.start(0, 0, { object, speed: 0 });
+        counts.set(object, { records: 0, started: performance.now(), bar: bars.create(0, 0, { object: object.padEnd(12), speed: 0 }) });
       },
-      advance(records) {
-        const value = ((bar as unknown as { value: number }).value ?? 0) + records;
-        const seconds = (performance.now() - started) / 1000;
-        bar.update(value, { speed: seconds > 0 ? Math.round(value / seconds) : 0 });
+      advance(object, records) {
+        const entry = counts.get(object)!;
+        entry.records += records;
+        entry.bar!.update(entry.records, { speed: rate(entry) });
       },
-      stop: () => bar.stop(),
+      stop(object) {
+        counts.delete(object);
+        if (counts.size === 0) bars.stop();
+      },
     };
   }
-  let object = '';
-  let count = 0;
-  let nextReport = 10_000;
-  let started = 0;
   return {
-    start(name) {
-      object = name;
-      count = 0;
-      nextReport = 10_000;
-      started = performance.now();
+    start(object) {
+      counts.set(object, { records: 0, started: performance.now() });
     },
-    advance(records) {
-      count += records;
-      if (count >= nextReport) {
-        const rate = Math.round(count / ((performance.now() - started) / 1000));
-        log.info(`${object}: ${count} records read (${rate} records/s)`);
-        nextReport += 10_000;
-      }
+    advance(object, records) {
+      const entry = counts.get(object)!;
+      const before = entry.records;
+      entry.records += records;
+      if (Math.floor(entry.records / 10_000) > Math.floor(before / 10_000)) log.info(`${object}: ${entry.records} records read (${rate(entry)} records/s)`);
     },
-    stop() {},
+    stop(object) {
+      counts.delete(object);
+    },
   };
 }
 
@@ -60,6 +58,10 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
   }
   for (const result of results) {
     const seconds = (result.metrics.durationMs / 1000).toFixed(1);
+    if (result.runId === null) {
+      out(`${result.object.padEnd(12)} not run  ${result.error}`);
+      continue;
+    }
     const verb = result.dryRun ? 'dry run, nothing written; would have: ' : '';
     out(
       `${result.object.padEnd(12)} ${result.status.padEnd(8)} ${result.syncType.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +

@@ -18,6 +18,7 @@ export function registerSyncCommands(program: Command, context: CommandContext):
   }
   addSyncFlags(program.command('sync-all').description('sync every object in mappings.yaml (or those in --objects), each even if another fails'))
     .option('--objects <names>', 'comma-separated subset of the objects in mappings.yaml')
+    .option('--concurrency <n>', 'objects synced at the same time, sharing the rate limit (default 3)')
     .addHelpText('after', EXAMPLES)
     .action(
       context.action((options: Record<string, unknown> & { objects?: string }, command: Command) => {
@@ -29,7 +30,7 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 }
 
 async function syncAction(names: string[] | 'all', rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
-  const flags = await parseSyncFlags(rawFlags);
+  const { concurrency, ...flags } = await parseSyncFlags(rawFlags);
   const global = globalFlags(command);
   const [{ loadConfig, objectByName }, env, { openStore }, { syncObjects, worstExitCode }, { createLogger }, output] = await Promise.all([
     import('../config/load.js'),
@@ -48,7 +49,7 @@ async function syncAction(names: string[] | 'all', rawFlags: Record<string, unkn
 
   const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });
   try {
-    const results = await syncObjects(objects, flags, { store, hubspot, log, progress, signal });
+    const results = await syncObjects(objects, flags, { store, hubspot, log, progress, signal }, concurrency);
     const exitCode = worstExitCode(results.map((result) => result.exitCode));
     output.printResults(results, exitCode, global.json);
     return exitCode;

@@ -48,7 +48,8 @@ export interface Checkpoint {
 }
 
 export interface RunResult {
-  runId: number;
+  /** null when the run could not start (another process holds the lease). */
+  runId: number | null;
   object: string;
   source: string;
   syncType: SyncType;
@@ -75,10 +76,11 @@ export interface PerformanceMetrics {
   peakRssMb: number;
 }
 
+/** Told about each object's progress; several objects may run at once. */
 export interface ProgressListener {
-  start(object: string, total?: number): void;
-  advance(records: number): void;
-  stop(): void;
+  start(object: string): void;
+  advance(object: string, records: number): void;
+  stop(object: string): void;
 }
 
 export interface EngineDependencies {
@@ -202,7 +204,7 @@ export class BaseSyncEngine {
       error = caught;
     } finally {
       clearInterval(heartbeat);
-      this.deps.progress?.stop();
+      this.deps.progress?.stop(object.name);
     }
 
     const durationMs = Math.round(performance.now() - started);
@@ -292,7 +294,7 @@ export class BaseSyncEngine {
     });
     addCounts(run.totals, counts);
     run.pages++;
-    this.deps.progress?.advance(raw.length);
+    this.deps.progress?.advance(this.deps.object.name, raw.length);
     this.deps.log.debug(`${this.deps.object.name}: page ${run.pages}: ${formatCounts(counts)}`);
   }
 

@@ -1,10 +1,12 @@
 import { HubSpotClient } from '../clients/hubspot.js';
 import { HubSpotSource } from '../clients/hubspot-source.js';
-import type { RetryPolicy } from '../clients/retry.js';
+import { emptyMetrics, type RetryPolicy } from '../clients/retry.js';
 import type { HubSpotSettings } from '../config/env.js';
 import type { ObjectConfig } from '../config/load.js';
 import type { Store } from '../db/database.js';
+import { emptyCounts } from '../db/sync-history.js';
 import { ensureObjectView } from '../db/views.js';
+import { exitCodeOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { BaseSyncEngine, type ProgressListener, type RunResult, type SyncOptions } from './base-sync-engine.js';
 
@@ -31,19 +33,52 @@ export function createEngine(object: ObjectConfig, context: RunContext): BaseSyn
   });
 }
 
+/** Objects synced at the same time by default: enough to keep HubSpot's rate limit busy while one waits on the network. */
+export const DEFAULT_CONCURRENCY = 3;
+
 /**
- * Syncs objects one after another; one object failing does not stop the others. Stops
- * early only when interrupted.
+ * Syncs objects, up to `concurrency` at a time (they share the account's rate limiter and
+ * the database, whose page transactions are synchronous and so never interleave). One
+ * object failing, or held by another process, does not stop the others. Results come in
+ * the order of `objects`; objects not started before an interrupt are left out.
  */
-export async function syncObjects(objects: ObjectConfig[], options: SyncOptions, context: RunContext): Promise<RunResult[]> {
+export async function syncObjects(objects: ObjectConfig[], options: SyncOptions, context: RunContext, concurrency = DEFAULT_CONCURRENCY): Promise<RunResult[]> {
   // Configuration problems (a view name clashing with a table) surface before any run starts.
   for (const object of objects) ensureObjectView(context.store, object);
-  const results: RunResult[] = [];
-  for (const object of objects) {
-    if (context.signal?.aborted) break;
-    results.push(await createEngine(object, context).run(options));
+  const results: (RunResult | undefined)[] = new Array(objects.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < objects.length && !context.signal?.aborted) {
+      const index = next++;
+      results[index] = await runOne(objects[index], options, context);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, worker));
+  return results.filter((result): result is RunResult => result !== undefined);
+}
+
+async function runOne(object: ObjectConfig, options: SyncOptions, context: RunContext): Promise<RunResult> {
+  try {
+    return await createEngine(object, context).run(options);
+  } catch (error) {
+    // Only a run that never started gets here (its lease is held elsewhere): there is no
+    // SyncHistory row to record it in.
+    const message = (error as Error).message;
+    context.log.error(message);
+    return {
+      runId: null,
+      object: object.name,
+      source: object.source,
+      syncType: options.full ? 'full' : 'incremental',
+      status: 'failed',
+      dryRun: options.dryRun,
+      counts: emptyCounts(),
+      watermark: null,
+      metrics: { durationMs: 0, recordsPerSecond: 0, pages: 0, ...emptyMetrics(), peakRssMb: 0 },
+      error: message,
+      exitCode: exitCodeOf(error),
+    };
   }
-  return results;
 }
 
 /** sync-all's exit code: the worst outcome (failed > lease held > partial > success). */

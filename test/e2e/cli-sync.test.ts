@@ -201,3 +201,24 @@ describe('a rejected token', () => {
     expect(JSON.stringify(rows)).not.toContain(wrong);
   });
 });
+
+describe('sync-all when one object fails', () => {
+  test('the other objects are still synced and the exit code is the worst one', async () => {
+    const local = await startHubSpotEmulator({ seed: { contacts: 120, companies: 30, deals: 40 }, seedValue: 9, forbiddenObjects: ['deals'] });
+    try {
+      const db = join(dir, 'one-fails.db');
+      const run = await crmsync(['sync-all', '--json', '--concurrency', '2'], { HUBSPOT_BASE_URL: local.url, HUBSPOT_ACCESS_TOKEN: local.token, CRMSYNC_DB: db });
+      expect(run.code).toBe(1);
+      const { exitCode, results } = json(run.stdout);
+      expect(exitCode).toBe(1);
+      expect(results.map((result) => [result.object, result.status, result.counts.created])).toEqual([
+        ['contacts', 'success', 120],
+        ['companies', 'success', 30],
+        ['deals', 'failed', 0],
+      ]);
+      expect(results[2].error).toMatch(/403 MISSING_SCOPES.*crm\.objects\.deals\.read/);
+    } finally {
+      await local.close();
+    }
+  });
+});

@@ -114,7 +114,8 @@ describe('one run at a time', () => {
     await waitForRecords(db, 500);
     const second = await crmsync(['sync-contacts'], env(db));
     expect(second.code).toBe(4);
-    expect(second.stderr).toMatch(new RegExp(`^crmsync: contacts is already being synced by pid ${first.child.pid} on .+ since \\d{4}-\\d{2}-\\d{2}T.+ \\(run 1\\); wait for it to finish, or stop that process`));
+    expect(second.stderr).toMatch(new RegExp(`error: contacts is already being synced by pid ${first.child.pid} on .+ since \\d{4}-\\d{2}-\\d{2}T.+ \\(run 1\\); wait for it to finish, or stop that process`));
+    expect(second.stdout).toMatch(/^contacts\s+not run\s+contacts is already being synced/);
     // A dry run writes nothing and does not need the lease.
     const dry = await crmsync(['sync-contacts', '--dry-run', '--max-records', '10'], env(db));
     expect(dry.code, dry.stderr).toBe(0);

@@ -23,7 +23,7 @@ describe('--since', () => {
 
 describe('sync flags', () => {
   test('defaults', async () => {
-    expect(await parseSyncFlags(defaults)).toEqual({ full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined });
+    expect(await parseSyncFlags(defaults)).toEqual({ full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined, concurrency: undefined });
   });
 
   test.each([
