@@ -109,13 +109,14 @@ async function changeContacts(emulator, ids) {
 }
 
 async function pipelineAndRequests() {
-  log(`1+4. full sync-all (${SIZES.pipeline} contacts), a no-op run, ${SIZES.changed} contacts changed, an incremental run`);
+  log(`1+4. full sync-contacts of ${SIZES.pipeline} contacts, no-op runs, ${SIZES.changed} contacts changed, an incremental run`);
   const emulator = await startEmulator(['--seed', `contacts=${SIZES.pipeline},companies=1000,deals=1000`]);
   const db = join(work, 'pipeline.db');
   try {
-    const full = await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db));
-    const fullRun = full.summary.results.find((result) => result.object === 'contacts');
+    const full = await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db));
+    const [fullRun] = full.summary.results;
     const rawRate = rawUpsertRate(db);
+    await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db)); // companies and deals read in full
     const noop = (await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db))).summary.results;
     const ids = new Database(db, { readonly: true }).prepare("SELECT source_id FROM records WHERE object_type = 'contacts' ORDER BY random() LIMIT ?").all(SIZES.changed).map((row) => row.source_id);
     await changeContacts(emulator, ids);
@@ -170,7 +171,8 @@ async function rateLimit() {
     const searches = results.length * 1; // one search per full read (the source's latest modification time)
     const general = sum(results, 'requests') - searches;
     const lowerBoundSeconds = general / (RATE.max / (RATE.windowMs / 1000)) + searches / RATE.searchPerSecond;
-    const wallSeconds = sum(results, 'durationMs') / 1000;
+    // Objects run concurrently: the process's wall time, start-up included.
+    const wallSeconds = run.wallMs / 1000;
     return { requests: sum(results, 'requests'), wallSeconds: round(wallSeconds, 1), lowerBoundSeconds: round(lowerBoundSeconds, 1), ratio: round(wallSeconds / lowerBoundSeconds), received429: sum(results, 'rateLimited') };
   } finally {
     await emulator.stop();
@@ -235,12 +237,12 @@ How each is measured:
   \`INSERT … ON CONFLICT DO UPDATE\`, 100 rows per transaction, in the same WAL/synchronous
   settings.
 - **Memory**: \`process.resourceUsage().maxRSS\` at the end of a full sync, reported by the CLI.
-- **Rate limits**: \`sync-all\` of ${Object.entries(SIZES.rate).map(([name, count]) => `${count.toLocaleString('en')} ${name}`).join(', ')} with the emulator
+- **Rate limits**: the wall time of one \`sync-all\` process (up to 3 objects at a time) of ${Object.entries(SIZES.rate).map(([name, count]) => `${count.toLocaleString('en')} ${name}`).join(', ')} with the emulator
   enforcing ${RATE.max} requests per rolling window and ${RATE.searchPerSecond} searches per second, with ${RATE.latencyMs} ms latency per response.
   HubSpot's window is 10 s; here it is scaled down to ${RATE.windowMs / 1000} s so the run takes seconds. Lower bound
   = non-search requests ÷ (${RATE.max} per ${RATE.windowMs / 1000} s) + searches ÷ ${RATE.searchPerSecond} per s.
-- **Requests**: the full run above (a \`sync-all\`, with 1,000 companies and 1,000 deals beside the contacts); a second
-  \`sync-all\` with nothing changed (the most requests any one object made); ${SIZES.changed.toLocaleString('en')} contacts changed
+- **Requests**: the full run above; a \`sync-all\` that reads the 1,000 companies and 1,000 deals beside the contacts, then
+  one more with nothing changed (the most requests any one object made); ${SIZES.changed.toLocaleString('en')} contacts changed
   through the batch update API and an incremental run; then one more run, which re-reads what changed within the overlap
   (10 minutes) before the watermark: the price of never missing a late-indexed record.
 - **Start-up**: median wall time of 11 runs of \`node bin/crmsync.js --help\`.

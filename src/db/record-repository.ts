@@ -23,20 +23,13 @@ export interface DeletionsToSave {
   watermark: string | null;
 }
 
-interface ExistingRow {
-  content_hash: string;
-  source_modified_at: string | null;
-  is_deleted: number;
-}
 
 /**
  * Saves pages of one object. The hot path uses prepared statements directly: a page is a
  * few hundred rows and this is where a full sync spends its local time.
  */
 export class RecordRepository {
-  private readonly findRow: Database.Statement;
-  private readonly insertRow: Database.Statement;
-  private readonly updateRow: Database.Statement;
+  private readonly upsertRow: Database.Statement;
   private readonly insertRejected: Database.Statement;
   private readonly markRowDeleted: Database.Statement;
   private readonly savePageTx: Database.Transaction<(page: PageToSave) => PageCounts>;
@@ -49,17 +42,20 @@ export class RecordRepository {
     private readonly objectType: string,
   ) {
     const db = store.sqlite;
-    this.findRow = db.prepare(
-      'SELECT content_hash, source_modified_at, is_deleted FROM records WHERE source = ? AND object_type = ? AND source_id = ?',
-    );
-    this.insertRow = db.prepare(
+    // One statement per record: insert, or update only when the content changed and the
+    // incoming copy is not older than the stored one (or when forced, or to revive a
+    // deleted row). RETURNING yields nothing for an unchanged record; an inserted row still
+    // carries this run as its first run.
+    this.upsertRow = db.prepare(
       `INSERT INTO records (source, object_type, source_id, raw_json, fields_json, content_hash, source_modified_at, first_run_id, last_run_id)
-       VALUES (@source, @objectType, @sourceId, @rawJson, @fieldsJson, @hash, @modifiedAt, @runId, @runId)`,
-    );
-    this.updateRow = db.prepare(
-      `UPDATE records SET raw_json = @rawJson, fields_json = @fieldsJson, content_hash = @hash, source_modified_at = @modifiedAt,
-         is_deleted = 0, deleted_at = NULL, last_run_id = @runId
-       WHERE source = @source AND object_type = @objectType AND source_id = @sourceId`,
+       VALUES (@source, @objectType, @sourceId, @rawJson, @fieldsJson, @hash, @modifiedAt, @runId, @runId)
+       ON CONFLICT (source, object_type, source_id) DO UPDATE SET
+         raw_json = excluded.raw_json, fields_json = excluded.fields_json, content_hash = excluded.content_hash,
+         source_modified_at = excluded.source_modified_at, is_deleted = 0, deleted_at = NULL, last_run_id = excluded.last_run_id
+       WHERE @force = 1 OR records.is_deleted = 1
+         OR (records.content_hash <> excluded.content_hash
+             AND (records.source_modified_at IS NULL OR records.source_modified_at <= excluded.source_modified_at))
+       RETURNING first_run_id`,
     );
     this.insertRejected = db.prepare(
       'INSERT INTO rejected_records (run_id, source, object_type, source_id, raw_json, reasons) VALUES (?, ?, ?, ?, ?, ?)',
@@ -106,31 +102,24 @@ export class RecordRepository {
   private writePage(page: PageToSave): PageCounts {
     const counts = emptyCounts();
     const { source, objectType } = this;
+    const force = page.forceOverwrite ? 1 : 0;
     for (const record of page.records) {
       counts.processed++;
       const rawJson = JSON.stringify(record.raw);
-      const hash = createHash('sha1').update(rawJson).digest('base64');
-      const existing = this.findRow.get(source, objectType, record.sourceId) as ExistingRow | undefined;
-      const row = {
+      const written = this.upsertRow.get({
         source,
         objectType,
         sourceId: record.sourceId,
         rawJson,
         fieldsJson: JSON.stringify(record.fields),
-        hash,
+        hash: createHash('sha1').update(rawJson).digest('base64'),
         modifiedAt: record.modifiedAt,
         runId: page.runId,
-      };
-      if (!existing) {
-        this.insertRow.run(row);
-        counts.created++;
-      } else if (!page.forceOverwrite && !existing.is_deleted && (existing.content_hash === hash || isNewer(existing, record))) {
-        // Same content, or a re-read from the overlap window older than what we hold.
-        counts.unchanged++;
-      } else {
-        this.updateRow.run(row);
-        counts.updated++;
-      }
+        force,
+      }) as { first_run_id: number } | undefined;
+      if (!written) counts.unchanged++;
+      else if (written.first_run_id === page.runId) counts.created++;
+      else counts.updated++;
     }
     for (const rejected of page.rejected) {
       counts.processed++;
@@ -140,15 +129,4 @@ export class RecordRepository {
     this.history.recordPage(page.runId, counts, page.checkpoint, page.watermark);
     return counts;
   }
-
-  count(): number {
-    const row = this.store.sqlite
-      .prepare('SELECT count(*) AS n FROM records WHERE source = ? AND object_type = ? AND is_deleted = 0')
-      .get(this.source, this.objectType) as { n: number };
-    return row.n;
-  }
-}
-
-function isNewer(existing: ExistingRow, incoming: MappedRecord): boolean {
-  return existing.source_modified_at !== null && existing.source_modified_at > incoming.modifiedAt;
 }
