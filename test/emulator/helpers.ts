@@ -41,6 +41,26 @@ export interface RawResponse {
   body: any;
 }
 
+/** A plain HTTP call that keeps the body as text (it may be cut off, or an HTML page). */
+export async function rawText(
+  emu: HubSpotEmulator,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { token?: string | null; rawBody?: string; signal?: AbortSignal } = {},
+): Promise<{ status: number; headers: Headers; text: string }> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  const token = options.token === undefined ? emu.token : options.token;
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(`${emu.url}${path}`, {
+    method,
+    headers,
+    body: options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+    signal: options.signal,
+  });
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
 /** A plain HTTP call, to see status, headers and bodies exactly as sent. */
 export async function raw(
   emu: HubSpotEmulator,
@@ -49,16 +69,8 @@ export async function raw(
   body?: unknown,
   options: { token?: string | null; rawBody?: string } = {},
 ): Promise<RawResponse> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  const token = options.token === undefined ? emu.token : options.token;
-  if (token !== null) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers,
-    body: options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  const { status, headers, text } = await rawText(emu, method, path, body, options);
+  return { status, headers, body: text === '' ? undefined : JSON.parse(text) };
 }
 
 export interface SearchBody {

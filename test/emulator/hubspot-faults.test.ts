@@ -6,35 +6,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultInjector, type RequestFault } from '../../src/emulators/hubspot/faults.js';
 import { parseFaultSpec, startHubSpotEmulator, type FaultOptions, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
-import { UUID, closeAll, emulator, failure, fakeClock, sdk } from './helpers.js';
+import { UUID, closeAll, emulator, failure, fakeClock, rawText, sdk } from './helpers.js';
 
 afterEach(closeAll);
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
+type Answer = Awaited<ReturnType<typeof rawText>>;
 /** A plain fetch that keeps the body as text (it may be cut off or HTML). */
-async function call(
-  emu: HubSpotEmulator,
-  method: string,
-  path: string,
-  body?: unknown,
-  options: { token?: string | null; signal?: AbortSignal } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  const token = options.token === undefined ? emu.token : options.token;
-  if (token !== null) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(`${emu.url}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: options.signal,
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
+const call = rawText;
 
 /** One word per outcome, for comparing fault sequences. */
 async function outcome(emu: HubSpotEmulator, method: string, path: string, body?: unknown): Promise<string> {

@@ -82,14 +82,8 @@ interface Version extends Snapshot {
 }
 
 /** The HubSpot object JSON (SimplePublicObject). */
-export interface ApiObject {
-  id: string;
-  properties: Record<string, string | null>;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  archivedAt?: string;
-}
+/** A record as the API sends it: the same envelope as EmulatedRecord, with only the requested properties. */
+export type ApiObject = EmulatedRecord;
 
 /** Where a seeded record's value of an output property comes from (OutputPlan.sources). */
 const FROM_FIELD = 0;
@@ -780,15 +774,7 @@ export class ObjectTable {
       const value = snapshot.props[name];
       properties[name] = value === undefined || value === '' ? null : value;
     }
-    const object: ApiObject = {
-      id: String(snapshot.id),
-      properties,
-      createdAt: toIso(snapshot.createdAt),
-      updatedAt: toIso(snapshot.updatedAt),
-      archived: snapshot.archivedAt !== null,
-    };
-    if (snapshot.archivedAt !== null) object.archivedAt = toIso(snapshot.archivedAt);
-    return object;
+    return envelope(snapshot, properties);
   }
 
   /** Every property of a snapshot (defined ones first, unset ones null), as the store API returns it. */
@@ -796,16 +782,21 @@ export class ObjectTable {
     const properties: Record<string, string | null> = {};
     for (const property of this.def.properties) properties[property.name] = snapshot.props[property.name] ?? null;
     for (const [name, value] of Object.entries(snapshot.props)) if (!(name in properties)) properties[name] = value;
-    const record: EmulatedRecord = {
-      id: String(snapshot.id),
-      properties,
-      createdAt: toIso(snapshot.createdAt),
-      updatedAt: toIso(snapshot.updatedAt),
-      archived: snapshot.archivedAt !== null,
-    };
-    if (snapshot.archivedAt !== null) record.archivedAt = toIso(snapshot.archivedAt);
-    return record;
+    return envelope(snapshot, properties);
   }
+}
+
+/** id, properties, timestamps and archive state, as HubSpot's SimplePublicObject has them. */
+function envelope(snapshot: Snapshot, properties: Record<string, string | null>): EmulatedRecord {
+  const record: EmulatedRecord = {
+    id: String(snapshot.id),
+    properties,
+    createdAt: toIso(snapshot.createdAt),
+    updatedAt: toIso(snapshot.updatedAt),
+    archived: snapshot.archivedAt !== null,
+  };
+  if (snapshot.archivedAt !== null) record.archivedAt = toIso(snapshot.archivedAt);
+  return record;
 }
 
 /**
