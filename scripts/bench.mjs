@@ -5,7 +5,7 @@
 //   npm run bench                 all five measurements (about 5 minutes)
 //   BENCH_QUICK=1 npm run bench   smaller record counts, for a quick look (not written to BENCHMARKS.md)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ import Database from 'better-sqlite3';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin/crmsync.js');
+// Observations kept next to the measured table (profiles, causes of a missed target).
+const NOTES = join(ROOT, 'scripts/bench-notes.md');
 const QUICK = Boolean(process.env.BENCH_QUICK);
 const SIZES = QUICK
   ? { pipeline: 20_000, memory: [10_000, 50_000], changed: 2_000, rate: { contacts: 3_000, companies: 500, deals: 1_000 } }
@@ -246,7 +248,7 @@ How each is measured:
   through the batch update API and an incremental run; then one more run, which re-reads what changed within the overlap
   (10 minutes) before the watermark: the price of never missing a late-indexed record.
 - **Start-up**: median wall time of 11 runs of \`node bin/crmsync.js --help\`.
-`,
+${existsSync(NOTES) ? `\n${readFileSync(NOTES, 'utf8')}` : ''}`,
   );
   log('wrote BENCHMARKS.md');
 }
