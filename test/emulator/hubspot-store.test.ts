@@ -222,7 +222,8 @@ describe('store writes', () => {
 
   it('accepts type ids, lists the object types and rejects unknown seed types', () => {
     const store = new HubSpotStore({ seed: { '0-3': 2, tickets: 1 } });
-    expect(store.objectTypes()).toEqual(['contacts', 'companies', 'deals', 'tickets']);
+    expect(store.objectTypes()).toEqual(['contacts', 'companies', 'deals', 'tickets', 'line_items', 'appointments', 'divisions']);
+    expect(new HubSpotStore({ customObjects: [] }).objectTypes()).toEqual(['contacts', 'companies', 'deals', 'tickets', 'line_items']);
     expect(store.count('deals')).toBe(2);
     expect(store.count('0-5')).toBe(1);
     expect(store.count('contacts')).toBe(0);

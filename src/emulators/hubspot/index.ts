@@ -1,7 +1,8 @@
 /**
- * A local, in-memory emulator of HubSpot's CRM v3 API (objects, batch, search and
- * properties endpoints for contacts, companies, deals and tickets), for tests, the demo
- * and benchmarks. It reproduces the behaviour a sync client has to cope with: bearer
+ * A local, in-memory emulator of HubSpot's CRM API (v3 objects, batch, search and
+ * properties endpoints for contacts, companies, deals, tickets, line items and custom
+ * objects; the custom object schemas API; associations v4), for tests, the demo and
+ * benchmarks. It reproduces the behaviour a sync client has to cope with: bearer
  * auth and missing scopes, paging cursors, the search API's limits and index lag, the
  * rate limits and their 429s, and HubSpot's error bodies; on request it injects faults
  * (429s, 5xx, resets, truncated bodies, hung requests, wrongly typed records, a
@@ -17,14 +18,24 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultInjector, HeldSockets, type FaultOptions } from './faults.js';
 import { RateLimiter } from './rate-limit.js';
-import { findObjectType } from './schema.js';
 import { createHandler, Stats, type EmulatorStats, type ServerContext } from './server.js';
 import { HubSpotStore } from './store.js';
+import type { CustomObjectDefinition } from './custom-objects.js';
 
 export { HubSpotStore } from './store.js';
-export type { EmulatedRecord, PutRecord } from './store.js';
+export type { EmulatedRecord, PutRecord, StoreOptions } from './store.js';
+export {
+  APPOINTMENTS,
+  DEFAULT_CUSTOM_OBJECTS,
+  DEFAULT_PORTAL_ID,
+  DIVISIONS,
+  type CustomObjectDefinition,
+  type CustomPropertyDefinition,
+} from './custom-objects.js';
+export { USER_DEFINED_TYPE_ID_START, type AssociationCategory, type AssociationTarget, type AssociationType } from './associations.js';
+export { ASSOCIATIONS_BATCH_MAX_INPUTS, ASSOCIATIONS_PAGE_LIMIT } from './api-v4.js';
 export type { EmulatorStats } from './server.js';
-export type { PropertyDefinition, PropertyOption, PropertyType } from './schema.js';
+export type { OptionInput, PropertyDefinition, PropertyOption, PropertyType } from './schema.js';
 export { HubSpotApiError, type HubSpotErrorBody } from './errors.js';
 export { HELD_SOCKET_MS, parseFaultSpec, validateFaults, type FaultKind, type FaultOptions } from './faults.js';
 export { BATCH_MAX_INPUTS, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './server.js';
@@ -45,8 +56,19 @@ export interface HubSpotEmulatorOptions {
   port?: number;
   /** The bearer token accepted; default a random 'pat-emu-<hex>'. */
   token?: string;
-  /** Records to generate per object type (name or type id), e.g. { contacts: 5000, companies: 500 }. */
+  /**
+   * Records to generate per object type (name, type id or fully qualified name), e.g.
+   * { contacts: 5000, companies: 500, appointments: 300 }. Associations are seeded
+   * between seeded types (see the README).
+   */
   seed?: Record<string, number>;
+  /**
+   * The portal's custom object types. Undefined: DEFAULT_CUSTOM_OBJECTS (APPOINTMENTS
+   * '2-1234567' and DIVISIONS '2-7654321'); [] for none.
+   */
+  customObjects?: readonly CustomObjectDefinition[];
+  /** The portal id in custom objects' fully qualified names ('p<portalId>_<name>'); default 12345678. */
+  portalId?: number;
   /** PRNG seed, default 42: the same seed gives identical data (ids, values, timestamps). */
   seedValue?: number;
   /** Delay added before every response, default 0. */
@@ -66,7 +88,7 @@ export interface HubSpotEmulatorOptions {
         /** Send a Retry-After header (seconds) with 429s, default true. */
         retryAfter?: boolean;
       };
-  /** Object types (name or type id) the token lacks scopes for: 403 MISSING_SCOPES. */
+  /** Object types (name, type id or fully qualified name) the token lacks scopes for: 403 MISSING_SCOPES. */
   forbiddenObjects?: string[];
   /** Clock in ms (timestamps, search lag, rate-limit windows); default Date.now. */
   now?: () => number;
@@ -97,15 +119,22 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? Date.now;
   const token = options.token ?? `pat-emu-${randomBytes(16).toString('hex')}`;
+  const store = new HubSpotStore({
+    seed: options.seed,
+    seedValue: options.seedValue,
+    searchLagMs: options.searchLagMs,
+    now,
+    customObjects: options.customObjects,
+    portalId: options.portalId,
+  });
   const forbidden = new Set<string>();
   for (const type of options.forbiddenObjects ?? []) {
-    const def = findObjectType(type);
+    const def = store.findType(type);
     if (!def) throw new Error(`forbiddenObjects: unknown object type "${type}"`);
     forbidden.add(def.name);
   }
   const makeInjector = (faults: FaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const initialFaults = makeInjector(options.faults);
-  const store = new HubSpotStore({ seed: options.seed, seedValue: options.seedValue, searchLagMs: options.searchLagMs, now });
   const stats = new Stats();
   let url = '';
   const held = new HeldSockets();

@@ -37,12 +37,14 @@ export interface PropertyDefinition {
 }
 
 export interface ObjectTypeDefinition {
-  /** Plural API name: 'contacts'. */
+  /** Plural API name: 'contacts' (a custom object's `name`: 'appointments'). */
   name: string;
-  /** Type id: '0-1'. */
+  /** Type id: '0-1' ('2-1234567' for a custom object). */
   objectTypeId: string;
   /** Upper-case singular used in some HubSpot messages: 'CONTACT'. */
   singular: string;
+  /** The property holding the creation time: 'createdate' ('hs_createdate' on custom objects). */
+  creationProperty: string;
   /** The property HubSpot bumps on every write and that incremental syncs filter on. */
   modificationProperty: string;
   /** Properties returned when a request names none (objects-v3.json, "Supported Object Types"). */
@@ -52,23 +54,48 @@ export interface ObjectTypeDefinition {
   properties: PropertyDefinition[];
   /** Index by name of `properties`. */
   byName: Map<string, PropertyDefinition>;
+  /** Set on custom objects only: what the schemas API shows (see custom-objects.ts). */
+  custom?: CustomObjectInfo;
+}
+
+/** The schema facts of a custom object beyond its properties. */
+export interface CustomObjectInfo {
+  fullyQualifiedName: string;
+  labels: { singular: string; plural: string };
+  primaryDisplayProperty: string;
+  secondaryDisplayProperties: string[];
+  requiredProperties: string[];
+  /** Object type names (standard or custom) it can be associated with. */
+  associatedObjects: string[];
+  portalId: number;
 }
 
 /** Definitions carry fixed timestamps so two emulators answer byte-identical property lists. */
 const DEFINED_AT = '2019-08-06T02:41:09.072Z';
 
-interface PropertySpec {
+/** An option as a property definition may give it: label and value, the rest defaulted. */
+export interface OptionInput {
+  label: string;
+  value: string;
+  description?: string;
+  displayOrder?: number;
+  hidden?: boolean;
+}
+
+export interface PropertySpec {
   type?: PropertyType;
   fieldType?: string;
   description?: string;
-  options?: (string | [value: string, label: string])[];
+  options?: (string | [value: string, label: string] | OptionInput)[];
   unique?: boolean;
   readOnly?: boolean;
   calculated?: boolean;
   formField?: boolean;
+  /** Defined by the portal (custom object properties), not by HubSpot. */
+  userDefined?: boolean;
 }
 
-function defaultFieldType(type: PropertyType): string {
+export function defaultFieldType(type: PropertyType): string {
   switch (type) {
     case 'number':
       return 'number';
@@ -94,10 +121,13 @@ function titleCase(value: string): string {
     .join(' ');
 }
 
-function defineProperties(groupName: string, specs: [name: string, label: string, spec?: PropertySpec][]): PropertyDefinition[] {
+export function defineProperties(groupName: string, specs: [name: string, label: string, spec?: PropertySpec][]): PropertyDefinition[] {
   return specs.map(([name, label, spec = {}], index) => {
     const type = spec.type ?? 'string';
     let options: PropertyOption[] = (spec.options ?? []).map((option, order) => {
+      if (typeof option === 'object' && !Array.isArray(option)) {
+        return { label: option.label, value: option.value, description: option.description ?? '', displayOrder: option.displayOrder ?? order, hidden: option.hidden ?? false };
+      }
       const [value, optionLabel] = typeof option === 'string' ? [option, titleCase(option)] : option;
       return { label: optionLabel, value, description: '', displayOrder: order, hidden: false };
     });
@@ -122,14 +152,14 @@ function defineProperties(groupName: string, specs: [name: string, label: string
       calculated: spec.calculated ?? false,
       externalOptions: false,
       formField: spec.formField ?? !spec.readOnly,
-      hubspotDefined: true,
+      hubspotDefined: !spec.userDefined,
       archived: false,
       createdAt: DEFINED_AT,
       updatedAt: DEFINED_AT,
       dataSensitivity: 'non_sensitive',
       modificationMetadata: {
-        archivable: false,
-        readOnlyDefinition: true,
+        archivable: spec.userDefined ?? false,
+        readOnlyDefinition: !spec.userDefined,
         readOnlyValue: spec.readOnly ?? false,
         ...(type === 'enumeration' ? { readOnlyOptions: false } : {}),
       },
@@ -173,22 +203,32 @@ export const INDUSTRIES = [
 ];
 
 /** The automatic properties every record carries. */
-function systemProperties(modificationProperty: string): [string, string, PropertySpec][] {
+export function systemProperties(creationProperty: string, modificationProperty: string): [string, string, PropertySpec][] {
+  const custom = creationProperty !== 'createdate';
   return [
     ['hs_object_id', 'Record ID', { type: 'number', readOnly: true, description: 'The unique ID for this record. This value is set automatically by HubSpot.' }],
-    ['createdate', 'Create Date', { type: 'datetime', formField: false, description: 'The date the record was created.' }],
-    [modificationProperty, 'Last Modified Date', { type: 'datetime', readOnly: true, calculated: true, description: 'Most recent timestamp of any property update for this record.' }],
+    [creationProperty, custom ? 'Object create date/time' : 'Create Date', { type: 'datetime', formField: false, description: 'The date the record was created.' }],
+    [
+      modificationProperty,
+      custom ? 'Object last modified date/time' : 'Last Modified Date',
+      { type: 'datetime', readOnly: true, calculated: true, description: 'Most recent timestamp of any property update for this record.' },
+    ],
   ];
 }
 
+/** Properties sorted by name, and the index by name. */
+export function indexProperties(properties: PropertyDefinition[]): Pick<ObjectTypeDefinition, 'properties' | 'byName'> {
+  properties.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { properties, byName: new Map(properties.map((property) => [property.name, property])) };
+}
+
 function defineObject(
-  base: Omit<ObjectTypeDefinition, 'properties' | 'byName'>,
+  base: Omit<ObjectTypeDefinition, 'properties' | 'byName' | 'creationProperty'>,
   groupName: string,
   specs: [string, string, PropertySpec?][],
 ): ObjectTypeDefinition {
-  const properties = defineProperties(groupName, [...specs, ...systemProperties(base.modificationProperty)]);
-  properties.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { ...base, properties, byName: new Map(properties.map((property) => [property.name, property])) };
+  const properties = defineProperties(groupName, [...specs, ...systemProperties('createdate', base.modificationProperty)]);
+  return { ...base, creationProperty: 'createdate', ...indexProperties(properties) };
 }
 
 const CONTACTS = defineObject(
@@ -318,7 +358,29 @@ const TICKETS = defineObject(
   ],
 );
 
-export const OBJECT_TYPES: readonly ObjectTypeDefinition[] = [CONTACTS, COMPANIES, DEALS, TICKETS];
+const LINE_ITEMS = defineObject(
+  {
+    name: 'line_items',
+    objectTypeId: '0-8',
+    singular: 'LINE_ITEM',
+    modificationProperty: 'hs_lastmodifieddate',
+    // Not listed in objects-v3.json; like products' (name, description, price) plus the quantities.
+    defaultProperties: ['name', 'description', 'price', 'quantity', 'amount'],
+    searchableProperties: ['name', 'description', 'hs_sku'],
+  },
+  'lineiteminformation',
+  [
+    ['name', 'Name', { description: 'Product name' }],
+    ['description', 'Description', { fieldType: 'textarea', description: 'Full description of product' }],
+    ['price', 'Unit price', { type: 'number', description: 'Cost of product' }],
+    ['quantity', 'Quantity', { type: 'number', description: 'How many units of a product are in this line item' }],
+    ['amount', 'Net price', { type: 'number', description: 'The price of the line item: unit price times quantity, less discounts' }],
+    ['hs_sku', 'SKU', { description: 'Unique product identifier' }],
+  ],
+);
+
+/** HubSpot's standard object types the emulator serves. */
+export const OBJECT_TYPES: readonly ObjectTypeDefinition[] = [CONTACTS, COMPANIES, DEALS, TICKETS, LINE_ITEMS];
 
 const LOOKUP = new Map<string, ObjectTypeDefinition>();
 for (const type of OBJECT_TYPES) {
@@ -328,14 +390,44 @@ for (const type of OBJECT_TYPES) {
 }
 
 /**
- * Resolves an object type the way HubSpot's paths do: by plural name ('contacts'), by
- * singular name ('contact') or by type id ('0-1'); names are case-insensitive.
+ * Resolves a standard object type the way HubSpot's paths do: by plural name
+ * ('contacts'), by singular name ('contact') or by type id ('0-1'); names are
+ * case-insensitive. Custom object types are per store: see ObjectTypeRegistry.
  */
 export function findObjectType(type: string): ObjectTypeDefinition | undefined {
   return LOOKUP.get(type.toLowerCase());
 }
 
+/**
+ * The object types of one emulated portal: the standard ones plus its custom objects,
+ * found by name, type id or (custom objects) fully qualified name ('p12345678_appointments').
+ */
+export class ObjectTypeRegistry {
+  readonly all: readonly ObjectTypeDefinition[];
+  private readonly lookup = new Map<string, ObjectTypeDefinition>(LOOKUP);
+
+  constructor(custom: readonly ObjectTypeDefinition[]) {
+    for (const type of custom) {
+      const info = type.custom as CustomObjectInfo;
+      for (const key of [type.name, type.objectTypeId, info.fullyQualifiedName]) {
+        const existing = this.lookup.get(key.toLowerCase());
+        if (existing) throw new Error(`customObjects: "${key}" of ${type.name} is already taken by ${existing.name}`);
+        this.lookup.set(key.toLowerCase(), type);
+      }
+    }
+    this.all = [...OBJECT_TYPES, ...custom];
+  }
+
+  find(type: string): ObjectTypeDefinition | undefined {
+    return this.lookup.get(type.toLowerCase());
+  }
+
+  get custom(): ObjectTypeDefinition[] {
+    return this.all.filter((type) => type.custom !== undefined);
+  }
+}
+
 /** The properties every response carries whatever was requested. */
 export function alwaysReturned(type: ObjectTypeDefinition): string[] {
-  return ['createdate', 'hs_object_id', type.modificationProperty];
+  return [type.creationProperty, 'hs_object_id', type.modificationProperty].sort();
 }

@@ -298,7 +298,7 @@ function compileFilterGroups(def: ObjectTypeDefinition, raw: unknown): Predicate
 }
 
 function compileSort(def: ObjectTypeDefinition, raw: unknown): SortSpec {
-  const createdate = def.byName.get('createdate') as PropertyDefinition;
+  const createdate = def.byName.get(def.creationProperty) as PropertyDefinition;
   // Without a sort HubSpot returns results in creation order (oldest first).
   const fallback: SortSpec = { property: createdate, numeric: true, descending: false };
   if (raw === undefined || raw === null) return fallback;

@@ -112,6 +112,7 @@ const TICKET_BODIES = [
 const TICKET_STAGES = ['1', '2', '3', '4'];
 const TICKET_PRIORITIES = ['LOW', 'MEDIUM', 'HIGH', 'URGENT'];
 const TICKET_CATEGORIES = ['PRODUCT_ISSUE', 'BILLING_ISSUE', 'FEATURE_REQUEST', 'GENERAL_INQUIRY'];
+const LINE_ITEM_TERMS = ['12 months', '24 months', '36 months', 'one-off', 'per seat per month', 'per user per year'];
 
 const DAY_MS = 86_400_000;
 
@@ -137,7 +138,7 @@ const DIGITS4 = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, '
 export const SEED_TEXT_JSON_SAFE = [
   FIRST_NAMES, LAST_NAMES, LOCATIONS.flat(2), JOB_TITLES, COMPANY_FIRST, COMPANY_SECOND, COMPANY_SUFFIX, EMAIL_DOMAINS, LIFECYCLE,
   LEAD_STATUS, DEAL_STAGES, DEAL_PRODUCTS, PRIORITIES, TICKET_SUBJECTS, TICKET_OPENINGS, TICKET_BODIES, TICKET_STAGES, TICKET_PRIORITIES,
-  TICKET_CATEGORIES, INDUSTRIES,
+  TICKET_CATEGORIES, INDUSTRIES, LINE_ITEM_TERMS,
 ].every((list) => list.every((word) => typeof word === 'string' && JSON.stringify(word) === `"${word}"`));
 
 /**
@@ -199,7 +200,7 @@ const K = Object.fromEntries(
   [
     'first', 'last', 'location', 'companyFirst', 'companySecond', 'companySuffix', 'emailDomain', 'phone', 'mobile', 'job', 'lifecycle',
     'leadStatus', 'birth', 'optout', 'industry', 'employees', 'revenue', 'amount', 'stage', 'close', 'priority', 'dealtype', 'product',
-    'subject', 'opening', 'body', 'ticketStage', 'ticketPriority', 'category',
+    'subject', 'opening', 'body', 'ticketStage', 'ticketPriority', 'category', 'price', 'quantity', 'term', 'sku',
   ].map((name) => [name, hashString(name)]),
 ) as Record<string, number>;
 
@@ -261,6 +262,11 @@ export type FieldGenerator = (c: SeedContext) => string | null;
 export interface ObjectSeeder {
   /** Generators of the non-system properties (hs_object_id and the timestamps come from the store). */
   fields: Record<string, FieldGenerator>;
+  /**
+   * False when a generated value may need escaping in JSON (a custom object's option
+   * values or labels are the portal's text); default true, see SEED_TEXT_JSON_SAFE.
+   */
+  jsonSafe?: boolean;
   /**
    * For unique properties whose seeded values embed the record id (contact emails): the
    * only id a value can belong to, so lookups need not scan every seeded record.
@@ -355,14 +361,107 @@ const ticketSeeder: ObjectSeeder = {
   },
 };
 
+/** A line item's unit price; amount = price x quantity. */
+const unitPrice = (c: SeedContext): number => {
+  const rng = c.stream(K.price);
+  return rng.between(10, 4_000) + rng.int(4) * 0.25;
+};
+const quantity = (c: SeedContext): number => Math.max(1, Math.floor(Math.exp(c.draw(K.quantity) * Math.log(60))));
+
+const lineItemSeeder: ObjectSeeder = {
+  fields: {
+    name: (c) => c.pick(DEAL_PRODUCTS, K.product),
+    description: optional('description', (c) => `${c.pick(DEAL_PRODUCTS, K.product)}, ${c.pick(LINE_ITEM_TERMS, K.term)}`),
+    price: (c) => decimal(unitPrice(c)),
+    quantity: (c) => String(quantity(c)),
+    amount: (c) => decimal(unitPrice(c) * quantity(c)),
+    hs_sku: (c) => `SKU-${c.choose(DEAL_PRODUCTS.length, K.product) + 1}${digits(c.stream(K.sku))}`,
+  },
+};
+
+const jsonSafe = (text: string): boolean => JSON.stringify(text) === `"${text}"`;
+const DAY_QUARTERS = 96;
+
+/**
+ * Values for a custom object's properties, by type, with a few guesses from the property
+ * name (a 'location' gets a city, a 'duration_minutes' a multiple of 15, a 'budget' a
+ * sum of money). The primary display property and required properties are always set,
+ * the others unset for ~10% of records; unique string values end in '-<id>'.
+ */
+function customSeeder(type: ObjectTypeDefinition): ObjectSeeder {
+  const info = type.custom!;
+  const required = new Set([info.primaryDisplayProperty, ...info.requiredProperties]);
+  const fields: Record<string, FieldGenerator> = {};
+  let safe = jsonSafe(info.labels.singular);
+  for (const property of type.properties) {
+    const name = property.name;
+    if (name === 'hs_object_id' || name === type.creationProperty || name === type.modificationProperty) continue;
+    const key = hashString(`custom:${name}`);
+    let make: FieldGenerator;
+    switch (property.type) {
+      case 'number':
+        if (/minute|duration/.test(name)) make = (c) => String(15 * (1 + c.choose(16, key)));
+        else if (/count|quantity|employees|size|number|seats/.test(name)) make = (c) => String(Math.max(1, Math.round(Math.exp(c.draw(key) * Math.log(5_000)))));
+        else if (/budget|amount|price|revenue|cost|value|total|spend/.test(name)) make = (c) => String(Math.round(Math.exp(Math.log(1_000) + c.draw(key) * Math.log(5_000)) / 100) * 100);
+        else make = (c) => String(c.choose(1_001, key));
+        break;
+      case 'datetime':
+        // From a month before creation to half a year after it, on a quarter hour.
+        make = (c) => toIso(Math.max(0, Math.floor(c.createdMs / DAY_MS) - 30) * DAY_MS + c.choose(210 * DAY_QUARTERS, key) * (DAY_MS / DAY_QUARTERS));
+        break;
+      case 'date':
+        make = (c) => isoDate(Math.max(0, Math.floor(c.createdMs / DAY_MS) - 30 + c.choose(210, key)) * DAY_MS);
+        break;
+      case 'enumeration': {
+        const values = property.options.map((option) => option.value);
+        safe &&= values.every(jsonSafe);
+        make = (c) => c.pick(values, key);
+        break;
+      }
+      case 'bool':
+        make = (c) => (c.draw(key) < 0.5 ? 'true' : 'false');
+        break;
+      case 'phone_number':
+        make = (c) => phone(c.stream(key), location(c));
+        break;
+      default:
+        if (/location|city|office|site/.test(name)) make = (c) => location(c)[0];
+        else if (/country/.test(name)) make = (c) => location(c)[1];
+        else if (/email/.test(name)) make = (c) => `${c.pick(FIRST_NAMES_LOWER, K.first)}.${c.pick(LAST_NAMES_LOWER, K.last)}${c.id}@${c.pick(EMAIL_DOMAINS_LOWER, K.emailDomain)}`;
+        else if (/url|website|domain/.test(name)) make = (c) => `https://www.${companySlug(c)}.com`;
+        else if (name === info.primaryDisplayProperty) make = (c) => `${companyBase(c)} ${info.labels.singular}`;
+        else make = (c) => `${c.pick(COMPANY_FIRST, key)} ${c.pick(COMPANY_SECOND, key ^ 1)}`;
+    }
+    if (property.hasUniqueValue) {
+      // Unique values embed the record id (and candidateId finds the record from it).
+      const base = make;
+      if (property.type === 'number') make = (c) => String(c.id);
+      else if (property.type === 'string') make = (c) => `${base(c)}-${c.id}`;
+    }
+    fields[name] = required.has(name) ? make : optional(name, make);
+  }
+  const unique = new Map(type.properties.filter((property) => property.hasUniqueValue).map((property) => [property.name, property.type]));
+  return {
+    fields,
+    jsonSafe: safe,
+    candidateId: (property, value) => {
+      const kind = unique.get(property);
+      const match = kind === 'number' ? /^(\d+)$/.exec(value) : kind === 'string' ? /-(\d+)$/.exec(value) : null;
+      return match ? Number(match[1]) : undefined;
+    },
+  };
+}
+
 const SEEDERS: Record<string, ObjectSeeder> = {
   contacts: contactSeeder,
   companies: companySeeder,
   deals: dealSeeder,
   tickets: ticketSeeder,
+  line_items: lineItemSeeder,
 };
 
 export function seederFor(type: ObjectTypeDefinition): ObjectSeeder {
+  if (type.custom) return customSeeder(type);
   const seeder = SEEDERS[type.name];
   if (!seeder) throw new Error(`no seed generator for object type ${type.name}`);
   return seeder;

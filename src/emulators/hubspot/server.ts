@@ -10,8 +10,29 @@ import type { FaultInjector, FaultKind, HeldSockets, RequestFault } from './faul
 import type { RateLimiter } from './rate-limit.js';
 import { executeSearch } from './search.js';
 import { parseId, type ApiObject, type HubSpotStore, type ObjectTable, type Snapshot } from './store.js';
+import type { ObjectTypeDefinition } from './schema.js';
 import type { PropertyValues } from './seed.js';
-import { normalizeWrite, toIso } from './values.js';
+import {
+  applyCreateAssociations,
+  associationLabels,
+  associationsBatchRead,
+  batchArchiveAssociations,
+  batchArchiveLabels,
+  batchCreateAssociations,
+  batchCreateDefaultAssociations,
+  createDefaultAssociation,
+  createLabelledAssociation,
+  deleteAssociation,
+  getSchema,
+  listSchemas,
+  objectAssociations,
+  parseCreateAssociations,
+  type CreateAssociation,
+} from './api-v4.js';
+import { batchReply, decodeCursor, encodeCursor, isObject, parseBoolean, type ApiRequest, type Reply } from './http.js';
+import { normalizeWrite } from './values.js';
+
+export { decodeCursor, encodeCursor } from './http.js';
 
 /** Request counters. */
 export interface EmulatorStats {
@@ -72,18 +93,6 @@ export const LIST_DEFAULT_LIMIT = 10;
 export const LIST_MAX_LIMIT = 100;
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-interface ApiRequest {
-  method: string;
-  params: Record<string, string>;
-  query: URLSearchParams;
-  body: unknown;
-  now: number;
-}
-interface Reply {
-  status: number;
-  /** A value to send as JSON, or a JsonText already serialized. */
-  body?: unknown;
-}
 
 /**
  * A response body already serialized: UTF-8 JSON in consecutive parts, byte for byte
@@ -113,23 +122,15 @@ interface Route {
   search?: boolean;
   /** Read routes whose records the wrong-types fault may malform: a `results` list or the body itself. */
   records?: 'results' | 'object';
+  /**
+   * The path parameters naming the object types whose scopes the route needs (default
+   * ['type']); 'custom' for the schemas list, which needs crm.schemas.custom.read.
+   */
+  scopes?: readonly string[] | 'custom';
   handler: (ctx: ServerContext, request: ApiRequest) => Reply;
 }
 
 // ---- request parsing helpers -------------------------------------------------------------
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function parseBoolean(query: URLSearchParams, name: string): boolean {
-  const raw = query.get(name);
-  if (raw === null || raw === '') return false;
-  const lower = raw.toLowerCase();
-  if (lower === 'true') return true;
-  if (lower === 'false') return false;
-  throw validationError(`Query parameter ${name} must be true or false, got ${JSON.stringify(raw)}.`);
-}
 
 /** `properties` may be repeated and/or comma-separated. */
 function parseProperties(query: URLSearchParams): string[] {
@@ -147,22 +148,6 @@ function parseListLimit(query: URLSearchParams): number {
   const limit = Number(raw);
   if (limit < 1 || limit > LIST_MAX_LIMIT) throw validationError(`limit must be between 1 and ${LIST_MAX_LIMIT}, got ${limit}.`);
   return limit;
-}
-
-/**
- * List cursors are opaque to clients (base64url); inside they hold the smallest id of
- * the next page, so they stay valid across writes: records created later (higher ids)
- * show up on later pages, none is skipped or repeated. A bare number is also accepted.
- */
-export function encodeCursor(minId: number): string {
-  return Buffer.from(String(minId)).toString('base64url');
-}
-
-export function decodeCursor(raw: string | null): number {
-  if (raw === null || raw === '') return 0;
-  const text = /^\d+$/.test(raw) ? raw : Buffer.from(raw, 'base64url').toString('latin1');
-  if (!/^\d{1,16}$/.test(text)) throw validationError(`Invalid paging cursor after=${JSON.stringify(raw)}.`);
-  return Number(text);
 }
 
 function batchInputs(body: unknown): Record<string, unknown>[] {
@@ -207,16 +192,6 @@ function notFoundIds(table: ObjectTable, ids: string[]): Record<string, unknown>
     errors: [],
     links: {},
   };
-}
-
-function batchReply(status: number, startedAt: number, now: number, results: unknown[], errors: Record<string, unknown>[]): Reply {
-  const body: Record<string, unknown> = { status: 'COMPLETE', results, startedAt: toIso(startedAt), completedAt: toIso(now) };
-  if (errors.length > 0) {
-    body.numErrors = errors.length;
-    body.errors = errors;
-    return { status: 207, body };
-  }
-  return { status, body };
 }
 
 function rejectDuplicateIds(ids: string[]): void {
@@ -289,8 +264,11 @@ function getObject(ctx: ServerContext, { params, query }: ApiRequest): Reply {
 function createObject(ctx: ServerContext, { params, body }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
-  if (body.associations !== undefined && !Array.isArray(body.associations)) throw validationError('associations must be an array.');
-  return { status: 201, body: writtenObject(table, table.create(normalizeWrite(table.def, body.properties))) };
+  const values = normalizeWrite(table.def, body.properties);
+  const associations = parseCreateAssociations(ctx, table.def, body.associations, 'associations');
+  const version = table.create(values);
+  applyCreateAssociations(ctx, version.id, associations);
+  return { status: 201, body: writtenObject(table, version) };
 }
 
 function updateObject(ctx: ServerContext, { params, query, body }: ApiRequest): Reply {
@@ -340,13 +318,15 @@ function batchCreate(ctx: ServerContext, { params, body, now }: ApiRequest): Rep
   const table = ctx.store.table(params.type as string);
   const inputs = batchInputs(body);
   // The whole batch is validated first: one bad input fails it and nothing is written.
-  const list = inputs.map((input) => {
-    if (input.associations !== undefined && !Array.isArray(input.associations)) throw validationError('associations must be an array.');
-    return normalizeWrite(table.def, input.properties ?? {});
-  });
+  const list = inputs.map((input) => normalizeWrite(table.def, input.properties ?? {}));
+  const associations = inputs.map((input, index) => parseCreateAssociations(ctx, table.def, input.associations, `inputs[${index}].associations`));
   rejectDuplicateUniqueValues(table, list);
   for (const values of list) table.assertUnique(values, undefined);
-  const results = list.map((values) => writtenObject(table, table.create(values)));
+  const results = list.map((values, index) => {
+    const version = table.create(values);
+    applyCreateAssociations(ctx, version.id, associations[index] as CreateAssociation[]);
+    return writtenObject(table, version);
+  });
   return batchReply(201, now, ctx.now(), results, []);
 }
 
@@ -444,6 +424,34 @@ const ROUTES = {
   property: { key: 'GET /crm/v3/properties/{type}/{name}', access: 'schema', handler: getProperty },
 } satisfies Record<string, Route>;
 
+const SCHEMAS = '/crm-object-schemas/v3/schemas';
+const V4_PAIR = '/crm/v4/associations/{fromObjectType}/{toObjectType}';
+const V4_OBJECT = '/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}';
+const PAIR_SCOPES = ['type', 'toType'] as const;
+const V4_ROUTES = {
+  batchRead: { key: `POST ${V4_PAIR}/batch/read`, access: 'read', scopes: PAIR_SCOPES, handler: associationsBatchRead },
+  batchCreate: { key: `POST ${V4_PAIR}/batch/create`, access: 'write', scopes: PAIR_SCOPES, handler: batchCreateAssociations },
+  batchDefault: { key: `POST ${V4_PAIR}/batch/associate/default`, access: 'write', scopes: PAIR_SCOPES, handler: batchCreateDefaultAssociations },
+  batchArchive: { key: `POST ${V4_PAIR}/batch/archive`, access: 'write', scopes: PAIR_SCOPES, handler: batchArchiveAssociations },
+  batchLabelsArchive: { key: `POST ${V4_PAIR}/batch/labels/archive`, access: 'write', scopes: PAIR_SCOPES, handler: batchArchiveLabels },
+  labels: { key: `GET ${V4_PAIR}/labels`, access: 'read', scopes: PAIR_SCOPES, handler: associationLabels },
+  list: { key: `GET ${V4_OBJECT}`, access: 'read', scopes: PAIR_SCOPES, handler: objectAssociations },
+  create: { key: `PUT ${V4_OBJECT}/{toObjectId}`, access: 'write', scopes: PAIR_SCOPES, handler: createLabelledAssociation },
+  archive: { key: `DELETE ${V4_OBJECT}/{toObjectId}`, access: 'write', scopes: PAIR_SCOPES, handler: deleteAssociation },
+  createDefault: {
+    key: 'PUT /crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/default/{toObjectType}/{toObjectId}',
+    access: 'write',
+    scopes: PAIR_SCOPES,
+    handler: createDefaultAssociation,
+  },
+} satisfies Record<string, Route>;
+const SCHEMA_ROUTES = {
+  list: { key: `GET ${SCHEMAS}`, access: 'schema', scopes: 'custom', handler: listSchemas },
+  get: { key: `GET ${SCHEMAS}/{objectType}`, access: 'schema', handler: getSchema },
+  aliasList: { key: 'GET /crm/v3/schemas', access: 'schema', scopes: 'custom', handler: listSchemas },
+  aliasGet: { key: 'GET /crm/v3/schemas/{objectType}', access: 'schema', handler: getSchema },
+} satisfies Record<string, Route>;
+
 const BATCH_ROUTES: Record<string, Route> = {
   read: ROUTES.batchRead,
   create: ROUTES.batchCreate,
@@ -459,33 +467,71 @@ interface Match {
   params: Record<string, string>;
 }
 
+const NO_MATCH: Match = { params: {} };
+
 function match(method: string, pathname: string): Match {
   let segments: string[];
   try {
     segments = pathname.split('/').filter((segment) => segment !== '').map(decodeURIComponent);
   } catch {
-    return { params: {} };
+    return NO_MATCH;
   }
-  const [crm, version, kind, type, fourth, fifth, ...rest] = segments;
-  if (crm !== 'crm' || version !== 'v3' || type === undefined || rest.length > 0) return { params: {} };
   const byMethod = (candidates: Record<string, Route>, params: Record<string, string>): Match => {
     const route = candidates[method];
     return route ? { route, params } : { methodNotAllowed: true, params };
   };
-  if (kind === 'objects') {
-    if (fourth === undefined) return byMethod({ GET: ROUTES.list, POST: ROUTES.create }, { type });
-    if (fifth === undefined) {
-      if (fourth === 'search' && method === 'POST') return { route: ROUTES.search, params: { type } };
-      return byMethod({ GET: ROUTES.get, PATCH: ROUTES.update, DELETE: ROUTES.archive }, { type, id: fourth });
+  const [root, version, kind, ...rest] = segments;
+  const schemas = (list: Route, get: Route): Match => {
+    if (rest.length === 0) return byMethod({ GET: list }, {});
+    if (rest.length === 1) return byMethod({ GET: get }, { type: rest[0] as string });
+    return NO_MATCH;
+  };
+  if (root === 'crm-object-schemas' && version === 'v3' && kind === 'schemas') return schemas(SCHEMA_ROUTES.list, SCHEMA_ROUTES.get);
+  if (root !== 'crm') return NO_MATCH;
+  if (version === 'v3') {
+    if (kind === 'schemas') return schemas(SCHEMA_ROUTES.aliasList, SCHEMA_ROUTES.aliasGet);
+    const [type, fourth, fifth, ...more] = rest;
+    if (type === undefined || more.length > 0) return NO_MATCH;
+    if (kind === 'objects') {
+      if (fourth === undefined) return byMethod({ GET: ROUTES.list, POST: ROUTES.create }, { type });
+      if (fifth === undefined) {
+        if (fourth === 'search' && method === 'POST') return { route: ROUTES.search, params: { type } };
+        return byMethod({ GET: ROUTES.get, PATCH: ROUTES.update, DELETE: ROUTES.archive }, { type, id: fourth });
+      }
+      if (fourth === 'batch' && BATCH_ROUTES[fifth]) return byMethod({ POST: BATCH_ROUTES[fifth] as Route }, { type });
+      return NO_MATCH;
     }
-    if (fourth === 'batch' && BATCH_ROUTES[fifth]) return byMethod({ POST: BATCH_ROUTES[fifth] as Route }, { type });
-    return { params: {} };
+    if (kind === 'properties' && fifth === undefined) {
+      if (fourth === undefined) return byMethod({ GET: ROUTES.properties }, { type });
+      return byMethod({ GET: ROUTES.property }, { type, name: fourth });
+    }
+    return NO_MATCH;
   }
-  if (kind === 'properties' && fifth === undefined) {
-    if (fourth === undefined) return byMethod({ GET: ROUTES.properties }, { type });
-    return byMethod({ GET: ROUTES.property }, { type, name: fourth });
+  if (version === 'v4' && kind === 'associations') {
+    const [type, toType, ...tail] = rest;
+    if (type === undefined || toType === undefined) return NO_MATCH;
+    const params = { type, toType };
+    const path = tail.join('/');
+    if (path === 'labels') return byMethod({ GET: V4_ROUTES.labels }, params);
+    const batch: Record<string, Route> = {
+      'batch/read': V4_ROUTES.batchRead,
+      'batch/create': V4_ROUTES.batchCreate,
+      'batch/associate/default': V4_ROUTES.batchDefault,
+      'batch/archive': V4_ROUTES.batchArchive,
+      'batch/labels/archive': V4_ROUTES.batchLabelsArchive,
+    };
+    const route = Object.hasOwn(batch, path) ? batch[path] : undefined;
+    return route ? byMethod({ POST: route }, params) : NO_MATCH;
   }
-  return { params: {} };
+  if (version === 'v4' && kind === 'objects') {
+    const [type, id, associations, ...tail] = rest;
+    if (type === undefined || id === undefined || associations !== 'associations') return NO_MATCH;
+    if (tail.length === 1) return byMethod({ GET: V4_ROUTES.list }, { type, id, toType: tail[0] as string });
+    if (tail.length === 2) return byMethod({ PUT: V4_ROUTES.create, DELETE: V4_ROUTES.archive }, { type, id, toType: tail[0] as string, toId: tail[1] as string });
+    if (tail.length === 3 && tail[0] === 'default') return byMethod({ PUT: V4_ROUTES.createDefault }, { type, id, toType: tail[1] as string, toId: tail[2] as string });
+    return NO_MATCH;
+  }
+  return NO_MATCH;
 }
 
 // ---- the request pipeline ----------------------------------------------------------------------
@@ -538,15 +584,35 @@ function missingScopes(scope: string | undefined): HubSpotApiError {
   );
 }
 
-function requiredScope(ctx: ServerContext, route: Route, params: Record<string, string>): string {
-  const table = ctx.store.table(params.type as string);
-  return route.access === 'schema' ? `crm.schemas.${table.def.name}.read` : `crm.objects.${table.def.name}.${route.access}`;
+/** The granular scope an access to an object type needs (custom objects share theirs). */
+function scopeName(def: ObjectTypeDefinition, access: Access): string {
+  if (def.custom) return access === 'schema' ? 'crm.schemas.custom.read' : `crm.objects.custom.${access}`;
+  return access === 'schema' ? `crm.schemas.${def.name}.read` : `crm.objects.${def.name}.${access}`;
+}
+
+/**
+ * The scope a route needs that the token lacks (or, when it lacks none, the first one
+ * the route needs; undefined for none): the scope of the first forbidden object type
+ * among the route's. Throws 404 for an unknown object type.
+ */
+function requiredScope(ctx: ServerContext, route: Route, params: Record<string, string>): { scope?: string; missing: boolean } {
+  if (route.scopes === 'custom') {
+    // The schemas list: the token lacks the custom objects' scope when any custom type is forbidden.
+    return { scope: 'crm.schemas.custom.read', missing: ctx.store.customObjectTypes().some((name) => ctx.forbidden.has(name)) };
+  }
+  let first: string | undefined;
+  for (const name of route.scopes ?? ['type']) {
+    const def = ctx.store.table(params[name] as string).def;
+    const scope = scopeName(def, route.access);
+    first ??= scope;
+    if (ctx.forbidden.has(def.name)) return { scope, missing: true };
+  }
+  return { scope: first, missing: false };
 }
 
 function checkScope(ctx: ServerContext, route: Route, params: Record<string, string>): void {
-  const table = ctx.store.table(params.type as string);
-  if (!ctx.forbidden.has(table.def.name)) return;
-  throw missingScopes(requiredScope(ctx, route, params));
+  const { scope, missing } = requiredScope(ctx, route, params);
+  if (missing) throw missingScopes(scope);
 }
 
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
@@ -625,7 +691,7 @@ function faultReply(
   if (fault.status === 401) return { status: 401, body: new HubSpotApiError(401, 'INVALID_AUTHENTICATION', INVALID_TOKEN_MESSAGE).toBody(correlationId), headers };
   let scope: string | undefined;
   try {
-    if (found.route) scope = requiredScope(ctx, found.route, found.params);
+    if (found.route) scope = requiredScope(ctx, found.route, found.params).scope;
   } catch {
     // Unknown object type or path: no particular scope to name.
   }
@@ -657,6 +723,11 @@ function corruptRecords(ctx: ServerContext, injector: FaultInjector, route: Rout
   return { ...value, results };
 }
 
+/** Paths that need the token (and may be faulted): /crm/... and /crm-object-schemas/... */
+function isApiPath(pathname: string): boolean {
+  return pathname === '/crm' || pathname.startsWith('/crm/') || pathname === '/crm-object-schemas' || pathname.startsWith('/crm-object-schemas/');
+}
+
 /** The node:http request listener of the emulator. */
 export function createHandler(ctx: ServerContext): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
@@ -683,7 +754,7 @@ async function handle(ctx: ServerContext, request: IncomingMessage, response: Se
   let fault: RequestFault | null = null;
   try {
     const text = await readBody(request);
-    if (url.pathname.startsWith('/crm/') || url.pathname === '/crm') {
+    if (isApiPath(url.pathname)) {
       authenticate(ctx, request);
       // One draw for every authenticated /crm request, in arrival order.
       injector = ctx.faults;

@@ -18,7 +18,16 @@
  *   server can prepare the page a client will ask for next while it reads this one.
  */
 import { HubSpotApiError, notFound, validationError } from './errors.js';
-import { alwaysReturned, findObjectType, OBJECT_TYPES, type ObjectTypeDefinition, type PropertyDefinition } from './schema.js';
+import {
+  AssociationDefinitions,
+  AssociationStore,
+  typesOf,
+  type AssociationPair,
+  type AssociationTarget,
+  type AssociationType,
+} from './associations.js';
+import { DEFAULT_CUSTOM_OBJECTS, DEFAULT_PORTAL_ID, defineCustomObject, objectSchema, type CustomObjectDefinition } from './custom-objects.js';
+import { alwaysReturned, ObjectTypeRegistry, type ObjectTypeDefinition, type PropertyDefinition } from './schema.js';
 import {
   SEED_FIRST_ID,
   SEED_TEXT_JSON_SAFE,
@@ -55,7 +64,12 @@ export interface PutRecord {
 }
 
 export interface StoreOptions {
+  /** Records to generate per object type (name, type id or, for custom objects, fully qualified name). */
   seed?: Record<string, number>;
+  /** Custom object types; default DEFAULT_CUSTOM_OBJECTS (appointments, divisions), [] for none. */
+  customObjects?: readonly CustomObjectDefinition[];
+  /** The portal id in custom objects' fully qualified names ('p<portalId>_<name>'); default 12345678. */
+  portalId?: number;
   seedValue?: number;
   searchLagMs?: number;
   now?: () => number;
@@ -210,10 +224,10 @@ export class RecordView {
     if (name === 'hs_object_id') return this.id;
     const table = this.table;
     if (this.version !== null) {
-      if (name === 'createdate') return this.version.createMs;
+      if (name === table.creationProperty) return this.version.createMs;
       if (name === table.modificationProperty) return this.version.modMs;
     } else {
-      if (name === 'createdate') return table.seedCreated[this.index] as number;
+      if (name === table.creationProperty) return table.seedCreated[this.index] as number;
       if (name === table.modificationProperty) return table.seedModified[this.index] as number;
     }
     return numericValue(property, this.get(name));
@@ -222,6 +236,8 @@ export class RecordView {
 
 export class ObjectTable {
   readonly def: ObjectTypeDefinition;
+  /** 'createdate' ('hs_createdate' on custom objects). */
+  readonly creationProperty: string;
   readonly modificationProperty: string;
   readonly seedFirstId = SEED_FIRST_ID;
   readonly seedCount: number;
@@ -233,6 +249,8 @@ export class ObjectTable {
   readonly searchCache = new Map<string, unknown>();
 
   private readonly seeder: ObjectSeeder;
+  /** Seeded values can be written into JSON between plain quotes (see seededJson). */
+  private readonly jsonSafe: boolean;
   private readonly fields: [name: string, generate: FieldGenerator][];
   private readonly seedContext: SeedContext;
   private readonly materialized: Uint8Array;
@@ -257,8 +275,10 @@ export class ObjectTable {
 
   constructor(def: ObjectTypeDefinition, seedCount: number, seedValue: number, lagMs: number, now: () => number) {
     this.def = def;
+    this.creationProperty = def.creationProperty;
     this.modificationProperty = def.modificationProperty;
     this.seeder = seederFor(def);
+    this.jsonSafe = SEED_TEXT_JSON_SAFE && this.seeder.jsonSafe !== false;
     this.fields = Object.entries(this.seeder.fields);
     this.seedContext = new SeedContext(seedValue, typeSalt(def));
     this.seedCount = seedCount;
@@ -271,7 +291,7 @@ export class ObjectTable {
     this.now = now;
     this.uniqueProperties = def.properties.filter((property) => property.hasUniqueValue);
     for (const property of this.uniqueProperties) this.uniqueIndex.set(property.name, new Map());
-    this.createdateDef = def.byName.get('createdate') as PropertyDefinition;
+    this.createdateDef = def.byName.get(def.creationProperty) as PropertyDefinition;
     this.modificationDef = def.byName.get(def.modificationProperty) as PropertyDefinition;
   }
 
@@ -321,7 +341,7 @@ export class ObjectTable {
     const props: PropertyValues = {};
     for (const [name, generate] of this.fields) props[name] = generate(context);
     props.hs_object_id = String(context.id);
-    props.createdate = toIso(context.createdMs);
+    props[this.creationProperty] = toIso(context.createdMs);
     props[this.modificationProperty] = toIso(context.modifiedMs);
     return props;
   }
@@ -329,7 +349,7 @@ export class ObjectTable {
   /** One property of seeded record `index` (generates only that property). */
   seededValue(index: number, name: string): string | null {
     if (name === 'hs_object_id') return String(this.seedFirstId + index);
-    if (name === 'createdate') return toIso(this.seedCreated[index] as number);
+    if (name === this.creationProperty) return toIso(this.seedCreated[index] as number);
     if (name === this.modificationProperty) return toIso(this.seedModified[index] as number);
     const generate = this.seeder.fields[name];
     return generate ? generate(this.seedContextAt(index)) : null;
@@ -566,7 +586,7 @@ export class ObjectTable {
       createdAt,
       updatedAt,
       archivedAt,
-      createMs: numericValue(this.createdateDef, props.createdate),
+      createMs: numericValue(this.createdateDef, props[this.creationProperty]),
       modMs: numericValue(this.modificationDef, props[this.modificationProperty]),
       visibleAt,
       prev,
@@ -599,9 +619,10 @@ export class ObjectTable {
     const props: PropertyValues = {};
     for (const [name, value] of Object.entries(values)) if (value !== null) props[name] = value;
     // createdate may be set explicitly (imports do); otherwise it is now.
-    const createdAt = props.createdate ? parseDateTime(props.createdate) : now;
+    const created = props[this.creationProperty];
+    const createdAt = created ? parseDateTime(created) : now;
     props.hs_object_id = String(id);
-    props.createdate = toIso(createdAt);
+    props[this.creationProperty] = toIso(createdAt);
     props[this.modificationProperty] = toIso(now);
     return this.commit(id, props, createdAt, now, null, now, false);
   }
@@ -616,9 +637,10 @@ export class ObjectTable {
       if (value === null) delete props[name];
       else props[name] = value;
     }
-    const createdAt = values.createdate ? parseDateTime(values.createdate) : current.createdAt;
+    const created = values[this.creationProperty];
+    const createdAt = created ? parseDateTime(created) : current.createdAt;
     props.hs_object_id = String(id);
-    props.createdate = props.createdate ?? toIso(createdAt);
+    props[this.creationProperty] = props[this.creationProperty] ?? toIso(createdAt);
     props[this.modificationProperty] = toIso(now);
     return this.commit(id, props, createdAt, now, null, now, false);
   }
@@ -659,9 +681,9 @@ export class ObjectTable {
     for (const [name, value] of Object.entries(record.properties ?? {})) if (value !== null && value !== undefined) props[name] = value;
     props.hs_object_id = String(id);
     const fromProps = (name: string): number | undefined => (props[name] ? parseDateTime(props[name] as string) : undefined);
-    const createdAt = record.createdAt ? Date.parse(record.createdAt) : (fromProps('createdate') ?? existing?.createdAt ?? now);
+    const createdAt = record.createdAt ? Date.parse(record.createdAt) : (fromProps(this.creationProperty) ?? existing?.createdAt ?? now);
     const updatedAt = record.updatedAt ? Date.parse(record.updatedAt) : (fromProps(this.modificationProperty) ?? createdAt);
-    props.createdate ??= toIso(createdAt);
+    props[this.creationProperty] ??= toIso(createdAt);
     props[this.modificationProperty] ??= toIso(updatedAt);
     const archivedAt = record.archived || record.archivedAt ? (record.archivedAt ? Date.parse(record.archivedAt) : now) : null;
     return this.commit(id, props, createdAt, updatedAt, archivedAt, now, true);
@@ -687,7 +709,7 @@ export class ObjectTable {
     // The precedence of seededProps: the system properties over the generated ones.
     const sources = names.map((name) => {
       if (name === 'hs_object_id') return FROM_ID;
-      if (name === 'createdate') return FROM_CREATED;
+      if (name === this.creationProperty) return FROM_CREATED;
       if (name === this.modificationProperty) return FROM_MODIFIED;
       return Object.hasOwn(fields, name) ? FROM_FIELD : FROM_NOWHERE;
     });
@@ -750,7 +772,7 @@ export class ObjectTable {
         previousString = 0;
       } else {
         json += joints[4 * k + 2 * previousString + 1] as string;
-        json += SEED_TEXT_JSON_SAFE ? value : JSON.stringify(value).slice(1, -1);
+        json += this.jsonSafe ? value : JSON.stringify(value).slice(1, -1);
         previousString = 1;
       }
     }
@@ -801,30 +823,48 @@ function envelope(snapshot: Snapshot, properties: Record<string, string | null>)
 
 /**
  * Direct access to the emulated CRM, without HTTP, auth or rate limits. `type` is an
- * object name ('contacts') or type id ('0-1'). Writes (create/update/archive/restore)
+ * object name ('contacts', 'appointments'), a type id ('0-1', '2-1234567') or a custom
+ * object's fully qualified name ('p12345678_appointments'). Writes (create/update/archive/restore)
  * behave exactly like their HTTP counterparts - same validation, timestamps and search
  * lag - except put(), which stores a raw record as given.
  */
 export class HubSpotStore {
+  /** The portal id in custom objects' fully qualified names. */
+  readonly portalId: number;
+  /** The object types (standard and custom) of this portal. */
+  readonly types: ObjectTypeRegistry;
+  /** Association types and links (emulator internals; see associate/associations). */
+  readonly links: AssociationStore;
   private readonly tables = new Map<string, ObjectTable>();
 
   constructor(options: StoreOptions = {}) {
     const seedValue = options.seedValue ?? 42;
     const now = options.now ?? Date.now;
     const lag = Math.max(0, options.searchLagMs ?? 0);
+    const portalId = options.portalId ?? DEFAULT_PORTAL_ID;
+    if (!Number.isSafeInteger(portalId) || portalId <= 0) throw new Error(`portalId must be a positive integer, got ${portalId}`);
+    this.portalId = portalId;
+    const custom = (options.customObjects ?? DEFAULT_CUSTOM_OBJECTS).map((definition) => defineCustomObject(definition, portalId));
+    this.types = new ObjectTypeRegistry(custom);
     const counts = new Map<ObjectTypeDefinition, number>();
     for (const [name, count] of Object.entries(options.seed ?? {})) {
-      const def = findObjectType(name);
-      if (!def) throw new Error(`seed: unknown object type "${name}" (known: ${OBJECT_TYPES.map((type) => type.name).join(', ')})`);
+      const def = this.types.find(name);
+      if (!def) throw new Error(`seed: unknown object type "${name}" (known: ${this.types.all.map((type) => type.name).join(', ')})`);
       if (!Number.isInteger(count) || count < 0) throw new Error(`seed: ${name} count must be a non-negative integer, got ${count}`);
       counts.set(def, count);
     }
-    for (const def of OBJECT_TYPES) this.tables.set(def.name, new ObjectTable(def, counts.get(def) ?? 0, seedValue, lag, now));
+    for (const def of this.types.all) this.tables.set(def.name, new ObjectTable(def, counts.get(def) ?? 0, seedValue, lag, now));
+    this.links = new AssociationStore(new AssociationDefinitions(this.types), this.types, (def) => this.tables.get(def.name) as ObjectTable, seedValue);
+  }
+
+  /** The definition of an object type by name, type id or fully qualified name (undefined if unknown). */
+  findType(type: string): ObjectTypeDefinition | undefined {
+    return this.types.find(type);
   }
 
   /** The table of an object type (emulator internals; throws 404 for unknown types). */
   table(type: string): ObjectTable {
-    const def = findObjectType(type);
+    const def = this.types.find(type);
     const table = def && this.tables.get(def.name);
     if (!table) throw notFound(`Unable to infer object type from: ${type}`);
     return table;
@@ -901,5 +941,82 @@ export class HubSpotStore {
 
   properties(type: string): PropertyDefinition[] {
     return this.table(type).def.properties.map((property) => structuredClone(property));
+  }
+
+  // ---- custom object schemas ------------------------------------------------------------
+
+  /** The names of the custom object types. */
+  customObjectTypes(): string[] {
+    return this.types.custom.map((type) => type.name);
+  }
+
+  /**
+   * The schemas API's `ObjectSchema` of a custom object (by name, type id or fully
+   * qualified name), or of every custom object without `type`.
+   */
+  schemas(): Record<string, unknown>[] {
+    return this.types.custom.map((type) => objectSchema(type, this.links.definitions.schemaAssociations(type)));
+  }
+
+  schema(type: string): Record<string, unknown> | undefined {
+    const def = this.types.find(type);
+    return def?.custom ? objectSchema(def, this.links.definitions.schemaAssociations(def)) : undefined;
+  }
+
+  // ---- associations -------------------------------------------------------------------------
+
+  /** The association types from one object type to another (throws 400 when they cannot be associated). */
+  associationPair(fromType: string, toType: string): AssociationPair {
+    const from = this.table(fromType).def;
+    const to = this.table(toType).def;
+    const pair = this.links.definitions.pair(from, to);
+    if (!pair) throw validationError(`${from.name} cannot be associated with ${to.name}: there is no association type between ${from.objectTypeId} and ${to.objectTypeId}.`);
+    return pair;
+  }
+
+  /** The association types (labels) from one object type to another, by type id. */
+  associationTypes(fromType: string, toType: string): AssociationType[] {
+    const pair = this.associationPair(fromType, toType);
+    return typesOf(pair, pair.types.map((type) => type.typeId));
+  }
+
+  /**
+   * Associates two active records, both ways (HubSpot's associations are symmetric):
+   * with `typeId` (and the unlabeled type with it), or the pair's default type. Like on
+   * HubSpot, neither record's modification time changes. Returns the types now linking
+   * from -> to. Throws 404 for a missing or archived record, 400 for a type not of the pair.
+   */
+  associate(fromType: string, fromId: string | number, toType: string, toId: string | number, typeId?: number): AssociationType[] {
+    const pair = this.associationPair(fromType, toType);
+    const from = this.recordId(pair.from, fromId);
+    const to = this.recordId(pair.to, toId);
+    return typesOf(pair, this.links.associate(pair, from, to, typeId));
+  }
+
+  /**
+   * Removes the association of type `typeId` between two records, or (without one, or
+   * for the unlabeled type) every association between them; both ways. Modification
+   * times do not change. Returns false when there was nothing to remove.
+   */
+  unassociate(fromType: string, fromId: string | number, toType: string, toId: string | number, typeId?: number): boolean {
+    const pair = this.associationPair(fromType, toType);
+    const from = parseId(fromId);
+    const to = parseId(toId);
+    if (from === undefined || to === undefined) return false;
+    return this.links.unassociate(pair, from, to, typeId);
+  }
+
+  /** The active records of `toType` associated with a record, by id, with the types linking them. */
+  associations(fromType: string, fromId: string | number, toType: string): AssociationTarget[] {
+    const pair = this.associationPair(fromType, toType);
+    const from = parseId(fromId);
+    if (from === undefined) return [];
+    return this.links.list(pair, from).map((link) => ({ toId: String(link.toId), associationTypes: typesOf(pair, link.typeIds) }));
+  }
+
+  private recordId(type: ObjectTypeDefinition, id: string | number): number {
+    const key = parseId(id);
+    if (key === undefined) throw notFound(`No ${type.name} record with id ${JSON.stringify(String(id))} exists.`);
+    return key;
   }
 }
