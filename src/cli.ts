@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
+import { registerPropertiesCommand } from './commands/properties.js';
 import { registerSyncCommands } from './commands/sync.js';
 import type { CommandContext } from './commands/context.js';
 import { EXIT_CODES, exitCodeOf } from './errors.js';
@@ -51,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
 
   registerSyncCommands(program, context);
   registerHistoryCommand(program, context);
+  registerPropertiesCommand(program, context);
+  registerConfigCommand(program, context);
   registerDemoCommand(program, context);
   registerEmulatorCommand(program, context);
 

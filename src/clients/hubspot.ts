@@ -26,18 +26,28 @@ export interface SearchRequest {
   after?: string;
 }
 
+export interface AssociationResult {
+  fromId: string;
+  to: { toObjectId: number | string; associationTypes: { category: string; typeId: number; label?: string | null }[] }[];
+}
+
+/** A property as the Properties API describes it. */
 export interface PropertyDefinition {
   name: string;
-  label: string;
+  label?: string;
   type: string;
   fieldType: string;
   hasUniqueValue?: boolean;
+  hidden?: boolean;
+  calculated?: boolean;
+  options?: { value: string; label?: string; hidden?: boolean }[];
 }
 
 /** HubSpot's page limits: the objects list endpoint and the search endpoint. */
 export const HUBSPOT_LIST_LIMIT = 100;
 export const HUBSPOT_SEARCH_LIMIT = 200;
 export const HUBSPOT_BATCH_LIMIT = 100;
+export const HUBSPOT_ASSOCIATIONS_BATCH_LIMIT = 1_000;
 
 interface HubSpotErrorBody {
   message?: string;
@@ -84,6 +94,26 @@ export class HubSpotClient {
     const body = { inputs: ids.map((id) => ({ id })), properties };
     const reply = (await this.call(`batch read ${objectType}`, { method: 'POST', path: `/crm/v3/objects/${encodeURIComponent(objectType)}/batch/read`, body })) as { results?: unknown[] };
     return reply.results ?? [];
+  }
+
+  /**
+   * Associations of up to 1,000 records (v4 batch read). A record with more than 500
+   * associations comes back with a paging cursor; its remaining pages are read by id.
+   * Records without associations are reported as errors by HubSpot; they simply have none.
+   */
+  async associations(fromType: string, toType: string, ids: string[]): Promise<AssociationResult[]> {
+    const path = `/crm/v4/associations/${encodeURIComponent(fromType)}/${encodeURIComponent(toType)}/batch/read`;
+    const collected: AssociationResult[] = [];
+    let inputs: { id: string; after?: string }[] = ids.map((id) => ({ id }));
+    while (inputs.length > 0) {
+      const reply = (await this.call(`associations ${fromType}->${toType}`, { method: 'POST', path, body: { inputs } })) as {
+        results?: { from: { id: string }; to: AssociationResult['to']; paging?: { next?: { after?: string } } }[];
+      };
+      const results = reply.results ?? [];
+      for (const result of results) collected.push({ fromId: String(result.from.id), to: result.to });
+      inputs = results.filter((result) => result.paging?.next?.after).map((result) => ({ id: String(result.from.id), after: result.paging!.next!.after }));
+    }
+    return collected;
   }
 
   async properties(objectType: string): Promise<PropertyDefinition[]> {

@@ -23,7 +23,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
         const configPath = global.config ?? (existsSync('mappings.yaml') ? 'mappings.yaml' : PACKAGED_MAPPINGS);
 
-        const [{ loadConfig }, { startHubSpotEmulator }, { openStore }, { syncObjects, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
+        const [{ loadConfig }, { startHubSpotEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
           await Promise.all([
             import('../config/load.js'),
             import('../emulators/hubspot/index.js'),
@@ -34,23 +34,26 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
             import('./output.js'),
           ]);
         const config = loadConfig(configPath);
-        const objects = [...config.objects.values()].filter((object) => object.source === 'hubspot');
+        const objects = [...config.objects.values()].filter((object) => object.enabled);
+        const pairs = config.associations.filter((pair) => objects.includes(pair.from) && objects.includes(pair.to));
+        const syncEverything = async () => [...(await syncObjects(objects, syncOptions, runContext)), ...(await syncAssociations(pairs, syncOptions, runContext))];
         const log = createLogger(global.quiet ? 'warn' : 'info');
         const say = (line: string) => !global.json && process.stdout.write(`${line}\n`);
 
+        const syncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
         const emulator = await startHubSpotEmulator({ seed, seedValue: 42 });
         const store = openStore(path);
+        const runContext = { store, hubspot: { accessToken: emulator.token, baseUrl: emulator.url }, log, signal: context.signal };
         try {
-          const runContext = { store, hubspot: { accessToken: emulator.token, baseUrl: emulator.url }, log, signal: context.signal };
-          const syncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
-          say(`HubSpot emulator on ${emulator.url} seeded with ${options.seed}; database ${path}\n\n1. First run: nothing synced yet, so every object is read in full`);
-          const first = await syncObjects(objects, syncOptions, runContext);
+
+          say(`HubSpot emulator on ${emulator.url} seeded with ${options.seed}; database ${path}\n\n1. First run: nothing synced yet, so every object (then the associations between them) is read in full`);
+          const first = await syncEverything();
           output.printResults(first, worstExitCode(first.map((result) => result.exitCode)), global.json);
 
           const changed = makeSomeChanges(emulator.store);
           say(`\n2. Meanwhile in HubSpot: ${changed}\n\n3. Second run: incremental, reads only what changed`);
-          const second = await syncObjects(objects, syncOptions, runContext);
+          const second = await syncEverything();
           output.printResults(second, worstExitCode(second.map((result) => result.exitCode)), global.json);
 
           say('\n4. crmsync history');

@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { parseSeed } from './options.js';
 
-export const DEFAULT_SEED = 'contacts=5000,companies=500,deals=2000';
+export const DEFAULT_SEED = 'contacts=5000,companies=500,deals=2000,tickets=300';
 
 const number = (flag: string, text: string, min = 0): number => {
   const value = Number(text);

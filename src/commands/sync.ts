@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { addSyncFlags, globalFlags, parseSyncFlags } from './options.js';
 
@@ -7,32 +8,54 @@ Examples:
   $ crmsync sync-contacts                 incremental when a previous run exists, else full
   $ crmsync sync-contacts --full          read every contact again
   $ crmsync sync-deals --since 2025-01-01 --dry-run
+  $ crmsync sync-object appointments      any object in mappings.yaml, custom objects too
+  $ crmsync sync-associations --from-object deals --to-object contacts --full
   $ crmsync sync-all --objects contacts,companies --json`;
 
-/** sync-contacts, sync-companies, sync-deals and sync-all. */
+/** What one invocation syncs: objects by name, then association pairs. */
+interface Selection {
+  objects: string[] | 'enabled';
+  /** 'selected': the configured pairs whose two objects are both selected. */
+  associations: 'none' | 'selected' | { from: string; to: string };
+}
+
+/** sync-contacts, sync-companies, sync-deals, sync-object, sync-associations and sync-all. */
 export function registerSyncCommands(program: Command, context: CommandContext): void {
+  const declare = (name: string, description: string) => addSyncFlags(program.command(name).description(description)).addHelpText('after', EXAMPLES);
+  const run = (select: (options: Record<string, unknown>, args: string[]) => Selection) =>
+    context.action(async (...args: unknown[]) => {
+      const command = args.at(-1) as Command;
+      const options = args.at(-2) as Record<string, unknown>;
+      const { objects: _objects, fromObject: _from, toObject: _to, skipAssociations: _skip, ...flags } = options;
+      return syncAction(select(options, args.slice(0, -2) as string[]), flags, command, context.signal);
+    });
+
   for (const object of ['contacts', 'companies', 'deals']) {
-    addSyncFlags(program.command(`sync-${object}`).description(`pull HubSpot ${object} into the local database`))
-      .addHelpText('after', EXAMPLES)
-      .action(context.action((options: Record<string, unknown>, command: Command) => syncAction([object], options, command, context.signal)));
+    declare(`sync-${object}`, `pull HubSpot ${object} into the local database`).action(run(() => ({ objects: [object], associations: 'none' })));
   }
-  addSyncFlags(program.command('sync-all').description('sync every object in mappings.yaml (or those in --objects), each even if another fails'))
-    .option('--objects <names>', 'comma-separated subset of the objects in mappings.yaml')
+  declare('sync-object', 'pull any object defined in mappings.yaml (standard or custom) into the local database')
+    .argument('<name>', 'object name under objects: in mappings.yaml')
+    .action(run((_, [name]) => ({ objects: [name], associations: 'none' })));
+  declare('sync-associations', 'pull the associations between two objects (a pair listed under associations: in mappings.yaml)')
+    .requiredOption('--from-object <name>', 'object whose records the associations start from')
+    .requiredOption('--to-object <name>', 'object they point to')
+    .action(run((options) => ({ objects: [], associations: { from: String(options.fromObject), to: String(options.toObject) } })));
+  declare('sync-all', 'sync every enabled object in mappings.yaml (or those in --objects), each even if another fails, then their associations')
+    .option('--objects <names>', 'comma-separated subset of the objects in mappings.yaml (may name disabled ones)')
+    .option('--skip-associations', 'sync the objects only', false)
     .option('--concurrency <n>', 'objects synced at the same time, sharing the rate limit (default 3)')
-    .addHelpText('after', EXAMPLES)
     .action(
-      context.action((options: Record<string, unknown> & { objects?: string }, command: Command) => {
-        const names = options.objects?.split(',').map((name) => name.trim()).filter(Boolean);
-        const { objects: _omit, ...flags } = options;
-        return syncAction(names ?? 'all', flags, command, context.signal);
-      }),
+      run((options) => ({
+        objects: typeof options.objects === 'string' ? options.objects.split(',').map((name) => name.trim()).filter(Boolean) : 'enabled',
+        associations: options.skipAssociations ? 'none' : 'selected',
+      })),
     );
 }
 
-async function syncAction(names: string[] | 'all', rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
+async function syncAction(selection: Selection, rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
   const { concurrency, ...flags } = await parseSyncFlags(rawFlags);
   const global = globalFlags(command);
-  const [{ loadConfig, objectByName }, env, { openStore }, { syncObjects, worstExitCode }, { createLogger }, output] = await Promise.all([
+  const [{ loadConfig, objectByName }, env, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] = await Promise.all([
     import('../config/load.js'),
     import('../config/env.js'),
     import('../db/database.js'),
@@ -42,18 +65,36 @@ async function syncAction(names: string[] | 'all', rawFlags: Record<string, unkn
   ]);
   env.loadDotEnv();
   const config = loadConfig(global.config);
-  const objects = names === 'all' ? [...config.objects.values()] : names.map((name) => objectByName(config, name));
+  const objects = selection.objects === 'enabled' ? [...config.objects.values()].filter((object) => object.enabled) : selection.objects.map((name) => objectByName(config, name));
+  const pairs =
+    selection.associations === 'none'
+      ? []
+      : selection.associations === 'selected'
+        ? config.associations.filter((pair) => objects.includes(pair.from) && objects.includes(pair.to))
+        : [pairByName(config, selection.associations.from, selection.associations.to)];
   const hubspot = env.hubspotSettings();
   const log = createLogger(flags.debug ? 'debug' : global.quiet ? 'warn' : 'info');
   const progress = await output.createProgress(log, !global.quiet && !global.json);
 
   const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });
   try {
-    const results = await syncObjects(objects, flags, { store, hubspot, log, progress, signal }, concurrency);
+    const context = { store, hubspot, log, progress, signal };
+    const results = [...(await syncObjects(objects, flags, context, concurrency)), ...(await syncAssociations(pairs, flags, context))];
     const exitCode = worstExitCode(results.map((result) => result.exitCode));
     output.printResults(results, exitCode, global.json);
     return exitCode;
   } finally {
     store.close();
+  }
+
+  function pairByName(config: import('../config/load.js').Config, from: string, to: string) {
+    objectByName(config, from);
+    objectByName(config, to);
+    const pair = config.associations.find((candidate) => candidate.from.name === from && candidate.to.name === to);
+    if (!pair) {
+      const listed = config.associations.map((candidate) => candidate.name).join(', ') || 'none';
+      throw new UsageError(`${from}->${to} is not listed under associations: in ${config.path} (listed: ${listed})`);
+    }
+    return pair;
   }
 }

@@ -17,6 +17,7 @@ export interface MappedField extends Omit<FieldConfig, 'property'> {
 export interface ObjectConfig {
   name: string;
   source: 'hubspot';
+  enabled: boolean;
   objectType: string;
   primaryKey: string;
   modifiedProperty: string;
@@ -28,9 +29,17 @@ export interface ObjectConfig {
   properties: string[];
 }
 
+export interface AssociationPair {
+  from: ObjectConfig;
+  to: ObjectConfig;
+  /** How sync_history names the pair's runs, e.g. "contacts->companies". */
+  name: string;
+}
+
 export interface Config {
   path: string;
   objects: Map<string, ObjectConfig>;
+  associations: AssociationPair[];
 }
 
 /** Reads and validates mappings.yaml; every error names the file and the path inside it. */
@@ -58,7 +67,9 @@ export function parseConfig(text: string, path: string): Config {
   }
   const parsed = mappingsSchema.safeParse(document);
   if (!parsed.success) throw new UsageError(`${path}: ${describeIssues(parsed.error.issues)}`);
-  return { path, objects: resolveObjects(parsed.data) };
+  const objects = resolveObjects(parsed.data);
+  const associations = parsed.data.associations.map(({ from, to }) => ({ from: objects.get(from)!, to: objects.get(to)!, name: `${from}->${to}` }));
+  return { path, objects, associations };
 }
 
 function describeIssues(issues: z.core.$ZodIssue[]): string {
@@ -89,6 +100,7 @@ function resolveObjects(file: MappingsFile): Map<string, ObjectConfig> {
     objects.set(name, {
       name,
       source: object.source,
+      enabled: object.enabled,
       objectType: object.object_type,
       primaryKey: object.primary_key,
       modifiedProperty: object.modified_property,

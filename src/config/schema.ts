@@ -48,6 +48,8 @@ export const incrementalSchema = z
 export const objectSchema = z
   .object({
     source: z.literal('hubspot').default('hubspot'),
+    /** false: synced only when named (sync-object, --objects), not by a plain sync-all. */
+    enabled: z.boolean().default(true),
     /** HubSpot object type: a name (contacts) or a type id (0-1, 2-1234567). */
     object_type: z.string().min(1),
     /** Property holding the record's unique id. */
@@ -73,8 +75,17 @@ export const objectSchema = z
   })
   .strict();
 
+export const associationSchema = z
+  .object({
+    /** Objects (names under `objects:`) whose records are associated. */
+    from: identifier,
+    to: identifier,
+  })
+  .strict();
+
 export const mappingsSchema = z
   .object({
+    $schema: z.string().optional(),
     version: z.literal(1),
     defaults: z
       .object({ incremental: incrementalSchema.optional() })
@@ -83,8 +94,19 @@ export const mappingsSchema = z
     objects: z
       .record(identifier, objectSchema)
       .refine((objects) => Object.keys(objects).length > 0, 'must define at least one object'),
+    /** Pairs of objects whose associations `sync-associations` and `sync-all` keep. */
+    associations: z.array(associationSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((file, ctx) => {
+    file.associations.forEach((pair, index) => {
+      for (const end of ['from', 'to'] as const) {
+        if (!(pair[end] in file.objects)) {
+          ctx.addIssue({ code: 'custom', path: ['associations', index, end], message: `"${pair[end]}" is not an object defined under objects:` });
+        }
+      }
+    });
+  });
 
 export type FieldConfig = z.infer<typeof fieldSchema>;
 export type MappingsFile = z.infer<typeof mappingsSchema>;

@@ -81,3 +81,24 @@ export const rejectedRecords = sqliteTable(
   },
   (table) => [index('rejected_records_object').on(table.source, table.objectType, table.sourceId)],
 );
+
+/** Associations between records (HubSpot v4), one row per (from, to, association type). */
+export const associations = sqliteTable(
+  'associations',
+  {
+    source: text('source').notNull(),
+    fromObject: text('from_object').notNull(),
+    fromId: text('from_id').notNull(),
+    toObject: text('to_object').notNull(),
+    toId: text('to_id').notNull(),
+    typeId: integer('type_id').notNull(),
+    /** HUBSPOT_DEFINED or USER_DEFINED */
+    category: text('category').notNull(),
+    label: text('label'),
+    firstRunId: integer('first_run_id').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.source, table.fromObject, table.toObject, table.fromId, table.toId, table.typeId] }),
+    index('associations_to').on(table.source, table.toObject, table.toId),
+  ],
+);

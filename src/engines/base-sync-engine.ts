@@ -1,3 +1,4 @@
+import type { RequestMetrics } from '../clients/retry.js';
 import type { RecordSource, ReadPlan } from '../clients/source.js';
 import type { ObjectConfig } from '../config/load.js';
 import type { Store } from '../db/database.js';
@@ -93,6 +94,9 @@ export interface EngineDependencies {
   signal?: AbortSignal;
 }
 
+/** The watermark of a complete read of an empty source: every record is newer than it. */
+const EMPTY_SOURCE_WATERMARK = new Date(0).toISOString();
+
 /** Chooses how to read: --since > --force-overwrite > --full > last watermark > full. */
 export function chooseStrategy(options: Pick<SyncOptions, 'since' | 'forceOverwrite' | 'full'>, watermark: string | null, overlapMs: number): Strategy {
   if (options.since) {
@@ -102,7 +106,8 @@ export function chooseStrategy(options: Pick<SyncOptions, 'since' | 'forceOverwr
   }
   if (options.forceOverwrite) return { syncType: 'force_overwrite', mode: 'full', advancesWatermark: true };
   if (options.full || !watermark) return { syncType: 'full', mode: 'full', advancesWatermark: true };
-  const since = new Date(Date.parse(watermark) - overlapMs).toISOString();
+  // Never before the epoch: HubSpot's filters take non-negative epoch milliseconds.
+  const since = new Date(Math.max(0, Date.parse(watermark) - overlapMs)).toISOString();
   return { syncType: 'incremental', mode: 'incremental', since, advancesWatermark: true };
 }
 
@@ -196,7 +201,9 @@ export class BaseSyncEngine {
       if (strategy.mode === 'full' && strategy.advancesWatermark && !run.truncated) {
         // A full read can't order by modification time, so its watermark is the source's
         // latest modification when it began: later changes are left to the next run.
-        run.watermark = later(run.watermark, earlier(run.checkpoint.sourceLatest, run.checkpoint.maxSaved));
+        // An empty source still gets a watermark, so the next run searches instead of
+        // listing everything again.
+        run.watermark = later(run.watermark, earlier(run.checkpoint.sourceLatest, run.checkpoint.maxSaved) ?? EMPTY_SOURCE_WATERMARK);
       }
       if (run.totals.failed > 0) status = 'partial';
     } catch (caught) {
@@ -207,30 +214,9 @@ export class BaseSyncEngine {
       this.deps.progress?.stop(object.name);
     }
 
-    const durationMs = Math.round(performance.now() - started);
-    const metrics: PerformanceMetrics = {
-      durationMs,
-      recordsPerSecond: durationMs > 0 ? Math.round((run.totals.processed * 1000) / durationMs) : run.totals.processed,
-      pages: run.pages,
-      ...source.metrics,
-      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-    };
-    const errorMessage = error instanceof Error ? error.message : error === undefined ? undefined : String(error);
-    this.history.finish(runId, { status, errorMessage, metrics, watermark: status === 'failed' ? undefined : run.watermark });
-    const exitCode = status === 'success' ? 0 : status === 'partial' ? 3 : exitCodeOf(error);
     return {
-      runId,
-      object: object.name,
-      source: source.name,
-      syncType: strategy.syncType,
-      status,
-      dryRun: options.dryRun,
+      ...closeRun(this.history, { runId, object: object.name, source: source.name, strategy, options, started, pages: run.pages, totals: run.totals, watermark: run.watermark, status, error, requestMetrics: source.metrics }),
       resumedFrom: resumed?.row.id,
-      counts: run.totals,
-      watermark: run.watermark,
-      metrics,
-      error: errorMessage,
-      exitCode,
     };
   }
 
@@ -279,6 +265,10 @@ export class BaseSyncEngine {
 
   /** Transform → validate → save one page with its checkpoint, in one transaction. */
   private savePage(run: RunState, raw: unknown[], checkpoint: Checkpoint): void {
+    if (!run.driftChecked && raw.length > 0) {
+      run.driftChecked = true;
+      this.warnAboutMissingProperties(raw);
+    }
     const { valid, rejected } = this.transform(raw);
     const pageLatest = latest(valid);
     const maxSaved = later(checkpoint.maxSaved, pageLatest);
@@ -296,6 +286,27 @@ export class BaseSyncEngine {
     run.pages++;
     this.deps.progress?.advance(this.deps.object.name, raw.length);
     this.deps.log.debug(`${this.deps.object.name}: page ${run.pages}: ${formatCounts(counts)}`);
+  }
+
+  /**
+   * HubSpot leaves a requested property out of its answer when the property does not exist
+   * (deleted or renamed in the portal), while unset ones come back as null. A mapped
+   * property missing from every record of the first page has most likely gone: say so
+   * rather than fill the column with nulls silently.
+   */
+  private warnAboutMissingProperties(raw: unknown[]): void {
+    const seen = new Set<string>();
+    for (const record of raw) {
+      const properties = (record as { properties?: Record<string, unknown> } | null)?.properties;
+      if (properties && typeof properties === 'object') for (const name of Object.keys(properties)) seen.add(name);
+    }
+    for (const field of this.deps.object.fields) {
+      if (!seen.has(field.property)) {
+        this.deps.log.warn(
+          `${this.deps.object.name}: HubSpot did not return property "${field.property}" (column ${field.column}); it may have been deleted or renamed, so the column stays empty. Run crmsync config check.`,
+        );
+      }
+    }
   }
 
   private stopIfInterrupted(): void {
@@ -332,9 +343,54 @@ interface RunState {
   checkpoint: Checkpoint;
   /** Stopped early by --max-records: the read is incomplete. */
   truncated: boolean;
+  /** Whether the first page was checked for mapped properties HubSpot no longer has. */
+  driftChecked?: boolean;
 }
 
-function describeStrategy(strategy: Strategy): string {
+/** Closes a run's SyncHistory row with its metrics and builds the result every command prints. */
+export function closeRun(
+  history: SyncHistoryRepository,
+  run: {
+    runId: number;
+    object: string;
+    source: string;
+    strategy: Strategy;
+    options: SyncOptions;
+    started: number;
+    pages: number;
+    totals: PageCounts;
+    watermark: string | null;
+    status: Exclude<RunStatus, 'running'>;
+    error: unknown;
+    requestMetrics: RequestMetrics;
+  },
+): RunResult {
+  const durationMs = Math.round(performance.now() - run.started);
+  const metrics: PerformanceMetrics = {
+    durationMs,
+    recordsPerSecond: durationMs > 0 ? Math.round((run.totals.processed * 1000) / durationMs) : run.totals.processed,
+    pages: run.pages,
+    ...run.requestMetrics,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  const error = run.error instanceof Error ? run.error.message : run.error === undefined ? undefined : String(run.error);
+  history.finish(run.runId, { status: run.status, errorMessage: error, metrics, watermark: run.status === 'failed' ? undefined : run.watermark });
+  return {
+    runId: run.runId,
+    object: run.object,
+    source: run.source,
+    syncType: run.strategy.syncType,
+    status: run.status,
+    dryRun: run.options.dryRun,
+    counts: run.totals,
+    watermark: run.watermark,
+    metrics,
+    error,
+    exitCode: run.status === 'success' ? 0 : run.status === 'partial' ? 3 : exitCodeOf(run.error),
+  };
+}
+
+export function describeStrategy(strategy: Strategy): string {
   if (strategy.mode === 'full') return strategy.syncType === 'force_overwrite' ? 'full read, overwriting every local row' : 'full read';
   return `${strategy.syncType === 'since' ? 'reading changes' : 'incremental read of changes'} since ${strategy.since}`;
 }
@@ -345,7 +401,7 @@ function latest(records: MappedRecord[]): string | null {
   return max;
 }
 
-function later(a: string | null, b: string | null): string | null {
+export function later(a: string | null, b: string | null): string | null {
   if (!a) return b;
   if (!b) return a;
   return a > b ? a : b;
@@ -357,7 +413,7 @@ function earlier(a: string | null, b: string | null): string | null {
   return a < b ? a : b;
 }
 
-function addCounts(into: PageCounts, add: PageCounts): void {
+export function addCounts(into: PageCounts, add: PageCounts): void {
   for (const key of Object.keys(into) as (keyof PageCounts)[]) into[key] += add[key];
 }
 

@@ -2,12 +2,13 @@ import { HubSpotClient } from '../clients/hubspot.js';
 import { HubSpotSource } from '../clients/hubspot-source.js';
 import { emptyMetrics, type RetryPolicy } from '../clients/retry.js';
 import type { HubSpotSettings } from '../config/env.js';
-import type { ObjectConfig } from '../config/load.js';
+import type { AssociationPair, ObjectConfig } from '../config/load.js';
 import type { Store } from '../db/database.js';
 import { emptyCounts } from '../db/sync-history.js';
 import { ensureObjectView } from '../db/views.js';
 import { exitCodeOf } from '../errors.js';
 import type { Logger } from '../log.js';
+import { AssociationSyncEngine } from './association-sync-engine.js';
 import { BaseSyncEngine, type ProgressListener, type RunResult, type SyncOptions } from './base-sync-engine.js';
 
 export interface RunContext {
@@ -22,11 +23,10 @@ export interface RunContext {
 
 /** Builds the engine of one configured object. */
 export function createEngine(object: ObjectConfig, context: RunContext): BaseSyncEngine {
-  const client = new HubSpotClient(context.hubspot, { retry: context.retry, onRetry: (message) => context.log.warn(message) });
   return new BaseSyncEngine({
     object,
     store: context.store,
-    source: new HubSpotSource(client, object),
+    source: new HubSpotSource(clientFor(context), object),
     log: context.log,
     progress: context.progress,
     signal: context.signal,
@@ -57,9 +57,28 @@ export async function syncObjects(objects: ObjectConfig[], options: SyncOptions,
   return results.filter((result): result is RunResult => result !== undefined);
 }
 
-async function runOne(object: ObjectConfig, options: SyncOptions, context: RunContext): Promise<RunResult> {
+/** Syncs the associations of each pair, one pair after another, after their objects. */
+export async function syncAssociations(pairs: AssociationPair[], options: SyncOptions, context: RunContext): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (const pair of pairs) {
+    if (context.signal?.aborted) break;
+    const engine = new AssociationSyncEngine({ pair, store: context.store, client: clientFor(context), log: context.log, signal: context.signal });
+    results.push(await startSafely(pair.name, pair.from.source, options, context, () => engine.run(options)));
+  }
+  return results;
+}
+
+function clientFor(context: RunContext): HubSpotClient {
+  return new HubSpotClient(context.hubspot, { retry: context.retry, onRetry: (message) => context.log.warn(message) });
+}
+
+function runOne(object: ObjectConfig, options: SyncOptions, context: RunContext): Promise<RunResult> {
+  return startSafely(object.name, object.source, options, context, () => createEngine(object, context).run(options));
+}
+
+async function startSafely(name: string, source: string, options: SyncOptions, context: RunContext, run: () => Promise<RunResult>): Promise<RunResult> {
   try {
-    return await createEngine(object, context).run(options);
+    return await run();
   } catch (error) {
     // Only a run that never started gets here (its lease is held elsewhere): there is no
     // SyncHistory row to record it in.
@@ -67,8 +86,8 @@ async function runOne(object: ObjectConfig, options: SyncOptions, context: RunCo
     context.log.error(message);
     return {
       runId: null,
-      object: object.name,
-      source: object.source,
+      object: name,
+      source,
       syncType: options.full ? 'full' : 'incremental',
       status: 'failed',
       dryRun: options.dryRun,

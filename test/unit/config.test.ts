@@ -9,8 +9,11 @@ const valid = '    object_type: contacts\n    modified_property: lastmodifieddat
 describe('the shipped mappings.yaml', () => {
   const config = loadConfig('mappings.yaml');
 
-  test('defines contacts, companies and deals with their modification properties', () => {
-    expect([...config.objects.keys()]).toEqual(['contacts', 'companies', 'deals']);
+  test('defines the standard objects, example custom objects and associations', () => {
+    expect([...config.objects.keys()]).toEqual(['contacts', 'companies', 'deals', 'tickets', 'appointments', 'divisions']);
+    expect([...config.objects.values()].filter((object) => !object.enabled).map((object) => object.name)).toEqual(['appointments', 'divisions']);
+    expect(objectByName(config, 'appointments').objectType).toBe('2-1234567');
+    expect(config.associations.map((pair) => pair.name)).toEqual(['contacts->companies', 'deals->contacts', 'deals->companies', 'appointments->contacts']);
     expect(objectByName(config, 'contacts').modifiedProperty).toBe('lastmodifieddate');
     expect(objectByName(config, 'companies').modifiedProperty).toBe('hs_lastmodifieddate');
     expect(objectByName(config, 'deals').modifiedProperty).toBe('hs_lastmodifieddate');
@@ -26,7 +29,7 @@ describe('the shipped mappings.yaml', () => {
   });
 
   test('an unknown object names the ones that exist', () => {
-    expect(() => objectByName(config, 'tickets')).toThrow('unknown object "tickets"; mappings.yaml defines: contacts, companies, deals');
+    expect(() => objectByName(config, 'unicorns')).toThrow('unknown object "unicorns"; mappings.yaml defines: contacts, companies, deals, tickets, appointments, divisions');
   });
 });
 
@@ -40,6 +43,7 @@ describe('invalid mappings name the file, the path and the problem', () => {
     [minimal(valid.replace('email: {', 'E-mail: {')), /^bad\.yaml: objects\.contacts\.fields\.E-mail: must be lower_snake_case/],
     [minimal(`${valid}    colour: blue\n`), /^bad\.yaml: objects\.contacts: Unrecognized key: "colour"/],
     [minimal(`${valid}    incremental: { overlap: soon }\n`), /^bad\.yaml: objects\.contacts\.incremental\.overlap: must be a duration/],
+    [`${minimal(valid)}associations:\n  - { from: contacts, to: unicorns }\n`, /^bad\.yaml: associations\.0\.to: "unicorns" is not an object defined under objects:/],
   ])('%#', (text, message) => {
     expect(() => parseConfig(text, 'bad.yaml')).toThrow(UsageError);
     expect(() => parseConfig(text, 'bad.yaml')).toThrow(message);
@@ -52,14 +56,20 @@ describe('invalid mappings name the file, the path and the problem', () => {
 
 test('a new standard object needs only YAML', () => {
   const text = `${readFileSync('mappings.yaml', 'utf8')}
-  tickets:
-    object_type: tickets
+  line_items:
+    object_type: line_items
     modified_property: hs_lastmodifieddate
     incremental: { overlap: 2m }
     fields:
-      subject: { type: string }
+      name: { type: string }
 `;
-  const tickets = objectByName(parseConfig(text, 'mappings.yaml'), 'tickets');
-  expect(tickets).toMatchObject({ table: 'hubspot_tickets', overlapMs: 120_000, objectType: 'tickets', primaryKey: 'hs_object_id' });
-  expect(tickets.properties).toEqual(['subject', 'hs_lastmodifieddate']);
+  const lineItems = objectByName(parseConfig(text, 'mappings.yaml'), 'line_items');
+  expect(lineItems).toMatchObject({ table: 'hubspot_line_items', overlapMs: 120_000, objectType: 'line_items', primaryKey: 'hs_object_id', enabled: true });
+  expect(lineItems.properties).toEqual(['name', 'hs_lastmodifieddate']);
+});
+
+test('mappings.schema.json is the JSON Schema generated from the zod schema', async () => {
+  const { mappingsJsonSchema } = await import('../../src/config/json-schema.js');
+  expect(JSON.parse(readFileSync('mappings.schema.json', 'utf8'))).toEqual(mappingsJsonSchema());
+  expect(readFileSync('mappings.yaml', 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=./mappings.schema.json');
 });
