@@ -56,18 +56,19 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
     out(JSON.stringify({ exitCode, results }, null, 2));
     return;
   }
+  const width = Math.max(12, ...results.map((result) => result.object.length));
   for (const result of results) {
     const seconds = (result.metrics.durationMs / 1000).toFixed(1);
     if (result.runId === null) {
-      out(`${result.object.padEnd(12)} not run  ${result.error}`);
+      out(`${result.object.padEnd(width)} not run  ${result.error}`);
       continue;
     }
     const verb = result.dryRun ? 'dry run, nothing written; would have: ' : '';
     out(
-      `${result.object.padEnd(12)} ${result.status.padEnd(8)} ${result.syncType.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +
+      `${result.object.padEnd(width)} ${result.status.padEnd(8)} ${result.syncType.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +
         `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${result.metrics.requests} requests, ${result.metrics.retries} retries)`,
     );
-    if (result.error) out(`${''.padEnd(12)} error: ${result.error}`);
+    if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);
   }
 }
 
