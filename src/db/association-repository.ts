@@ -85,14 +85,23 @@ export class AssociationRepository {
     return changes;
   }
 
-  /** Local active records of the "from" object modified at or after `since` (all when null), oldest first. */
-  fromRecords(since: string | null): { sourceId: string; modifiedAt: string | null }[] {
+  /**
+   * One page of the local active records of the "from" object modified at or after `since`
+   * (all when null), oldest first, after `after` (keyset paging keeps memory flat however
+   * many records there are).
+   */
+  fromRecords(since: string | null, limit: number, after?: { modifiedAt: string; sourceId: string }): { sourceId: string; modifiedAt: string }[] {
     return this.store.sqlite
       .prepare(
         `SELECT source_id AS sourceId, source_modified_at AS modifiedAt FROM records
-         WHERE source = ? AND object_type = ? AND is_deleted = 0 AND (? IS NULL OR source_modified_at >= ?)
-         ORDER BY source_modified_at, source_id`,
+         WHERE source = @source AND object_type = @objectType AND is_deleted = 0
+           AND (@since IS NULL OR source_modified_at >= @since)
+           AND (@afterModified IS NULL OR (source_modified_at, source_id) > (@afterModified, @afterId))
+         ORDER BY source_modified_at, source_id LIMIT @limit`,
       )
-      .all(this.source, this.fromObject, since, since) as { sourceId: string; modifiedAt: string | null }[];
+      .all({ source: this.source, objectType: this.fromObject, since, limit, afterModified: after?.modifiedAt ?? null, afterId: after?.sourceId ?? null }) as {
+      sourceId: string;
+      modifiedAt: string;
+    }[];
   }
 }

@@ -53,18 +53,21 @@ export class AssociationSyncEngine {
     let status: Exclude<RunStatus, 'running'> = 'success';
     let error: unknown;
     try {
-      let records = this.associations.fromRecords(strategy.mode === 'full' ? null : strategy.since!);
-      const truncated = options.maxRecords > 0 && records.length > options.maxRecords;
-      if (truncated) records = records.slice(0, options.maxRecords);
+      const since = strategy.mode === 'full' ? null : strategy.since!;
       const chunk = Math.min(options.batchSize ?? HUBSPOT_ASSOCIATIONS_BATCH_LIMIT, HUBSPOT_ASSOCIATIONS_BATCH_LIMIT);
-      for (let start = 0; start < records.length; start += chunk) {
-        const batch = records.slice(start, start + chunk);
+      let truncated = false;
+      for (let batch = this.associations.fromRecords(since, chunk); batch.length > 0; batch = this.associations.fromRecords(since, chunk, batch.at(-1))) {
+        if (options.maxRecords > 0 && totals.processed + batch.length >= options.maxRecords) {
+          truncated = totals.processed + batch.length > options.maxRecords;
+          batch = batch.slice(0, options.maxRecords - totals.processed);
+        }
         const ids = batch.map((record) => record.sourceId);
         const found = flatten(await client.associations(pair.from.objectType, pair.to.objectType, ids));
         if (strategy.advancesWatermark) watermark = later(watermark, batch.at(-1)!.modifiedAt);
         addCounts(totals, this.associations.replaceFor(runId, ids, found, { lastFromId: ids.at(-1) }, watermark));
         pages++;
         if (this.deps.signal?.aborted) throw new InterruptedError();
+        if (options.maxRecords > 0 && totals.processed >= options.maxRecords) break;
       }
       if (strategy.mode === 'full' && !truncated) totals.deleted += this.associations.removeOrphans(runId);
     } catch (caught) {
