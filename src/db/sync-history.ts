@@ -192,10 +192,6 @@ export class SyncHistoryRepository {
       .get();
   }
 
-  get(id: number): SyncHistoryRow | undefined {
-    return this.store.orm.select().from(syncHistory).where(eq(syncHistory.id, id)).get();
-  }
-
   list(filter: { objectType?: string; limit: number }): SyncHistoryRow[] {
     return this.store.orm
       .select()

@@ -1,16 +1,8 @@
+import type { PropertyDefinition } from '../clients/hubspot.js';
 import type { FieldType } from '../config/schema.js';
 
-/** A HubSpot property as the Properties API describes it. */
-export interface PortalProperty {
-  name: string;
-  label?: string;
-  type: string;
-  fieldType: string;
-  hasUniqueValue?: boolean;
-  hidden?: boolean;
-  calculated?: boolean;
-  options?: { value: string; hidden?: boolean }[];
-}
+/** A HubSpot property as the Properties API describes it (the client's type). */
+export type PortalProperty = PropertyDefinition;
 
 /** The crmsync field type that best fits a HubSpot property (for `crmsync properties --yaml`). */
 export function fieldTypeFor(property: PortalProperty): FieldType {
