@@ -59,21 +59,13 @@ export class HubSpotSource implements RecordSource {
    * not by archivedAt, so every run walks all of it (one request per 100 archived records).
    */
   async *deletedPages(pageSize: number | undefined, resume?: unknown): AsyncGenerator<DeletedPage> {
-    let after = resume as string | undefined;
-    do {
-      const page = await this.client.listPage(this.object.objectType, {
-        limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT),
-        after,
-        properties: ['hs_object_id'],
-        archived: true,
-      });
-      after = page.after;
-      const deletions = (page.results as { id: string; archivedAt?: string; updatedAt?: string }[]).map((record) => ({
+    for await (const page of this.listPages(pageSize, resume as string | undefined, { properties: ['hs_object_id'], archived: true })) {
+      const deletions = (page.records as { id: string; archivedAt?: string; updatedAt?: string }[]).map((record) => ({
         sourceId: String(record.id),
         deletedAt: new Date(record.archivedAt ?? record.updatedAt ?? Date.now()).toISOString(),
       }));
-      yield { deletions, checkpoint: after ?? null };
-    } while (after);
+      yield { deletions, checkpoint: page.checkpoint };
+    }
   }
 
   async readByIds(ids: string[]): Promise<unknown[]> {
@@ -84,9 +76,13 @@ export class HubSpotSource implements RecordSource {
     return records;
   }
 
-  private async *listPages(pageSize: number | undefined, resumeAfter?: string): AsyncGenerator<SourcePage> {
+  private async *listPages(
+    pageSize: number | undefined,
+    resumeAfter?: string,
+    query: { properties: string[]; archived?: boolean } = { properties: this.object.properties },
+  ): AsyncGenerator<SourcePage> {
     const fetchPage = (after?: string) =>
-      this.client.listPage(this.object.objectType, { limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT), after, properties: this.object.properties });
+      this.client.listPage(this.object.objectType, { limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT), after, ...query });
     let next: Promise<HubSpotPage> | undefined = fetchPage(resumeAfter);
     while (next) {
       const page: HubSpotPage = await next;

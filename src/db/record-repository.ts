@@ -23,7 +23,6 @@ export interface DeletionsToSave {
   watermark: string | null;
 }
 
-
 /**
  * Saves pages of one object. The hot path uses prepared statements directly: a page is a
  * few hundred rows and this is where a full sync spends its local time.

@@ -177,8 +177,8 @@ export class SyncHistoryRepository {
     });
   }
 
-  finish(id: number, outcome: { status: Exclude<RunStatus, 'running'>; errorMessage?: string; metrics: object; watermark?: string | null }): SyncHistoryRow {
-    return this.store.orm
+  finish(id: number, outcome: { status: Exclude<RunStatus, 'running'>; errorMessage?: string; metrics: object; watermark?: string | null }): void {
+    this.store.orm
       .update(syncHistory)
       .set({
         status: outcome.status,
@@ -188,8 +188,7 @@ export class SyncHistoryRepository {
         ...(outcome.watermark !== undefined ? { watermark: outcome.watermark } : {}),
       })
       .where(eq(syncHistory.id, id))
-      .returning()
-      .get();
+      .run();
   }
 
   list(filter: { objectType?: string; limit: number }): SyncHistoryRow[] {
