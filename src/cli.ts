@@ -19,6 +19,11 @@ Exit codes:
 Environment:
   HUBSPOT_ACCESS_TOKEN   private app token (required for sync commands)
   HUBSPOT_BASE_URL       API base URL (default https://api.hubapi.com)
+  D365_TENANT_ID, D365_CLIENT_ID, D365_CLIENT_SECRET
+                         Azure app registration (client credentials) for --source dynamics
+  D365_RESOURCE_URL      Dynamics 365 organisation, e.g. https://contoso.crm.dynamics.com
+  D365_AUTHORITY_HOST    sign-in authority (default https://login.microsoftonline.com)
+  D365_CA_CERT           PEM file of extra CA certificates to trust (e.g. the emulator's)
   CRMSYNC_DB             database path (default ./crmsync.db; --db wins)
   A .env file in the working directory is read too.`;
 
@@ -41,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     },
   };
   const program = new Command('crmsync')
-    .description('Keep CRM data in sync: pull HubSpot records into a local SQLite database, incrementally and resumably.')
+    .description('Keep CRM data in sync: pull HubSpot and Dynamics 365 records into a local SQLite database, incrementally and resumably.')
     .option('--db <path>', 'SQLite database file (default ./crmsync.db, or $CRMSYNC_DB)')
     .option('--config <path>', 'object mappings file (default ./mappings.yaml)')
     .option('--json', 'print a machine-readable summary on stdout', false)

@@ -28,6 +28,9 @@ interface SearchCursor {
  */
 export class HubSpotSource implements RecordSource {
   readonly name = 'hubspot';
+  readonly label = 'HubSpot';
+  /** HubSpot has no change tracking: incremental reads search on the modification time. */
+  readonly tracksChanges = false;
 
   constructor(
     private readonly client: HubSpotClient,
@@ -39,6 +42,7 @@ export class HubSpotSource implements RecordSource {
   }
 
   pages(plan: ReadPlan): AsyncGenerator<SourcePage> {
+    if (plan.mode === 'changes') throw new Error('HubSpot has no change tracking');
     return plan.mode === 'full' ? this.listPages(plan.pageSize, plan.resume as string | undefined) : this.searchPages(plan.since, plan.pageSize, plan.resume as SearchCursor | undefined);
   }
 

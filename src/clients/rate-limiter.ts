@@ -1,7 +1,8 @@
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * At most `limit` requests in any `windowMs`, like HubSpot's rolling ten-second window.
+ * At most `limit` requests in any `windowMs`, like HubSpot's rolling ten-second window or
+ * Dataverse's five-minute one.
  * Requests beyond that wait for the oldest one to leave the window instead of drawing a
  * 429. A small margin absorbs the difference between when a request leaves here and when
  * HubSpot counts it.
@@ -41,8 +42,12 @@ export class RollingWindowLimiter {
       this.windowMs = interval;
     }
     const remainingHeader = headers.get('x-hubspot-ratelimit-remaining');
-    if (remainingHeader === null) return;
-    const remaining = Number(remainingHeader);
+    if (remainingHeader !== null) this.reconcile(Number(remainingHeader));
+  }
+
+  /** The API says `remaining` requests are left in the window: count the difference as sent. */
+  reconcile(remaining: number): void {
+    if (!Number.isFinite(remaining)) return;
     const now = Date.now();
     while (this.sent.length > 0 && this.sent[0] <= now - this.windowMs) this.sent.shift();
     for (let missing = this.limit - this.sent.length - remaining; missing > 0; missing--) this.sent.push(now);

@@ -3,8 +3,12 @@ import type { z as Zod } from 'zod';
 import { UsageError } from '../errors.js';
 import { isCalendarDate } from '../processors/calendar.js';
 
-/** Largest page any HubSpot read endpoint accepts (search: 200; the list endpoint caps at 100). */
-export const MAX_BATCH_SIZE = 200;
+/**
+ * Largest page per source: HubSpot's search takes 200 (its list endpoint caps at 100);
+ * Dataverse's odata.maxpagesize goes up to 5,000.
+ */
+export const MAX_BATCH_SIZE = { hubspot: 200, dynamics: 5_000 } as const;
+export const SOURCE_CHOICES = ['hubspot', 'dynamics'] as const;
 /** More objects at once than this only queue behind the shared rate limit. */
 export const MAX_CONCURRENCY = 10;
 
@@ -14,7 +18,11 @@ export function addSyncFlags(command: Command): Command {
     .option('--since <date>', 'read records modified since YYYY-MM-DD or an ISO-8601 date-time (UTC unless an offset is given)')
     .option('--dry-run', 'do everything except commit: the database file is left untouched', false)
     .option('--force-overwrite', 'read everything and replace local rows even when unchanged or newer', false)
-    .option('--batch-size <n>', `records per API page, 1-${MAX_BATCH_SIZE} (default: the largest page HubSpot allows: 100 when reading everything, 200 when searching for changes)`)
+    .addOption(new Option('--source <crm>', 'CRM to read from').choices(SOURCE_CHOICES).default('hubspot'))
+    .option(
+      '--batch-size <n>',
+      `records per API page (default: the largest page the API allows; HubSpot: 1-${MAX_BATCH_SIZE.hubspot}, 100 when reading everything; Dynamics 365: 1-${MAX_BATCH_SIZE.dynamics})`,
+    )
     .addOption(new Option('--max-records <n>', 'stop after this many records (0 = no limit)').default('0'))
     .option('--debug', 'log every page and request detail', false);
 }
@@ -39,34 +47,40 @@ export function parseSince(text: string): Date {
 
 // zod is loaded when flags are parsed, not at start-up: `crmsync --help` stays fast.
 function syncFlagsSchema(z: typeof Zod) {
-  const wholeNumber = (flag: string, min: number, max: number) =>
-    z.string().transform((text, ctx) => {
-      const value = Number(text);
-      if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
-        ctx.addIssue({ code: 'custom', message: `${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got "${text}"` });
-        return z.NEVER;
-      }
-      return value;
-    });
+  const wholeNumber = (flag: string, min: number, max: number) => z.string().transform((text) => wholeNumberFlag(flag, text, min, max));
   return z.object({
+    source: z.enum(SOURCE_CHOICES).default('hubspot'),
     full: z.boolean().default(false),
     since: z.string().optional(),
     dryRun: z.boolean().default(false),
     forceOverwrite: z.boolean().default(false),
-    batchSize: wholeNumber('--batch-size', 1, MAX_BATCH_SIZE).optional(),
+    batchSize: z.string().optional(),
     maxRecords: wholeNumber('--max-records', 0, Number.MAX_SAFE_INTEGER),
     debug: z.boolean().default(false),
     concurrency: wholeNumber('--concurrency', 1, MAX_CONCURRENCY).optional(),
   });
 }
 
-export type SyncFlags = Omit<Zod.infer<ReturnType<typeof syncFlagsSchema>>, 'since'> & { since?: Date };
+export type SyncFlags = Omit<Zod.infer<ReturnType<typeof syncFlagsSchema>>, 'since' | 'batchSize'> & { since?: Date; batchSize?: number };
 
 export async function parseSyncFlags(raw: Record<string, unknown>): Promise<SyncFlags> {
   const { z } = await import('zod');
   const parsed = syncFlagsSchema(z).safeParse(raw);
   if (!parsed.success) throw new UsageError(parsed.error.issues[0].message);
-  return { ...parsed.data, since: parsed.data.since === undefined ? undefined : parseSince(parsed.data.since) };
+  const { since, batchSize, ...flags } = parsed.data;
+  return {
+    ...flags,
+    since: since === undefined ? undefined : parseSince(since),
+    batchSize: batchSize === undefined ? undefined : wholeNumberFlag('--batch-size', batchSize, 1, MAX_BATCH_SIZE[flags.source]),
+  };
+}
+
+function wholeNumberFlag(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got "${text}"`);
+  }
+  return value;
 }
 
 export interface GlobalFlags {

@@ -7,6 +7,7 @@ const EXAMPLES = `
 Examples:
   $ crmsync sync-contacts                 incremental when a previous run exists, else full
   $ crmsync sync-contacts --full          read every contact again
+  $ crmsync sync-companies --source dynamics   Dynamics 365 accounts (mapped to companies)
   $ crmsync sync-deals --since 2025-01-01 --dry-run
   $ crmsync sync-object appointments      any object in mappings.yaml, custom objects too
   $ crmsync sync-associations --from-object deals --to-object contacts --full
@@ -31,7 +32,7 @@ export function registerSyncCommands(program: Command, context: CommandContext):
     });
 
   for (const object of ['contacts', 'companies', 'deals']) {
-    declare(`sync-${object}`, `pull HubSpot ${object} into the local database`).action(run(() => ({ objects: [object], associations: 'none' })));
+    declare(`sync-${object}`, `pull ${object} from HubSpot (or Dynamics 365 with --source dynamics) into the local database`).action(run(() => ({ objects: [object], associations: 'none' })));
   }
   declare('sync-object', 'pull any object defined in mappings.yaml (standard or custom) into the local database')
     .argument('<name>', 'object name under objects: in mappings.yaml')
@@ -55,7 +56,7 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 async function syncAction(selection: Selection, rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
   const { concurrency, ...flags } = await parseSyncFlags(rawFlags);
   const global = globalFlags(command);
-  const [{ loadConfig, objectByName }, env, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] = await Promise.all([
+  const [{ loadConfig, objectByName, mappingFor }, env, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] = await Promise.all([
     import('../config/load.js'),
     import('../config/env.js'),
     import('../db/database.js'),
@@ -65,20 +66,27 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
   ]);
   env.loadDotEnv();
   const config = loadConfig(global.config);
-  const objects = selection.objects === 'enabled' ? [...config.objects.values()].filter((object) => object.enabled) : selection.objects.map((name) => objectByName(config, name));
+  const { source } = flags;
+  const named = selection.objects === 'enabled' ? undefined : selection.objects.map((name) => objectByName(config, name));
+  // A plain sync-all from Dynamics 365 takes the enabled objects that have a dynamics: mapping.
+  const enabled = [...config.objects.values()].filter((object) => object.enabled && (source === 'hubspot' || object.dynamics));
+  const objects = (named ?? enabled).map((object) => mappingFor(object, source, config));
+  if (source === 'dynamics' && typeof selection.associations === 'object') {
+    throw new UsageError('sync-associations reads HubSpot associations only; drop --source dynamics');
+  }
   const pairs =
-    selection.associations === 'none'
+    selection.associations === 'none' || source !== 'hubspot'
       ? []
       : selection.associations === 'selected'
         ? config.associations.filter((pair) => objects.includes(pair.from) && objects.includes(pair.to))
         : [pairByName(config, selection.associations.from, selection.associations.to)];
-  const hubspot = env.hubspotSettings();
+  const settings = source === 'hubspot' ? { hubspot: env.hubspotSettings() } : { dynamics: env.dynamicsSettings() };
   const log = createLogger(flags.debug ? 'debug' : global.quiet ? 'warn' : 'info');
   const progress = await output.createProgress(log, !global.quiet && !global.json);
 
   const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });
   try {
-    const context = { store, hubspot, log, progress, signal };
+    const context = { store, ...settings, log, progress, signal };
     const results = [...(await syncObjects(objects, flags, context, concurrency)), ...(await syncAssociations(pairs, flags, context))];
     const exitCode = worstExitCode(results.map((result) => result.exitCode));
     output.printResults(results, exitCode, global.json);

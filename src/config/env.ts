@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 
 export const DEFAULT_DB_PATH = './crmsync.db';
@@ -30,4 +30,52 @@ export function hubspotSettings(env: NodeJS.ProcessEnv = process.env): HubSpotSe
     throw new UsageError(`HUBSPOT_BASE_URL "${baseUrl}" is not an http(s) URL`);
   }
   return { accessToken, baseUrl };
+}
+
+export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+
+export interface DynamicsSettings {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** The organisation, e.g. https://contoso.crm4.dynamics.com; the Web API is under /api/data/v9.2/. */
+  resourceUrl: string;
+  /** Where tokens come from: Microsoft's cloud unless D365_AUTHORITY_HOST says otherwise. */
+  authorityHost: string;
+  /** Extra CA certificates (PEM) to trust for the organisation and the authority. */
+  caCertificate?: string;
+}
+
+const DYNAMICS_VARIABLES = {
+  tenantId: 'D365_TENANT_ID',
+  clientId: 'D365_CLIENT_ID',
+  clientSecret: 'D365_CLIENT_SECRET',
+  resourceUrl: 'D365_RESOURCE_URL',
+} as const;
+
+export function dynamicsSettings(env: NodeJS.ProcessEnv = process.env): DynamicsSettings {
+  const values = Object.fromEntries(Object.entries(DYNAMICS_VARIABLES).map(([key, name]) => [key, env[name]?.trim() ?? ''])) as Record<keyof typeof DYNAMICS_VARIABLES, string>;
+  const missing = Object.entries(DYNAMICS_VARIABLES).filter(([key]) => !values[key as keyof typeof values]).map(([, name]) => name);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set: export the Azure app registration's tenant id, client id and client secret and the organisation URL (https://<org>.crm.dynamics.com), or put them in .env`,
+    );
+  }
+  const resourceUrl = values.resourceUrl.replace(/\/+$/, '');
+  const authorityHost = (env.D365_AUTHORITY_HOST?.trim() || DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '');
+  for (const [name, url] of [['D365_RESOURCE_URL', resourceUrl], ['D365_AUTHORITY_HOST', authorityHost]]) {
+    // MSAL refuses http authorities, and Dataverse is only served over https.
+    if (!/^https:\/\/[^/]+$/.test(url)) throw new UsageError(`${name} "${url}" must be an https URL without a path, such as https://contoso.crm.dynamics.com`);
+  }
+  const caPath = env.D365_CA_CERT?.trim();
+  let caCertificate: string | undefined;
+  if (caPath) {
+    try {
+      caCertificate = readFileSync(caPath, 'utf8');
+    } catch (error) {
+      throw new UsageError(`D365_CA_CERT: cannot read ${caPath} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (!caCertificate.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`D365_CA_CERT: ${caPath} holds no PEM certificate`);
+  }
+  return { ...values, resourceUrl, authorityHost, caCertificate };
 }

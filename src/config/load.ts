@@ -5,6 +5,9 @@ import type { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { mappingsSchema, type FieldConfig, type MappingsFile } from './schema.js';
 
+export const SOURCES = ['hubspot', 'dynamics'] as const;
+export type SourceName = (typeof SOURCES)[number];
+
 export const DEFAULT_CONFIG_PATH = 'mappings.yaml';
 const DEFAULT_OVERLAP_MS = 600_000;
 
@@ -13,11 +16,12 @@ export interface MappedField extends Omit<FieldConfig, 'property'> {
   property: string;
 }
 
-/** One object of mappings.yaml with every default filled in. */
+/** One object of mappings.yaml, as one source holds it, with every default filled in. */
 export interface ObjectConfig {
   name: string;
-  source: 'hubspot';
+  source: SourceName;
   enabled: boolean;
+  /** HubSpot: the object type (contacts, 2-1234567); Dynamics 365: the entity set (accounts). */
   objectType: string;
   primaryKey: string;
   modifiedProperty: string;
@@ -27,6 +31,10 @@ export interface ObjectConfig {
   fields: MappedField[];
   /** Every property requested from the API: mapped ones, extras, the key and the modification time. */
   properties: string[];
+  /** Dynamics 365: whether the table has change tracking on (HubSpot: never). */
+  changeTracking: boolean;
+  /** The same object's mapping for Dynamics 365, when mappings.yaml gives one. */
+  dynamics?: ObjectConfig;
 }
 
 export interface AssociationPair {
@@ -83,35 +91,61 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
 
 function resolveObjects(file: MappingsFile): Map<string, ObjectConfig> {
   const objects = new Map<string, ObjectConfig>();
+  const defaultOverlap = file.defaults.incremental?.overlap ?? DEFAULT_OVERLAP_MS;
   for (const [name, object] of Object.entries(file.objects)) {
-    const fields = Object.entries(object.fields).map(([column, field]) => ({
-      ...field,
-      column,
-      property: field.property ?? column,
-    }));
-    const properties = [
-      ...new Set([
-        ...fields.map((field) => field.property),
-        ...object.properties,
-        object.modified_property,
-        ...(object.primary_key === 'hs_object_id' ? [] : [object.primary_key]),
-      ]),
-    ];
-    objects.set(name, {
+    const hubspot: ObjectConfig = {
       name,
-      source: object.source,
+      source: 'hubspot',
       enabled: object.enabled,
       objectType: object.object_type,
       primaryKey: object.primary_key,
       modifiedProperty: object.modified_property,
       validation: object.validation,
-      table: object.table ?? `${object.source}_${name}`,
-      overlapMs: object.incremental?.overlap ?? file.defaults.incremental?.overlap ?? DEFAULT_OVERLAP_MS,
-      fields,
-      properties,
-    });
+      table: object.table ?? `hubspot_${name}`,
+      overlapMs: object.incremental?.overlap ?? defaultOverlap,
+      changeTracking: false,
+      ...fieldsAndProperties(object.fields, object.properties, object.modified_property, object.primary_key === 'hs_object_id' ? [] : [object.primary_key]),
+    };
+    const dynamics = object.dynamics;
+    if (dynamics) {
+      hubspot.dynamics = {
+        name,
+        source: 'dynamics',
+        enabled: object.enabled,
+        objectType: dynamics.entity_set,
+        primaryKey: dynamics.primary_key,
+        modifiedProperty: dynamics.modified_property,
+        validation: dynamics.validation ?? object.validation,
+        table: dynamics.table ?? `dynamics_${name}`,
+        overlapMs: dynamics.incremental?.overlap ?? object.incremental?.overlap ?? defaultOverlap,
+        changeTracking: dynamics.change_tracking,
+        // Dataverse returns the primary key with every row, asked for or not.
+        ...fieldsAndProperties(dynamics.fields, dynamics.properties, dynamics.modified_property, [dynamics.primary_key]),
+      };
+    }
+    objects.set(name, hubspot);
   }
   return objects;
+}
+
+function fieldsAndProperties(
+  configured: Record<string, FieldConfig>,
+  extra: string[],
+  modifiedProperty: string,
+  key: string[],
+): Pick<ObjectConfig, 'fields' | 'properties'> {
+  const fields = Object.entries(configured).map(([column, field]) => ({ ...field, column, property: field.property ?? column }));
+  const properties = [...new Set([...fields.map((field) => field.property), ...extra, modifiedProperty, ...key])];
+  return { fields, properties };
+}
+
+/** An object's mapping for one source, or what to add to mappings.yaml. */
+export function mappingFor(object: ObjectConfig, source: SourceName, config: Pick<Config, 'path'>): ObjectConfig {
+  if (source === 'hubspot') return object;
+  if (!object.dynamics) {
+    throw new UsageError(`object "${object.name}" has no dynamics: block in ${config.path}; add one (entity_set, primary_key, fields) to sync it from Dynamics 365`);
+  }
+  return object.dynamics;
 }
 
 /** Looks an object up by name, or explains which names exist. */

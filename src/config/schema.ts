@@ -45,6 +45,42 @@ export const incrementalSchema = z
   })
   .strict();
 
+const fieldsSchema = z
+  .record(identifier, fieldSchema)
+  .refine((fields) => Object.keys(fields).length > 0, 'must map at least one field')
+  .superRefine((fields, ctx) => {
+    for (const column of Object.keys(fields)) {
+      if ((RESERVED_COLUMNS as readonly string[]).includes(column)) {
+        ctx.addIssue({ code: 'custom', path: [column], message: `"${column}" is reserved; choose another column name` });
+      }
+    }
+  });
+
+/** The same object in Dynamics 365 (Dataverse): which entity set, and which attributes fill which columns. */
+export const dynamicsMappingSchema = z
+  .object({
+    /** Web API entity set: contacts, accounts, incidents, new_projects, ... */
+    entity_set: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be an entity set name such as contacts or accounts (lower case)'),
+    /** Attribute holding the row's id (a GUID), e.g. contactid, accountid. */
+    primary_key: z.string().min(1),
+    /** Attribute Dataverse updates on every change; used when the table has no change tracking. */
+    modified_property: z.string().min(1).default('modifiedon'),
+    /**
+     * Whether the table has "Track changes" on (Dataverse's contact and account tables do):
+     * incremental runs then read delta links and see deletions. false: they filter on
+     * modified_property, and only full runs notice deletions.
+     */
+    change_tracking: z.boolean().default(true),
+    /** Defaults to the object's validation. */
+    validation: z.enum(['strict', 'lenient']).optional(),
+    /** Name of the SQL view; defaults to dynamics_<object>. */
+    table: identifier.optional(),
+    properties: z.array(z.string().min(1)).default([]),
+    incremental: incrementalSchema.optional(),
+    fields: fieldsSchema,
+  })
+  .strict();
+
 export const objectSchema = z
   .object({
     source: z.literal('hubspot').default('hubspot'),
@@ -62,16 +98,9 @@ export const objectSchema = z
     /** Extra properties to fetch and keep in the raw record without mapping them. */
     properties: z.array(z.string().min(1)).default([]),
     incremental: incrementalSchema.optional(),
-    fields: z
-      .record(identifier, fieldSchema)
-      .refine((fields) => Object.keys(fields).length > 0, 'must map at least one field')
-      .superRefine((fields, ctx) => {
-        for (const column of Object.keys(fields)) {
-          if ((RESERVED_COLUMNS as readonly string[]).includes(column)) {
-            ctx.addIssue({ code: 'custom', path: [column], message: `"${column}" is reserved; choose another column name` });
-          }
-        }
-      }),
+    fields: fieldsSchema,
+    /** Where this object lives in Dynamics 365, for `--source dynamics`. */
+    dynamics: dynamicsMappingSchema.optional(),
   })
   .strict();
 
@@ -110,3 +139,4 @@ export const mappingsSchema = z
 
 export type FieldConfig = z.infer<typeof fieldSchema>;
 export type MappingsFile = z.infer<typeof mappingsSchema>;
+export type DynamicsMapping = z.infer<typeof dynamicsMappingSchema>;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import type { Deletion } from '../clients/source.js';
 import type { MappedRecord, RejectedRecord } from '../processors/mapper.js';
 import type { Store } from './database.js';
 import { emptyCounts, type PageCounts, type SyncHistoryRepository } from './sync-history.js';
@@ -8,6 +9,10 @@ export interface PageToSave {
   runId: number;
   records: MappedRecord[];
   rejected: RejectedRecord[];
+  /** Records deleted in the source, marked deleted here (change reads). */
+  deletions?: Deletion[];
+  /** A full read that will sweep: remember every id of the page as seen. */
+  markSeen?: boolean;
   /** Paging position after this page, stored with it so a crash resumes here. */
   checkpoint: unknown;
   /** The run's watermark once this page is committed. */
@@ -18,7 +23,7 @@ export interface PageToSave {
 
 export interface DeletionsToSave {
   runId: number;
-  deletions: { sourceId: string; deletedAt: string }[];
+  deletions: Deletion[];
   checkpoint: unknown;
   watermark: string | null;
 }
@@ -31,6 +36,7 @@ export class RecordRepository {
   private readonly upsertRow: Database.Statement;
   private readonly insertRejected: Database.Statement;
   private readonly markRowDeleted: Database.Statement;
+  private readonly markSeen: Database.Statement;
   private readonly savePageTx: Database.Transaction<(page: PageToSave) => PageCounts>;
   private readonly saveDeletionsTx: Database.Transaction<(page: DeletionsToSave) => PageCounts>;
 
@@ -63,6 +69,7 @@ export class RecordRepository {
       `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, last_run_id = @runId
        WHERE source = @source AND object_type = @objectType AND source_id = @sourceId AND is_deleted = 0`,
     );
+    this.markSeen = db.prepare('INSERT OR IGNORE INTO full_read_seen (source, object_type, source_id) VALUES (?, ?, ?)');
     this.savePageTx = db.transaction((page: PageToSave) => this.writePage(page));
     this.saveDeletionsTx = db.transaction((page: DeletionsToSave) => this.writeDeletions(page));
   }
@@ -74,12 +81,43 @@ export class RecordRepository {
 
   private writeDeletions(page: DeletionsToSave): PageCounts {
     const counts = emptyCounts();
-    for (const deletion of page.deletions) {
-      const { changes } = this.markRowDeleted.run({ ...deletion, source: this.source, objectType: this.objectType, runId: page.runId });
-      counts.deleted += changes;
-    }
+    this.markDeleted(page.runId, page.deletions, counts);
     this.history.recordPage(page.runId, counts, page.checkpoint, page.watermark);
     return counts;
+  }
+
+  private markDeleted(runId: number, deletions: Deletion[], counts: PageCounts): void {
+    for (const deletion of deletions) {
+      const { changes } = this.markRowDeleted.run({ ...deletion, source: this.source, objectType: this.objectType, runId });
+      counts.deleted += changes;
+    }
+  }
+
+  /** Starts a full read that will sweep: forgets what an earlier, unfinished one saw. */
+  startFullRead(): void {
+    this.store.sqlite.prepare('DELETE FROM full_read_seen WHERE source = ? AND object_type = ?').run(this.source, this.objectType);
+  }
+
+  /**
+   * Ends a complete full read: local rows it did not see were deleted in the source since
+   * they were last read. Marked deleted (with this time), never erased, in one transaction
+   * with the checkpoint.
+   */
+  sweepUnseen(page: { runId: number; checkpoint: unknown; watermark: string | null; deletedAt: string }): PageCounts {
+    const sweep = this.store.sqlite.transaction(() => {
+      const counts = emptyCounts();
+      counts.deleted = this.store.sqlite
+        .prepare(
+          `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, last_run_id = @runId
+           WHERE source = @source AND object_type = @objectType AND is_deleted = 0
+             AND source_id NOT IN (SELECT source_id FROM full_read_seen WHERE source = @source AND object_type = @objectType)`,
+        )
+        .run({ source: this.source, objectType: this.objectType, runId: page.runId, deletedAt: page.deletedAt }).changes;
+      this.startFullRead();
+      this.history.recordPage(page.runId, counts, page.checkpoint, page.watermark);
+      return counts;
+    });
+    return sweep.immediate();
   }
 
   /** Ids of rows marked deleted locally, to check which of them came back. */
@@ -125,6 +163,12 @@ export class RecordRepository {
       counts.failed++;
       this.insertRejected.run(page.runId, source, objectType, rejected.sourceId, JSON.stringify(rejected.raw), JSON.stringify(rejected.reasons));
     }
+    if (page.markSeen) {
+      // A rejected record still exists in the source: its local row must not be swept.
+      for (const record of page.records) this.markSeen.run(source, objectType, record.sourceId);
+      for (const rejected of page.rejected) if (rejected.sourceId) this.markSeen.run(source, objectType, rejected.sourceId);
+    }
+    if (page.deletions) this.markDeleted(page.runId, page.deletions, counts);
     this.history.recordPage(page.runId, counts, page.checkpoint, page.watermark);
     return counts;
   }

@@ -30,6 +30,11 @@ export const syncHistory = sqliteTable(
     watermark: text('watermark'),
     /** Paging position after the last committed page (JSON), written with that page. */
     checkpoint: text('checkpoint'),
+    /**
+     * Dynamics 365 change tracking: the delta link (@odata.deltaLink) that returns every
+     * change made after this run's read. The next incremental run starts from it.
+     */
+    deltaLink: text('delta_link'),
     host: text('host'),
     pid: integer('pid'),
     heartbeatAt: text('heartbeat_at'),
@@ -101,4 +106,20 @@ export const associations = sqliteTable(
     primaryKey({ columns: [table.source, table.fromObject, table.toObject, table.fromId, table.toId, table.typeId] }),
     index('associations_to').on(table.source, table.toObject, table.toId),
   ],
+);
+
+/**
+ * Ids read so far by a full read of a source that cannot list its deleted records
+ * (Dynamics 365): when the read completes, local rows it did not see were deleted in the
+ * source. Kept in the database, not in memory, so a read resumed after a crash still
+ * knows what it saw before. Emptied when the read ends.
+ */
+export const fullReadSeen = sqliteTable(
+  'full_read_seen',
+  {
+    source: text('source').notNull(),
+    objectType: text('object_type').notNull(),
+    sourceId: text('source_id').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.source, table.objectType, table.sourceId] })],
 );

@@ -157,6 +157,30 @@ export class SyncHistoryRepository {
     return row?.watermark ?? null;
   }
 
+  /** The delta link the next change read starts from: that of the last finished run that has one. */
+  lastDeltaLink(source: string, objectType: string): string | null {
+    const row = this.store.orm
+      .select({ deltaLink: syncHistory.deltaLink })
+      .from(syncHistory)
+      .where(
+        and(
+          eq(syncHistory.crmSource, source),
+          eq(syncHistory.objectType, objectType),
+          inArray(syncHistory.status, ['success', 'partial']),
+          isNotNull(syncHistory.deltaLink),
+        ),
+      )
+      .orderBy(desc(syncHistory.id))
+      .limit(1)
+      .get();
+    return row?.deltaLink ?? null;
+  }
+
+  /** A run that switched to another kind of read (an expired delta link → a full read). */
+  changeSyncType(id: number, syncType: SyncType, configuration: Record<string, unknown>): void {
+    this.store.orm.update(syncHistory).set({ syncType, configuration: JSON.stringify(configuration) }).where(eq(syncHistory.id, id)).run();
+  }
+
   /** Adds a page's counts and moves the checkpoint; called inside the page's transaction. */
   recordPage(id: number, counts: PageCounts, checkpoint: unknown, watermark: string | null): void {
     // A prepared statement: this runs once per page, and building the query each time cost
@@ -177,7 +201,7 @@ export class SyncHistoryRepository {
     });
   }
 
-  finish(id: number, outcome: { status: Exclude<RunStatus, 'running'>; errorMessage?: string; metrics: object; watermark?: string | null }): void {
+  finish(id: number, outcome: { status: Exclude<RunStatus, 'running'>; errorMessage?: string; metrics: object; watermark?: string | null; deltaLink?: string }): void {
     this.store.orm
       .update(syncHistory)
       .set({
@@ -186,6 +210,7 @@ export class SyncHistoryRepository {
         errorMessage: outcome.errorMessage ?? null,
         performanceMetrics: JSON.stringify(outcome.metrics),
         ...(outcome.watermark !== undefined ? { watermark: outcome.watermark } : {}),
+        ...(outcome.deltaLink !== undefined ? { deltaLink: outcome.deltaLink } : {}),
       })
       .where(eq(syncHistory.id, id))
       .run();

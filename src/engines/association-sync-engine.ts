@@ -37,7 +37,7 @@ export class AssociationSyncEngine {
   async run(options: SyncOptions): Promise<RunResult> {
     const { pair, log, client } = this.deps;
     const previousWatermark = this.history.lastWatermark(this.source, pair.name);
-    const strategy = chooseStrategy(options, previousWatermark, pair.from.overlapMs);
+    const strategy = chooseStrategy(options, { watermark: previousWatermark, deltaLink: null, tracksChanges: false }, pair.from.overlapMs);
     const { runId } = this.history.begin(
       this.source,
       pair.name,

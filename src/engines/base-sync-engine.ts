@@ -1,5 +1,5 @@
 import type { RequestMetrics } from '../clients/retry.js';
-import type { RecordSource, ReadPlan } from '../clients/source.js';
+import { ChangesExpiredError, type Deletion, type RecordSource, type ReadPlan } from '../clients/source.js';
 import type { ObjectConfig } from '../config/load.js';
 import type { Store } from '../db/database.js';
 import { RecordRepository } from '../db/record-repository.js';
@@ -30,9 +30,12 @@ export interface SyncOptions {
 
 export interface Strategy {
   syncType: SyncType;
-  mode: 'full' | 'incremental';
+  /** changes: read what changed after a delta link (sources with change tracking). */
+  mode: 'full' | 'incremental' | 'changes';
   /** Incremental reads start here (ISO-8601). */
   since?: string;
+  /** Change reads start here. */
+  deltaLink?: string;
   /** Whether this run's data may move the watermark that later incremental runs start from. */
   advancesWatermark: boolean;
 }
@@ -46,6 +49,8 @@ export interface Checkpoint {
   sourceLatest: string | null;
   /** Greatest modification time saved so far. */
   maxSaved: string | null;
+  /** The delta link a change-tracked read ended with, once it has. */
+  deltaLink?: string;
 }
 
 export interface RunResult {
@@ -97,8 +102,18 @@ export interface EngineDependencies {
 /** The watermark of a complete read of an empty source: every record is newer than it. */
 const EMPTY_SOURCE_WATERMARK = new Date(0).toISOString();
 
-/** Chooses how to read: --since > --force-overwrite > --full > last watermark > full. */
-export function chooseStrategy(options: Pick<SyncOptions, 'since' | 'forceOverwrite' | 'full'>, watermark: string | null, overlapMs: number): Strategy {
+/** Where the last finished runs left an object. */
+export interface PreviousState {
+  watermark: string | null;
+  /** Set when the source tracks changes and the last complete read ended with one. */
+  deltaLink: string | null;
+  /** Whether the source tracks changes: without a delta link, a full read gets one. */
+  tracksChanges: boolean;
+}
+
+/** Chooses how to read: --since > --force-overwrite > --full > last delta link or watermark > full. */
+export function chooseStrategy(options: Pick<SyncOptions, 'since' | 'forceOverwrite' | 'full'>, previous: PreviousState, overlapMs: number): Strategy {
+  const { watermark } = previous;
   if (options.since) {
     const since = options.since.toISOString();
     // Starting later than the watermark leaves a gap: such a run must not move it.
@@ -106,6 +121,10 @@ export function chooseStrategy(options: Pick<SyncOptions, 'since' | 'forceOverwr
   }
   if (options.forceOverwrite) return { syncType: 'force_overwrite', mode: 'full', advancesWatermark: true };
   if (options.full || !watermark) return { syncType: 'full', mode: 'full', advancesWatermark: true };
+  if (previous.tracksChanges) {
+    if (previous.deltaLink) return { syncType: 'incremental', mode: 'changes', deltaLink: previous.deltaLink, advancesWatermark: true };
+    return { syncType: 'full', mode: 'full', advancesWatermark: true };
+  }
   // Never before the epoch: HubSpot's filters take non-negative epoch milliseconds.
   const since = new Date(Math.max(0, Date.parse(watermark) - overlapMs)).toISOString();
   return { syncType: 'incremental', mode: 'incremental', since, advancesWatermark: true };
@@ -152,8 +171,10 @@ export class BaseSyncEngine {
     const { object, source, log } = this.deps;
     ensureObjectView(this.deps.store, object);
     const previousWatermark = this.history.lastWatermark(source.name, object.name);
+    const { tracksChanges } = source;
+    const previousDeltaLink = tracksChanges ? this.history.lastDeltaLink(source.name, object.name) : null;
 
-    let strategy = chooseStrategy(options, previousWatermark, object.overlapMs);
+    let strategy = chooseStrategy(options, { watermark: previousWatermark, deltaLink: previousDeltaLink, tracksChanges }, object.overlapMs);
     let resumed: ReturnType<typeof resumableRun>;
     const { runId, abandoned } = this.history.begin(
       source.name,
@@ -198,7 +219,7 @@ export class BaseSyncEngine {
     try {
       if (run.checkpoint.phase === 'records') await this.readRecords(run, resumed !== undefined);
       if (!run.truncated) await this.readDeletions(run);
-      if (strategy.mode === 'full' && strategy.advancesWatermark && !run.truncated) {
+      if (run.strategy.mode === 'full' && run.strategy.advancesWatermark && !run.truncated) {
         // A full read can't order by modification time, so its watermark is the source's
         // latest modification when it began: later changes are left to the next run.
         // An empty source still gets a watermark, so the next run searches instead of
@@ -214,28 +235,69 @@ export class BaseSyncEngine {
       this.deps.progress?.stop(object.name);
     }
 
+    // A read that stopped early (--max-records) has not seen every change up to its delta link.
+    const deltaLink = run.truncated ? undefined : run.checkpoint.deltaLink;
     return {
-      ...closeRun(this.history, { runId, object: object.name, source: source.name, strategy, options, started, pages: run.pages, totals: run.totals, watermark: run.watermark, status, error, requestMetrics: source.metrics }),
+      ...closeRun(this.history, {
+        runId,
+        object: object.name,
+        source: source.name,
+        strategy: run.strategy,
+        options,
+        started,
+        pages: run.pages,
+        totals: run.totals,
+        watermark: run.watermark,
+        deltaLink,
+        status,
+        error,
+        requestMetrics: source.metrics,
+      }),
       resumedFrom: resumed?.row.id,
     };
   }
 
-  /** Stage 1: every record the strategy asks for, page by page. */
+  /**
+   * Stage 1: every record the strategy asks for, page by page. A delta link the source no
+   * longer honours (Dataverse keeps changes for a limited time) turns the run into a full read.
+   */
   protected async readRecords(run: RunState, resuming: boolean): Promise<void> {
+    try {
+      await this.readPages(run, resuming);
+    } catch (error) {
+      if (!(error instanceof ChangesExpiredError) || run.strategy.mode !== 'changes') throw error;
+      const { object, log } = this.deps;
+      log.warn(`${object.name}: ${this.deps.source.label} no longer has the changes since the last run (${error.message}); reading everything instead`);
+      run.strategy = { syncType: 'full', mode: 'full', advancesWatermark: true };
+      run.checkpoint = { ...run.checkpoint, cursor: null };
+      this.history.changeSyncType(run.runId, 'full', { ...run.options, since: undefined, strategy: run.strategy, fallbackFrom: 'expired delta link' });
+      await this.readPages(run, false);
+    }
+  }
+
+  private async readPages(run: RunState, resuming: boolean): Promise<void> {
     const { strategy, options } = run;
-    if (strategy.mode === 'full' && !resuming) run.checkpoint.sourceLatest = await this.deps.source.latestModification();
+    const { source } = this.deps;
+    if (strategy.mode === 'full' && !resuming) {
+      run.checkpoint.sourceLatest = await source.latestModification();
+      if (this.sweepsAfterFullRead) this.records.startFullRead();
+    }
+    const common = { pageSize: options.batchSize, resume: run.checkpoint.cursor ?? undefined };
     const plan: ReadPlan =
       strategy.mode === 'full'
-        ? { mode: 'full', pageSize: options.batchSize, resume: run.checkpoint.cursor ?? undefined }
-        : { mode: 'incremental', since: strategy.since!, pageSize: options.batchSize, resume: run.checkpoint.cursor ?? undefined };
+        ? { mode: 'full', ...common }
+        : strategy.mode === 'changes'
+          ? { mode: 'changes', deltaLink: strategy.deltaLink!, ...common }
+          : { mode: 'incremental', since: strategy.since!, ...common };
 
-    for await (const page of this.deps.source.pages(plan)) {
+    for await (const page of source.pages(plan)) {
       let raw = page.records;
       if (options.maxRecords > 0 && run.totals.processed + raw.length >= options.maxRecords) {
         raw = raw.slice(0, options.maxRecords - run.totals.processed);
         run.truncated = true;
       }
-      this.savePage(run, raw, { ...run.checkpoint, cursor: page.checkpoint });
+      const checkpoint = { ...run.checkpoint, cursor: page.checkpoint, ...(page.deltaLink ? { deltaLink: page.deltaLink } : {}) };
+      this.savePage(run, raw, checkpoint, run.truncated ? [] : page.deletions);
       if (run.truncated) return;
       this.stopIfInterrupted();
     }
@@ -243,13 +305,26 @@ export class BaseSyncEngine {
     this.history.recordPage(run.runId, emptyCounts(), run.checkpoint, run.watermark);
   }
 
+  /** A source that cannot list its deleted records learns of them from what a full read no longer sees. */
+  private get sweepsAfterFullRead(): boolean {
+    return this.deps.source.deletedPages === undefined;
+  }
+
   /**
    * Stage 2: records deleted in the source are marked deleted locally with the time, never
    * erased; local deletions the source no longer lists were restored and are read again.
    */
   protected async readDeletions(run: RunState): Promise<void> {
+    const { source } = this.deps;
+    if (!source.deletedPages) {
+      if (run.strategy.mode === 'full') {
+        const counts = this.records.sweepUnseen({ runId: run.runId, checkpoint: run.checkpoint, watermark: run.watermark, deletedAt: new Date().toISOString() });
+        addCounts(run.totals, counts);
+      }
+      return;
+    }
     const stillDeleted = new Set<string>();
-    for await (const page of this.deps.source.deletedPages(run.options.batchSize, run.checkpoint.cursor ?? undefined)) {
+    for await (const page of source.deletedPages(run.options.batchSize, run.checkpoint.cursor ?? undefined)) {
       for (const deletion of page.deletions) stillDeleted.add(deletion.sourceId);
       run.checkpoint = { ...run.checkpoint, cursor: page.checkpoint };
       const counts = this.records.saveDeletions({ runId: run.runId, deletions: page.deletions, checkpoint: run.checkpoint, watermark: run.watermark });
@@ -258,13 +333,13 @@ export class BaseSyncEngine {
       this.stopIfInterrupted();
     }
     const restoredIds = this.records.deletedIds().filter((id) => !stillDeleted.has(id));
-    if (restoredIds.length === 0) return;
-    const restored = await this.deps.source.readByIds(restoredIds);
+    if (restoredIds.length === 0 || !source.readByIds) return;
+    const restored = await source.readByIds(restoredIds);
     if (restored.length > 0) this.savePage(run, restored, run.checkpoint);
   }
 
   /** Transform → validate → save one page with its checkpoint, in one transaction. */
-  private savePage(run: RunState, raw: unknown[], checkpoint: Checkpoint): void {
+  private savePage(run: RunState, raw: unknown[], checkpoint: Checkpoint, deletions?: Deletion[]): void {
     if (!run.driftChecked && raw.length > 0) {
       run.driftChecked = true;
       this.warnAboutMissingProperties(raw);
@@ -272,12 +347,15 @@ export class BaseSyncEngine {
     const { valid, rejected } = this.transform(raw);
     const pageLatest = latest(valid);
     const maxSaved = later(checkpoint.maxSaved, pageLatest);
-    if (run.strategy.advancesWatermark && run.strategy.mode === 'incremental') run.watermark = later(run.watermark, maxSaved);
+    // A full read's watermark is set when it completes (see run()); other reads move it page by page.
+    if (run.strategy.advancesWatermark && run.strategy.mode !== 'full') run.watermark = later(run.watermark, maxSaved);
     run.checkpoint = { ...checkpoint, maxSaved };
     const counts = this.records.savePage({
       runId: run.runId,
       records: valid,
       rejected,
+      deletions,
+      markSeen: run.strategy.mode === 'full' && this.sweepsAfterFullRead,
       checkpoint: run.checkpoint,
       watermark: run.watermark,
       forceOverwrite: run.strategy.syncType === 'force_overwrite',
@@ -292,18 +370,20 @@ export class BaseSyncEngine {
    * HubSpot leaves a requested property out of its answer when the property does not exist
    * (deleted or renamed in the portal), while unset ones come back as null. A mapped
    * property missing from every record of the first page has most likely gone: say so
-   * rather than fill the column with nulls silently.
+   * rather than fill the column with nulls silently. (Dataverse refuses such a $select
+   * outright, so for Dynamics 365 this only catches a row shape it did not expect.)
    */
   private warnAboutMissingProperties(raw: unknown[]): void {
+    const flat = this.deps.object.source === 'dynamics';
     const seen = new Set<string>();
     for (const record of raw) {
-      const properties = (record as { properties?: Record<string, unknown> } | null)?.properties;
+      const properties = flat ? record : (record as { properties?: Record<string, unknown> } | null)?.properties;
       if (properties && typeof properties === 'object') for (const name of Object.keys(properties)) seen.add(name);
     }
     for (const field of this.deps.object.fields) {
       if (!seen.has(field.property)) {
         this.deps.log.warn(
-          `${this.deps.object.name}: HubSpot did not return property "${field.property}" (column ${field.column}); it may have been deleted or renamed, so the column stays empty. Run crmsync config check.`,
+          `${this.deps.object.name}: ${this.deps.source.label} did not return property "${field.property}" (column ${field.column}); it may have been deleted or renamed, so the column stays empty. Run crmsync config check.`,
         );
       }
     }
@@ -360,6 +440,7 @@ export function closeRun(
     pages: number;
     totals: PageCounts;
     watermark: string | null;
+    deltaLink?: string;
     status: Exclude<RunStatus, 'running'>;
     error: unknown;
     requestMetrics: RequestMetrics;
@@ -374,7 +455,14 @@ export function closeRun(
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
   const error = run.error instanceof Error ? run.error.message : run.error === undefined ? undefined : String(run.error);
-  history.finish(run.runId, { status: run.status, errorMessage: error, metrics, watermark: run.status === 'failed' ? undefined : run.watermark });
+  const finished = run.status !== 'failed';
+  history.finish(run.runId, {
+    status: run.status,
+    errorMessage: error,
+    metrics,
+    watermark: finished ? run.watermark : undefined,
+    deltaLink: finished ? run.deltaLink : undefined,
+  });
   return {
     runId: run.runId,
     object: run.object,
@@ -392,6 +480,7 @@ export function closeRun(
 
 export function describeStrategy(strategy: Strategy): string {
   if (strategy.mode === 'full') return strategy.syncType === 'force_overwrite' ? 'full read, overwriting every local row' : 'full read';
+  if (strategy.mode === 'changes') return 'reading changes since the last run (change tracking)';
   return `${strategy.syncType === 'since' ? 'reading changes' : 'incremental read of changes'} since ${strategy.since}`;
 }
 

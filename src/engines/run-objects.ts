@@ -1,7 +1,10 @@
+import { DynamicsClient } from '../clients/dynamics.js';
+import { DynamicsSource } from '../clients/dynamics-source.js';
 import { HubSpotClient } from '../clients/hubspot.js';
 import { HubSpotSource } from '../clients/hubspot-source.js';
 import { emptyMetrics, type RetryPolicy } from '../clients/retry.js';
-import type { HubSpotSettings } from '../config/env.js';
+import type { RecordSource } from '../clients/source.js';
+import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
 import type { AssociationPair, ObjectConfig } from '../config/load.js';
 import type { Store } from '../db/database.js';
 import { emptyCounts } from '../db/sync-history.js';
@@ -13,7 +16,9 @@ import { BaseSyncEngine, type ProgressListener, type RunResult, type SyncOptions
 
 export interface RunContext {
   store: Store;
-  hubspot: HubSpotSettings;
+  /** Connection settings of the sources the objects come from. */
+  hubspot?: HubSpotSettings;
+  dynamics?: DynamicsSettings;
   log: Logger;
   progress?: ProgressListener;
   signal?: AbortSignal;
@@ -21,12 +26,22 @@ export interface RunContext {
   retry?: RetryPolicy;
 }
 
-/** Builds the engine of one configured object. */
+/** The source an object's mapping reads from. */
+function sourceFor(object: ObjectConfig, context: RunContext): RecordSource {
+  const onRetry = (message: string) => context.log.warn(message);
+  if (object.source === 'dynamics') {
+    if (!context.dynamics) throw new Error('Dynamics 365 settings are missing');
+    return new DynamicsSource(new DynamicsClient(context.dynamics, { retry: context.retry, onRetry }), object);
+  }
+  return new HubSpotSource(clientFor(context), object);
+}
+
+/** Builds the engine of one configured object (its mapping for one source). */
 export function createEngine(object: ObjectConfig, context: RunContext): BaseSyncEngine {
   return new BaseSyncEngine({
     object,
     store: context.store,
-    source: new HubSpotSource(clientFor(context), object),
+    source: sourceFor(object, context),
     log: context.log,
     progress: context.progress,
     signal: context.signal,
@@ -69,6 +84,7 @@ export async function syncAssociations(pairs: AssociationPair[], options: SyncOp
 }
 
 function clientFor(context: RunContext): HubSpotClient {
+  if (!context.hubspot) throw new Error('HubSpot settings are missing');
   return new HubSpotClient(context.hubspot, { retry: context.retry, onRetry: (message) => context.log.warn(message) });
 }
 

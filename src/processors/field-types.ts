@@ -3,8 +3,8 @@ import type { FieldType } from '../config/schema.js';
 import { isCalendarDate } from './calendar.js';
 
 /**
- * One parser per field type: from the string HubSpot sends (every property value is a
- * string on the wire) to the value stored locally. Pure, no I/O. These run for every
+ * One parser per field type: from the value a CRM sends (HubSpot: always a string;
+ * Dynamics 365: JSON numbers and booleans too) to the value stored locally. Pure, no I/O. These run for every
  * field of every record, so they are plain functions rather than zod schemas (zod's
  * per-call overhead was a quarter of a full sync's time); emails use zod's own pattern.
  */
@@ -120,14 +120,19 @@ export interface FieldSpec {
 
 export type FieldParser = (raw: unknown) => ParseResult;
 
-/** Builds the parser of one configured field; call once per field, not per record. */
-export function fieldParser(spec: FieldSpec): FieldParser {
+/**
+ * Builds the parser of one configured field; call once per field, not per record.
+ * `acceptsJsonScalars`: the source sends numbers and booleans as JSON values (Dynamics
+ * 365); for HubSpot, whose values are always strings, anything else is malformed.
+ */
+export function fieldParser(spec: FieldSpec, acceptsJsonScalars = false): FieldParser {
   const parse = spec.type === 'enumeration' ? enumeration(spec.values) : PARSERS[spec.type];
   return (raw) => {
     if (raw === null || raw === undefined || raw === '') {
       return spec.required ? fail('is required but empty') : ok(null);
     }
-    if (typeof raw !== 'string') return fail(`expected a string, got ${typeof raw}`);
-    return parse(raw);
+    if (typeof raw === 'string') return parse(raw);
+    if (acceptsJsonScalars && (typeof raw === 'number' || typeof raw === 'boolean')) return parse(String(raw));
+    return fail(`expected a ${acceptsJsonScalars ? 'string, number or boolean' : 'string'}, got ${typeof raw}`);
   };
 }

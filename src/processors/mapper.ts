@@ -2,9 +2,9 @@ import type { ObjectConfig } from '../config/load.js';
 import { fieldParser, type FieldValue } from './field-types.js';
 
 /**
- * The envelope of a record from the HubSpot objects API: only the id and a properties
- * object are required; property values are checked field by field against mappings.yaml.
- * Checked by hand rather than with a zod schema because it runs for every record.
+ * The envelope of a record: only the id and the property values are required; values are
+ * checked field by field against mappings.yaml. Checked by hand rather than with a zod
+ * schema because it runs for every record.
  */
 interface SourceRecord {
   id: string;
@@ -12,9 +12,19 @@ interface SourceRecord {
   updatedAt?: unknown;
 }
 
-function readEnvelope(raw: unknown): SourceRecord | string {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'record is not an object';
-  const { id, properties, updatedAt } = raw as Record<string, unknown>;
+function isPlainObject(raw: unknown): raw is Record<string, unknown> {
+  return raw !== null && typeof raw === 'object' && !Array.isArray(raw);
+}
+
+/** Dataverse rows are flat: attributes, the primary key among them, and @odata annotations. */
+function readDynamicsRow(raw: unknown): SourceRecord | string {
+  return isPlainObject(raw) ? { id: '', properties: raw } : 'record is not an object';
+}
+
+/** HubSpot's objects API: { id, properties: {...}, createdAt, updatedAt, archived }. */
+function readHubSpotRecord(raw: unknown): SourceRecord | string {
+  if (!isPlainObject(raw)) return 'record is not an object';
+  const { id, properties, updatedAt } = raw;
   if (!((typeof id === 'string' && id !== '') || typeof id === 'number')) return 'id is missing';
   if (properties !== undefined && (properties === null || typeof properties !== 'object' || Array.isArray(properties))) {
     return 'properties is not an object';
@@ -51,16 +61,19 @@ const modificationTime = fieldParser({ type: 'datetime', required: true });
 
 /** Builds the pure function that turns one API record into a local row or a rejection. */
 export function createRecordMapper(object: ObjectConfig): (raw: unknown) => MapResult {
-  const fields = object.fields.map((field) => ({ ...field, parse: fieldParser(field) }));
+  const isDynamics = object.source === 'dynamics';
+  const fields = object.fields.map((field) => ({ ...field, parse: fieldParser(field, isDynamics) }));
   const lenient = object.validation === 'lenient';
+  const readEnvelope = isDynamics ? readDynamicsRow : readHubSpotRecord;
+  const keyInProperties = isDynamics || object.primaryKey !== 'hs_object_id';
 
   return (raw) => {
     const envelope = readEnvelope(raw);
     if (typeof envelope === 'string') {
-      return reject(idOf(raw), raw, [{ column: '(record)', property: '(record)', value: null, reason: `malformed record: ${envelope}` }]);
+      return reject(idOf(raw, isDynamics ? object.primaryKey : 'id'), raw, [{ column: '(record)', property: '(record)', value: null, reason: `malformed record: ${envelope}` }]);
     }
     const { properties } = envelope;
-    const sourceId = object.primaryKey === 'hs_object_id' ? envelope.id : String(properties[object.primaryKey] ?? '');
+    const sourceId = keyInProperties ? String(properties[object.primaryKey] ?? '') : envelope.id;
     const problems: FieldProblem[] = [];
     if (!sourceId) {
       problems.push({ column: '(key)', property: object.primaryKey, value: null, reason: 'primary key is empty' });
@@ -101,8 +114,8 @@ function reject(sourceId: string | null, raw: unknown, reasons: FieldProblem[]):
   return { ok: false, rejected: { sourceId, raw, reasons } };
 }
 
-function idOf(raw: unknown): string | null {
-  const id = raw && typeof raw === 'object' ? (raw as { id?: unknown }).id : undefined;
+function idOf(raw: unknown, key = 'id'): string | null {
+  const id = isPlainObject(raw) ? raw[key] : undefined;
   return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
 }
 

@@ -22,8 +22,12 @@ describe('--since', () => {
 });
 
 describe('sync flags', () => {
+  test('Dynamics 365 pages go up to 5,000 records', async () => {
+    expect(await parseSyncFlags({ ...defaults, source: 'dynamics', batchSize: '5000' })).toMatchObject({ source: 'dynamics', batchSize: 5000 });
+  });
+
   test('defaults', async () => {
-    expect(await parseSyncFlags(defaults)).toEqual({ full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined, concurrency: undefined });
+    expect(await parseSyncFlags(defaults)).toEqual({ source: 'hubspot', full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined, concurrency: undefined });
   });
 
   test.each([
@@ -32,6 +36,7 @@ describe('sync flags', () => {
     [{ batchSize: '201' }, '--batch-size must be a whole number from 1 to 200, got "201"'],
     [{ batchSize: 'ten' }, '--batch-size must be a whole number from 1 to 200, got "ten"'],
     [{ maxRecords: '-1' }, '--max-records must be a whole number from 0 to up, got "-1"'],
+    [{ source: 'dynamics', batchSize: '5001' }, '--batch-size must be a whole number from 1 to 5000, got "5001"'],
   ])('%j → %s', async (flags, message) => {
     await expect(parseSyncFlags({ ...defaults, ...flags })).rejects.toThrow(message);
   });

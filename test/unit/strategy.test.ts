@@ -25,6 +25,23 @@ describe('strategy priority: --since > --force-overwrite > --full > watermark > 
     ],
     ['--since without any watermark', { ...none, since: new Date('2025-01-01T00:00:00Z') }, null, { syncType: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: false }],
   ])('%s', (_, options, last, expected) => {
-    expect(chooseStrategy(options, last, overlap)).toEqual(expected);
+    expect(chooseStrategy(options, { watermark: last, deltaLink: null, tracksChanges: false }, overlap)).toEqual(expected);
+  });
+});
+
+describe('a source with change tracking reads from its delta link', () => {
+  const deltaLink = 'https://org.example/api/data/v9.2/contacts?$deltatoken=9!01/01/2025';
+  test.each([
+    ['the last delta link', none, deltaLink, { syncType: 'incremental', mode: 'changes', deltaLink, advancesWatermark: true }],
+    ['no delta link yet: a full read gets one', none, null, { syncType: 'full', mode: 'full', advancesWatermark: true }],
+    ['--full still reads everything', { ...none, full: true }, deltaLink, { syncType: 'full', mode: 'full', advancesWatermark: true }],
+    [
+      '--since filters on the modification time instead',
+      { ...none, since: new Date('2025-01-01T00:00:00Z') },
+      deltaLink,
+      { syncType: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: true },
+    ],
+  ])('%s', (_, options, link, expected) => {
+    expect(chooseStrategy(options, { watermark, deltaLink: link, tracksChanges: true }, overlap)).toEqual(expected);
   });
 });

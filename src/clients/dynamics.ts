@@ -1,0 +1,197 @@
+import { request, type Dispatcher } from 'undici';
+import type { DynamicsSettings } from '../config/env.js';
+import { ApiError, AuthError } from '../errors.js';
+import { createDispatcher, DynamicsTokenProvider } from './dynamics-auth.js';
+import { RollingWindowLimiter } from './rate-limiter.js';
+import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from './retry.js';
+import { ChangesExpiredError } from './source.js';
+
+export const WEB_API_PATH = '/api/data/v9.2';
+
+/** Dataverse's largest page (and the default): Prefer: odata.maxpagesize may ask for less. */
+export const DYNAMICS_MAX_PAGE_SIZE = 5_000;
+
+/** One page of an OData collection. */
+export interface ODataPage {
+  value: Record<string, unknown>[];
+  nextLink?: string;
+  deltaLink?: string;
+}
+
+/**
+ * Dataverse's service protection allows 6,000 requests per user in any five minutes (and
+ * 52 at once); crmsync stays under the first and never comes near the second.
+ */
+const SERVICE_PROTECTION = { requests: 6_000, windowMs: 300_000 };
+
+/** Dataverse's answer when a delta token is older than the organisation keeps changes. */
+const EXPIRED_VERSION_STAMP = '0x80044352';
+
+interface Connection {
+  dispatcher: Dispatcher;
+  tokens: DynamicsTokenProvider;
+  limiter: RollingWindowLimiter;
+}
+
+const connections = new Map<string, Connection>();
+
+/** One connection pool, token cache and rate limiter per organisation and application, shared by every client. */
+function connectionFor(settings: DynamicsSettings): Connection {
+  const key = [settings.resourceUrl, settings.authorityHost, settings.tenantId, settings.clientId, settings.clientSecret].join('\n');
+  let connection = connections.get(key);
+  if (!connection) {
+    const dispatcher = createDispatcher(settings);
+    connection = {
+      dispatcher,
+      tokens: new DynamicsTokenProvider(settings, dispatcher),
+      limiter: new RollingWindowLimiter(SERVICE_PROTECTION.requests, SERVICE_PROTECTION.windowMs),
+    };
+    connections.set(key, connection);
+  }
+  return connection;
+}
+
+interface DataverseErrorBody {
+  error?: { code?: string; message?: string };
+}
+
+/**
+ * The Dataverse Web API v9.2 over undici, with tokens from MSAL. Every request goes
+ * through crmsync's one retry policy; a 401 is retried once at once with a new token
+ * (tokens can be revoked or cut short before their stated expiry).
+ */
+export class DynamicsClient {
+  readonly metrics = emptyMetrics();
+  private readonly connection: Connection;
+
+  constructor(
+    private readonly settings: DynamicsSettings,
+    private readonly options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
+  ) {
+    this.connection = connectionFor(settings);
+  }
+
+  /** Token requests sent to the authority by this organisation's connection so far. */
+  get tokenRequests(): number {
+    return this.connection.tokens.tokenRequests;
+  }
+
+  /** The URL of an entity set query, e.g. collectionUrl('contacts', { $select: 'firstname' }). */
+  collectionUrl(entitySet: string, query: Record<string, string | undefined> = {}): string {
+    const parts = Object.entries(query)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      // OData option names keep their $; values are percent-encoded (spaces, quotes, colons).
+      .map(([name, value]) => `${name}=${encodeURIComponent(value)}`);
+    return `${this.settings.resourceUrl}${WEB_API_PATH}/${entitySet}${parts.length ? `?${parts.join('&')}` : ''}`;
+  }
+
+  /**
+   * One page of a collection. `url` is a query built by collectionUrl or an
+   * @odata.nextLink / @odata.deltaLink followed unchanged, with the same preferences.
+   */
+  async page(operation: string, url: string, prefer: { maxPageSize?: number; trackChanges?: boolean } = {}): Promise<ODataPage> {
+    const preferences = [`odata.maxpagesize=${Math.min(prefer.maxPageSize ?? DYNAMICS_MAX_PAGE_SIZE, DYNAMICS_MAX_PAGE_SIZE)}`];
+    if (prefer.trackChanges) preferences.push('odata.track-changes');
+    const body = (await this.get(operation, url, { Prefer: preferences.join(',') })) as {
+      value?: unknown;
+      '@odata.nextLink'?: string;
+      '@odata.deltaLink'?: string;
+    };
+    if (!Array.isArray(body.value)) throw new TransientError('Dynamics 365 sent a page without a value array');
+    return { value: body.value as Record<string, unknown>[], nextLink: body['@odata.nextLink'], deltaLink: body['@odata.deltaLink'] };
+  }
+
+  private get(operation: string, url: string, headers: Record<string, string> = {}): Promise<unknown> {
+    const policy = this.options.retry ?? DEFAULT_RETRY_POLICY;
+    const { limiter, tokens } = this.connection;
+    return withRetry(
+      operation,
+      async () => {
+        await limiter.acquire();
+        let reply = await withTimeout(this.send(url, headers, await tokens.token()), policy.timeoutMs);
+        if (reply.status === 401) {
+          reply = await withTimeout(this.send(url, headers, await tokens.token(true)), policy.timeoutMs);
+        }
+        const remaining = reply.headers['x-ms-ratelimit-burst-remaining-xrm-requests'];
+        if (typeof remaining === 'string' && reply.status < 300) limiter.reconcile(Number(remaining));
+        if (reply.status >= 200 && reply.status < 300) {
+          try {
+            return JSON.parse(reply.text);
+          } catch {
+            throw new TransientError(`Dynamics 365 sent an unreadable response (${reply.text.length} bytes of invalid JSON)`);
+          }
+        }
+        throw this.failure(operation, reply);
+      },
+      { policy, metrics: this.metrics, onRetry: this.options.onRetry },
+    );
+  }
+
+  private async send(url: string, headers: Record<string, string>, token: string): Promise<Reply> {
+    this.metrics.requests++;
+    try {
+      const response = await request(url, {
+        method: 'GET',
+        dispatcher: this.connection.dispatcher,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          'odata-maxversion': '4.0',
+          'odata-version': '4.0',
+          // Without it a proxy or the service may answer from a cache.
+          'if-none-match': 'null',
+          ...headers,
+        },
+      });
+      const text = await response.body.text();
+      this.metrics.bytesReceived += text.length;
+      return { status: response.statusCode, headers: response.headers, text };
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+        throw new ApiError(`the certificate of ${this.settings.resourceUrl} is not trusted (${code}); set D365_CA_CERT to its CA bundle`);
+      }
+      throw new TransientError(`connection to Dynamics 365 failed: ${code || (error as Error).message}`);
+    }
+  }
+
+  /** Dataverse's error responses, classified: what to retry and what to tell the user. */
+  private failure(operation: string, reply: Reply): Error {
+    let body: DataverseErrorBody = {};
+    try {
+      body = JSON.parse(reply.text) as DataverseErrorBody;
+    } catch {
+      // Not JSON (a gateway's page, an empty 401): the status decides.
+    }
+    const code = body.error?.code ?? '';
+    const message = body.error?.message ?? (reply.text.slice(0, 200) || `HTTP ${reply.status}`);
+    const { status } = reply;
+    if (status === 429) {
+      this.metrics.rateLimited++;
+      // Service protection always says how long to wait, in seconds.
+      const retryAfter = Number(reply.headers['retry-after']);
+      return new TransientError(`throttled by service protection (${code || 'HTTP 429'})`, retryAfter > 0 ? retryAfter * 1000 : (this.options.retry ?? DEFAULT_RETRY_POLICY).rateLimitWaitMs, true);
+    }
+    if (status >= 500) return new TransientError(`Dynamics 365 answered ${status}: ${message}`);
+    if (code === EXPIRED_VERSION_STAMP) return new ChangesExpiredError(message);
+    if (status === 401) {
+      return new AuthError(
+        `Dynamics 365 refused the access token for ${this.settings.resourceUrl} (401): check D365_RESOURCE_URL and that the application (D365_CLIENT_ID) is an application user of this environment`,
+      );
+    }
+    if (status === 403) {
+      return new AuthError(`Dynamics 365 refused ${operation} (403 ${code}): give the application user a security role that can read this table (${message})`);
+    }
+    if (status === 400 && /change ?tracking|track-changes/i.test(message)) {
+      return new ApiError(`${operation}: ${message}; turn on "Track changes" for the table, or set change_tracking: false for this object in mappings.yaml`, status);
+    }
+    if (status === 404) return new ApiError(`${operation}: Dynamics 365 answered 404 (${message}); check entity_set in mappings.yaml`, status);
+    return new ApiError(`${operation}: Dynamics 365 rejected the request (${status}${code ? ` ${code}` : ''}): ${message}`, status);
+  }
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
