@@ -1,0 +1,657 @@
+/**
+ * The Dataverse Web API v9.x endpoints (everything under /api/data/v9.x/ except $batch,
+ * which calls back into `executeApi`): queries with paging, change tracking, single
+ * rows, writes with ETags, EntityDefinitions and WhoAmI. Handlers run synchronously,
+ * so a $batch change set cannot interleave with other requests.
+ */
+import { DataverseError, ERROR_CODES, odataError, rowNotFound, segmentNotFound } from './errors.js';
+import { entityDefinitions, whoAmI } from './metadata.js';
+import {
+  cookiePosition,
+  compareRows,
+  decodePagingCookie,
+  dotnetEncode,
+  encodePagingCookie,
+  firstAfter,
+  parseFilter,
+  parseOrderBy,
+  parseSelect,
+  parseTop,
+  totalOrder,
+  wantsAnnotation,
+  withSkipToken,
+  type Preferences,
+  type SortKey,
+} from './query.js';
+import { lookupLogicalName, type Column, type EntityModel } from './schema.js';
+import type { DynamicsStore, StoredRow, Table } from './store.js';
+import { GUID, parseWriteValue } from './values.js';
+
+export interface ApiRequest {
+  method: string;
+  /** The path after /api/data/v9.x/, percent-decoded. */
+  path: string;
+  /** The query string as sent (without '?'). */
+  rawQuery: string;
+  query: URLSearchParams;
+  /** Lower-case header names; repeated headers joined with ', '. */
+  headers: Record<string, string | undefined>;
+  body: string;
+  /** https://host:port/api/data/v9.x */
+  base: string;
+  prefs: Preferences;
+  /** Content-ID references of a $batch change set: '$1' → the entity URL it created. */
+  references?: ReadonlyMap<string, string>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body?: string;
+}
+
+export interface WebApiContext {
+  store: DynamicsStore;
+  now: () => number;
+  /** odata.maxpagesize cap and default. */
+  maxPageSize: number;
+  /** Delta tokens older than this are expired. */
+  retentionMs: number;
+  /** Delta tokens with a lower version were expired by expireDeltaTokens(). */
+  deltaMinVersion: () => number;
+  clientId: string;
+  /** $batch (handled by batch.ts). */
+  batch: (request: ApiRequest) => ApiResponse;
+}
+
+export const JSON_CONTENT_TYPE = 'application/json; odata.metadata=minimal';
+
+/** The most rows `$count` reports and `$top` accepts. */
+export const COUNT_LIMIT = 5000;
+
+const SYSTEM_QUERY_OPTIONS = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$deltatoken', '$expand', '$skip', '$apply', '$search', '$compute', '$format', '$levels']);
+
+/** Query options by lower-cased name; each system query option at most once. */
+class QueryOptions {
+  private readonly values = new Map<string, string>();
+
+  constructor(query: URLSearchParams) {
+    for (const [name, value] of query) {
+      const key = name.toLowerCase();
+      if (!key.startsWith('$')) continue;
+      if (!SYSTEM_QUERY_OPTIONS.has(key)) throw odataError(`The query parameter '${name}' is not supported.`);
+      if (this.values.has(key)) throw odataError(`Query option '${name}' was specified more than once, but it must be specified at most once.`);
+      this.values.set(key, value);
+    }
+    for (const unsupported of ['$apply', '$search', '$compute', '$levels']) {
+      if (this.values.has(unsupported)) throw odataError(`The query parameter '${unsupported}' is not supported by this endpoint.`);
+    }
+  }
+
+  get(name: string): string | null {
+    return this.values.get(name) ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+}
+
+function jsonResponse(status: number, body: string, headers: Record<string, string | string[]> = {}): ApiResponse {
+  return { status, headers: { 'Content-Type': JSON_CONTENT_TYPE, ...headers }, body };
+}
+
+export function errorResponse(error: DataverseError): ApiResponse {
+  return jsonResponse(error.status, JSON.stringify(error.toBody()), error.headers);
+}
+
+/** Runs one Web API request; Dataverse errors become error responses. */
+export function executeApi(ctx: WebApiContext, request: ApiRequest): ApiResponse {
+  try {
+    return dispatch(ctx, request);
+  } catch (error) {
+    if (error instanceof DataverseError) return errorResponse(error);
+    throw error;
+  }
+}
+
+function methodNotAllowed(method: string): DataverseError {
+  return odataError(`The requested resource does not support http method '${method}'.`, 405);
+}
+
+function dispatch(ctx: WebApiContext, request: ApiRequest): ApiResponse {
+  const { method } = request;
+  const segments = request.path === '' ? [] : request.path.split('/');
+  const [first, ...rest] = segments;
+  if (first === undefined || (first === '' && rest.length === 0)) {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    return serviceDocument(ctx, request);
+  }
+  if (first === '$batch') {
+    if (method !== 'POST') throw methodNotAllowed(method);
+    return ctx.batch(request);
+  }
+  const match = /^([A-Za-z_$][A-Za-z0-9_.]*)(?:\((.*)\))?$/s.exec(first);
+  if (!match) throw segmentNotFound(first);
+  const [, name, key] = match as unknown as [string, string, string | undefined];
+  if (name === 'WhoAmI') {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    if (rest.length > 0 || (key !== undefined && key !== '')) throw segmentNotFound(request.path);
+    return jsonResponse(200, JSON.stringify(whoAmI(request.base, ctx.store.seedValue, ctx.clientId)));
+  }
+  if (name === 'EntityDefinitions') {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    const options = new QueryOptions(request.query);
+    if (options.has('$expand')) throw odataError('$expand is not supported by this endpoint.');
+    const body = entityDefinitions(
+      ctx.store.allTables().map((table) => table.model),
+      request.base,
+      key,
+      rest,
+      { select: options.get('$select'), filter: options.get('$filter'), orderby: options.get('$orderby'), top: options.get('$top') },
+    );
+    return jsonResponse(200, JSON.stringify(body));
+  }
+  const table = ctx.store.findTable(name);
+  if (!table) throw segmentNotFound(name);
+  if (key === undefined) {
+    if (rest.length === 1 && rest[0] === '$count') {
+      if (method !== 'GET') throw methodNotAllowed(method);
+      return countRows(table, request);
+    }
+    if (rest.length > 0) throw segmentNotFound(rest[0] as string);
+    if (method === 'GET') return listRows(ctx, table, request);
+    if (method === 'POST') return createRow(ctx, table, request);
+    throw methodNotAllowed(method);
+  }
+  const id = parseKey(key);
+  if (rest.length > 0) throw segmentNotFound(rest[0] as string);
+  switch (method) {
+    case 'GET':
+      return getRow(table, id, request);
+    case 'PATCH':
+      return upsertRow(ctx, table, id, request);
+    case 'DELETE':
+      return deleteRow(ctx, table, id, request);
+    default:
+      throw methodNotAllowed(method);
+  }
+}
+
+/** `contacts(<guid>)`: the key must be a GUID (alternate keys are not emulated). */
+function parseKey(key: string): string {
+  const text = key.trim();
+  if (GUID.test(text)) return text.toLowerCase();
+  if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(text)) throw odataError(`The key used is not defined for this entity. Alternate keys are not available in this organization.`);
+  throw odataError(`Bad Request - Error in query syntax.`);
+}
+
+function serviceDocument(ctx: WebApiContext, request: ApiRequest): ApiResponse {
+  const value = ctx.store.entitySets().map((name) => ({ name, kind: 'EntitySet', url: name }));
+  value.push({ name: 'EntityDefinitions', kind: 'EntitySet', url: 'EntityDefinitions' });
+  return jsonResponse(200, JSON.stringify({ '@odata.context': `${request.base}/$metadata`, value }));
+}
+
+function selectSuffix(selection: readonly Column[] | null): string {
+  return selection ? `(${selection.map((column) => column.name).join(',')})` : '';
+}
+
+function rowsJson(rows: readonly StoredRow[], columns: readonly Column[], key: Column): string {
+  let text = '';
+  for (let k = 0; k < rows.length; k++) {
+    if (k > 0) text += ',';
+    text += (rows[k] as StoredRow).json(columns, key);
+  }
+  return text;
+}
+
+function countRows(table: Table, request: ApiRequest): ApiResponse {
+  const options = new QueryOptions(request.query);
+  const predicate = parseFilter(table.model, options.get('$filter'));
+  let count = 0;
+  if (!predicate) count = table.rows.size;
+  else for (const row of table.rows.values()) if (predicate(row) === true) count++;
+  return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: String(Math.min(count, COUNT_LIMIT)) };
+}
+
+function trackingOptionError(option: string): DataverseError {
+  return odataError(`The "${option}" query parameter isn't supported when Change Tracking is enabled.`);
+}
+
+function requireChangeTracking(model: EntityModel): void {
+  if (!model.def.changeTracking) {
+    throw new DataverseError(400, ERROR_CODES.changeTrackingNotEnabled, `Entity ${model.logicalName} isn't enabled for change tracking.`);
+  }
+}
+
+function preferenceApplied(prefs: Preferences, pageSize: number | undefined, tracking: boolean): Record<string, string | string[]> {
+  const applied: string[] = [];
+  if (prefs.maxPageSize !== undefined && pageSize !== undefined) applied.push(`odata.maxpagesize=${pageSize}`);
+  if (tracking && prefs.trackChanges) applied.push('odata.track-changes');
+  if (applied.length === 0) return {};
+  return { 'Preference-Applied': applied.length === 1 ? (applied[0] as string) : applied };
+}
+
+// ---- queries -------------------------------------------------------------------------------------
+
+function listRows(ctx: WebApiContext, table: Table, request: ApiRequest): ApiResponse {
+  const options = new QueryOptions(request.query);
+  const deltaToken = options.get('$deltatoken');
+  const skipToken = options.get('$skiptoken');
+  const trackingPage = skipToken !== null && /istracking="True"/.test(skipToken);
+  if (deltaToken !== null || request.prefs.trackChanges || trackingPage) {
+    for (const option of ['$filter', '$orderby', '$expand', '$top']) if (options.has(option)) throw trackingOptionError(option);
+    requireChangeTracking(table.model);
+    if (options.has('$skip')) throw odataError('The query parameter $skip is not supported.');
+    return deltaToken !== null ? deltaRead(ctx, table, request, options, deltaToken) : trackingRead(ctx, table, request, options);
+  }
+  if (options.has('$skip')) throw odataError('The query parameter $skip is not supported.');
+  if (options.has('$expand')) throw odataError('$expand is not supported by this endpoint.');
+  const model = table.model;
+  const selection = parseSelect(model, options.get('$select'));
+  const filterText = options.get('$filter');
+  const predicate = parseFilter(model, filterText);
+  const orderText = options.get('$orderby');
+  const order = totalOrder(parseOrderBy(model, orderText), model.key);
+  const top = parseTop(options.get('$top'));
+  const countText = options.get('$count');
+  if (countText !== null && countText !== 'true' && countText !== 'false') {
+    throw odataError(`'${countText}' is not a valid count option.`);
+  }
+  const prefs = request.prefs;
+  if (top !== null && prefs.maxPageSize === undefined && top > COUNT_LIMIT) {
+    throw odataError(`The $top query option value ${top} exceeds the maximum of ${COUNT_LIMIT}.`);
+  }
+  // $top is ignored when odata.maxpagesize is sent.
+  const paged = prefs.maxPageSize !== undefined || top === null;
+  const pageSize = prefs.maxPageSize !== undefined ? Math.min(prefs.maxPageSize, ctx.maxPageSize) : (top ?? ctx.maxPageSize);
+
+  const rows =
+    predicate === null && orderText === null
+      ? table.ordered()
+      : table.cachedResult(`${filterText ?? ''}\u0000${orderText ?? ''}`, () => {
+          const matching: StoredRow[] = [];
+          for (const row of table.rows.values()) if (predicate === null || predicate(row) === true) matching.push(row);
+          return matching.sort((a, b) => compareRows(order, a, b));
+        });
+
+  const fields = order.map((key) => key.field);
+  let start = 0;
+  let pageNumber = 1;
+  if (skipToken !== null) {
+    const cookie = decodePagingCookie(skipToken, fields);
+    start = firstAfter(order, rows, cookiePosition(cookie, fields));
+    pageNumber = cookie.pageNumber;
+  }
+  const page = rows.slice(start, start + pageSize);
+  const more = paged && start + page.length < rows.length && page.length > 0;
+
+  const columns = selection ?? model.defaultSelection;
+  let body = `{"@odata.context":${JSON.stringify(`${request.base}/$metadata#${model.entitySet}${selectSuffix(selection)}`)}`;
+  if (countText === 'true') body += `,"@odata.count":${Math.min(rows.length, COUNT_LIMIT)}`;
+  if (wantsAnnotation(prefs, 'Microsoft.Dynamics.CRM.totalrecordcount')) {
+    body += `,"@Microsoft.Dynamics.CRM.totalrecordcount":${countText === 'true' ? Math.min(rows.length, COUNT_LIMIT) : -1}`;
+  }
+  if (wantsAnnotation(prefs, 'Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded')) {
+    body += `,"@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded":${countText === 'true' && rows.length > COUNT_LIMIT}`;
+  }
+  body += `,"value":[${rowsJson(page, columns, model.key)}]`;
+  if (more) {
+    const cookie = encodePagingCookie(
+      {
+        pageNumber: pageNumber + 1,
+        tracking: false,
+        names: fields.map((field) => field.name),
+        last: fields.map((field) => (page[page.length - 1] as StoredRow).values[field.index] ?? null),
+        first: fields.map((field) => (page[0] as StoredRow).values[field.index] ?? null),
+      },
+      fields,
+    );
+    body += `,"@odata.nextLink":${JSON.stringify(`${request.base}/${model.entitySet}?${withSkipToken(request.rawQuery, cookie)}`)}`;
+  }
+  body += '}';
+  return jsonResponse(200, body, preferenceApplied(prefs, pageSize, false));
+}
+
+// ---- change tracking -------------------------------------------------------------------------------
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** `<version>!<MM/dd/yyyy HH:mm:ss>` (UTC): the change version the read began at and when the token was issued. */
+export function formatDeltaToken(version: number, nowMs: number): string {
+  const d = new Date(nowMs);
+  return `${version}!${pad2(d.getUTCMonth() + 1)}/${pad2(d.getUTCDate())}/${d.getUTCFullYear()} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+}
+
+function parseDeltaToken(token: string, currentVersion: number): { version: number; issuedMs: number } {
+  const match = /^(\d{1,15})!(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2})$/.exec(token);
+  const invalid = () => new DataverseError(400, ERROR_CODES.invalidArgument, `The delta token '${token}' is not valid. Use the @odata.deltaLink URL exactly as returned.`);
+  if (!match) throw invalid();
+  const [, version, month, day, year, hour, minute, second] = match.map(Number) as number[];
+  const issuedMs = Date.UTC(year as number, (month as number) - 1, day, hour, minute, second);
+  if (Number.isNaN(issuedMs) || (month as number) < 1 || (month as number) > 12 || (version as number) > currentVersion) throw invalid();
+  return { version: version as number, issuedMs };
+}
+
+/**
+ * The deltaLink for changes after `version`. In a live organisation the database's
+ * version keeps moving (other tables, system jobs), so no two delta links are alike; the
+ * emulator moves it on by one whenever it hands out a link, which changes no row.
+ */
+function deltaLinkFor(ctx: WebApiContext, request: ApiRequest, model: EntityModel, selection: readonly Column[] | null, version: number): string {
+  const select = selection ? `$select=${selection.map((column) => column.name).join(',')}&` : '';
+  const link = `${request.base}/${model.entitySet}?${select}$deltatoken=${dotnetEncode(formatDeltaToken(version, ctx.now()))}`;
+  ctx.store.advanceVersion();
+  return link;
+}
+
+/**
+ * The initial change-tracking read: every row (keyset-paged on the key), and on the last
+ * page a deltaLink whose version is the change version when the read BEGAN, so rows
+ * changed while the client was paging come again in the next delta.
+ */
+function trackingRead(ctx: WebApiContext, table: Table, request: ApiRequest, options: QueryOptions): ApiResponse {
+  const model = table.model;
+  const selection = parseSelect(model, options.get('$select'));
+  const order: SortKey[] = [{ field: model.key, descending: false }];
+  const fields = [model.key];
+  const prefs = request.prefs;
+  const pageSize = Math.min(prefs.maxPageSize ?? ctx.maxPageSize, ctx.maxPageSize);
+  const rows = table.ordered();
+  let start = 0;
+  let pageNumber = 1;
+  let version = ctx.store.version;
+  const skipToken = options.get('$skiptoken');
+  if (skipToken !== null) {
+    const cookie = decodePagingCookie(skipToken, fields);
+    if (!cookie.tracking || cookie.version === undefined) throw odataError('The $skiptoken value is not a valid paging cookie. Use the @odata.nextLink URL exactly as returned.');
+    start = firstAfter(order, rows, cookiePosition(cookie, fields));
+    pageNumber = cookie.pageNumber;
+    version = cookie.version;
+  }
+  const page = rows.slice(start, start + pageSize);
+  const more = start + page.length < rows.length && page.length > 0;
+  const columns = selection ?? model.defaultSelection;
+  let body = `{"@odata.context":${JSON.stringify(`${request.base}/$metadata#${model.entitySet}${selectSuffix(selection)}`)}`;
+  body += `,"value":[${rowsJson(page, columns, model.key)}]`;
+  if (more) {
+    const cookie = encodePagingCookie(
+      {
+        pageNumber: pageNumber + 1,
+        tracking: true,
+        version,
+        names: [model.key.name],
+        last: [(page[page.length - 1] as StoredRow).id],
+        first: [(page[0] as StoredRow).id],
+      },
+      fields,
+    );
+    body += `,"@odata.nextLink":${JSON.stringify(`${request.base}/${model.entitySet}?${withSkipToken(request.rawQuery, cookie)}`)}`;
+  } else {
+    body += `,"@odata.deltaLink":${JSON.stringify(deltaLinkFor(ctx, request, model, selection, version))}`;
+  }
+  body += '}';
+  return jsonResponse(200, body, preferenceApplied(prefs, pageSize, true));
+}
+
+interface Change {
+  /** 0: created or updated (the row), 1: deleted. */
+  phase: 0 | 1;
+  version: number;
+  id: string;
+  row?: StoredRow;
+}
+
+/**
+ * A deltaLink: rows created or updated since the token's version (current values, new
+ * or updated first, by version), then rows deleted since then as $deletedEntity entries.
+ * More changes than the page size are paged (the nextLink keeps the delta position); the
+ * last page carries a new deltaLink. The token stays replayable until it expires.
+ */
+function deltaRead(ctx: WebApiContext, table: Table, request: ApiRequest, options: QueryOptions, deltaToken: string): ApiResponse {
+  const model = table.model;
+  const store = ctx.store;
+  const { version: since, issuedMs } = parseDeltaToken(deltaToken, store.version);
+  if (issuedMs < ctx.now() - ctx.retentionMs || since < ctx.deltaMinVersion()) {
+    throw new DataverseError(400, ERROR_CODES.expiredVersionStamp, 'Version stamp associated with the client has expired. Please perform a full sync.');
+  }
+  const selection = parseSelect(model, options.get('$select'));
+  const prefs = request.prefs;
+  const pageSize = Math.min(prefs.maxPageSize ?? ctx.maxPageSize, ctx.maxPageSize);
+  const versionField = model.versionnumber;
+  let until = store.version;
+  let after: { phase: number; version: number } | undefined;
+  let pageNumber = 1;
+  const skipToken = options.get('$skiptoken');
+  if (skipToken !== null) {
+    const cookie = decodePagingCookie(skipToken, [versionField]);
+    if (!cookie.tracking || cookie.version === undefined || cookie.phase === undefined || typeof cookie.last[0] !== 'number') {
+      throw odataError('The $skiptoken value is not a valid paging cookie. Use the @odata.nextLink URL exactly as returned.');
+    }
+    until = cookie.version;
+    after = { phase: cookie.phase, version: cookie.last[0] };
+    pageNumber = cookie.pageNumber;
+  }
+
+  const changes: Change[] = [];
+  const upserted = new Set<string>();
+  for (const row of table.rows.values()) {
+    if (row.version > since && row.version <= until) {
+      changes.push({ phase: 0, version: row.version, id: row.id, row });
+      upserted.add(row.id);
+    }
+  }
+  const deletions: Change[] = [];
+  for (const [id, version] of table.tombstones) {
+    if (version > since && version <= until && !upserted.has(id)) deletions.push({ phase: 1, version, id });
+  }
+  changes.sort((a, b) => a.version - b.version);
+  deletions.sort((a, b) => a.version - b.version);
+  changes.push(...deletions);
+
+  let start = 0;
+  if (after) {
+    const position = after;
+    start = changes.findIndex((change) => change.phase > position.phase || (change.phase === position.phase && change.version > position.version));
+    if (start < 0) start = changes.length;
+  }
+  const page = changes.slice(start, start + pageSize);
+  const more = start + page.length < changes.length && page.length > 0;
+  const columns = selection ?? model.defaultSelection;
+  const deletedContext = JSON.stringify(`${request.base}/$metadata#${model.entitySet}/$deletedEntity`);
+  const items = page.map((change) =>
+    change.row ? change.row.json(columns, model.key) : `{"@odata.context":${deletedContext},"id":${JSON.stringify(change.id)},"reason":"deleted"}`,
+  );
+  let body = `{"@odata.context":${JSON.stringify(`${request.base}/$metadata#${model.entitySet}${selectSuffix(selection)}/$delta`)}`;
+  body += `,"value":[${items.join(',')}]`;
+  if (more) {
+    const last = page[page.length - 1] as Change;
+    const cookie = encodePagingCookie(
+      { pageNumber: pageNumber + 1, tracking: true, version: until, phase: last.phase, names: [versionField.name], last: [last.version], first: [(page[0] as Change).version] },
+      [versionField],
+    );
+    body += `,"@odata.nextLink":${JSON.stringify(`${request.base}/${model.entitySet}?${withSkipToken(request.rawQuery, cookie)}`)}`;
+  } else {
+    body += `,"@odata.deltaLink":${JSON.stringify(deltaLinkFor(ctx, request, model, selection, until))}`;
+  }
+  body += '}';
+  return jsonResponse(200, body, preferenceApplied(prefs, pageSize, true));
+}
+
+// ---- single rows and writes ------------------------------------------------------------------------
+
+/** Whether an If-Match / If-None-Match list names the row's ETag (weak comparison). */
+function etagMatches(header: string, row: StoredRow): boolean {
+  return header.split(',').some((tag) => {
+    const value = tag.trim();
+    return value === '*' || value === row.etag || value === `"${row.version}"`;
+  });
+}
+
+/** A header that is absent, empty or the literal `null` (which Dataverse's docs tell clients to send) sets no condition. */
+function condition(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  return text === '' || text.toLowerCase() === 'null' ? undefined : text;
+}
+
+function entityJson(request: ApiRequest, model: EntityModel, row: StoredRow, selection: readonly Column[] | null): string {
+  const context = JSON.stringify(`${request.base}/$metadata#${model.entitySet}${selectSuffix(selection)}/$entity`);
+  return `{"@odata.context":${context},${row.json(selection ?? model.defaultSelection, model.key).slice(1)}`;
+}
+
+function getRow(table: Table, id: string, request: ApiRequest): ApiResponse {
+  const options = new QueryOptions(request.query);
+  if (options.has('$expand')) throw odataError('$expand is not supported by this endpoint.');
+  const model = table.model;
+  const selection = parseSelect(model, options.get('$select'));
+  const row = table.rows.get(id);
+  if (!row) throw rowNotFound(model.logicalName, id);
+  const ifNoneMatch = condition(request.headers['if-none-match']);
+  // Conditional retrieval: an unchanged row is 304 (never with annotations requested).
+  if (ifNoneMatch !== undefined && request.prefs.includeAnnotations === undefined && etagMatches(ifNoneMatch, row)) {
+    return { status: 304, headers: { 'Content-Type': JSON_CONTENT_TYPE, ETag: row.etag } };
+  }
+  return jsonResponse(200, entityJson(request, model, row, selection), { ETag: row.etag });
+}
+
+function parseBody(request: ApiRequest): Record<string, unknown> {
+  if (request.body.trim() === '') throw odataError('The request body is empty. A JSON object with the column values is expected.');
+  let body: unknown;
+  try {
+    body = JSON.parse(request.body);
+  } catch (error) {
+    throw odataError(`Invalid JSON. ${(error as Error).message}`);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw odataError('Invalid JSON. A JSON object with the column values is expected.');
+  return body as Record<string, unknown>;
+}
+
+/** `/accounts(<guid>)`, `accounts(<guid>)`, an absolute URL or a change-set reference `$1`. */
+function resolveReference(ctx: WebApiContext, request: ApiRequest, raw: string): { table: Table; id: string } {
+  let text = raw.trim();
+  if (text.startsWith('$')) {
+    const url = request.references?.get(text);
+    if (url === undefined) throw odataError(`Content-ID Reference: '${text}' does not exist in the batch context.`);
+    text = url;
+  }
+  const match = /^(?:https?:\/\/[^/]+)?\/?(?:api\/data\/v9\.[0-2]\/)?([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)$/.exec(text);
+  if (!match) throw odataError(`The value '${raw}' of an @odata.bind annotation is not a valid entity reference.`);
+  const table = ctx.store.findTable(match[1] as string);
+  if (!table) throw segmentNotFound(match[1] as string);
+  const key = (match[2] as string).trim();
+  if (!GUID.test(key)) throw odataError(`Bad Request - Error in query syntax.`);
+  return { table, id: key.toLowerCase() };
+}
+
+interface Payload {
+  assigned: Map<number, unknown>;
+  key?: string;
+}
+
+/**
+ * A write payload: columns by Web API name, lookups through `<navigation>@odata.bind`.
+ * createdon, modifiedon and versionnumber are system-set and ignored, as is the computed
+ * fullname; `_x_value` lookup properties cannot be written directly.
+ */
+function parsePayload(ctx: WebApiContext, table: Table, request: ApiRequest, body: Record<string, unknown>): Payload {
+  const model = table.model;
+  const assigned = new Map<number, unknown>();
+  let key: string | undefined;
+  for (const [name, raw] of Object.entries(body)) {
+    const at = name.indexOf('@');
+    if (at >= 0) {
+      if (at === 0 || name.slice(at + 1) !== 'odata.bind') continue;
+      const navigation = name.slice(0, at);
+      const column = model.lookupForNavigation(navigation);
+      if (!column) {
+        throw odataError(
+          `An undeclared property '${navigation}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
+        );
+      }
+      if (raw === null) {
+        assigned.set(column.index, null);
+        continue;
+      }
+      if (typeof raw !== 'string') throw odataError(`The value of an @odata.bind annotation for '${navigation}' must be a string.`);
+      const target = resolveReference(ctx, request, raw);
+      // Polymorphic lookups name the target in the navigation property: parentcustomerid_account.
+      const suffix = navigation.slice(lookupLogicalName(column.name).length);
+      const expected = suffix.startsWith('_') ? ctx.store.tableByLogicalName(suffix.slice(1)) : ctx.store.findTable(ctx.store.lookupTarget(model, column) ?? '');
+      if (expected !== undefined && expected !== target.table) {
+        throw odataError(`The navigation property '${navigation}' refers to ${expected.model.logicalName} rows, not ${target.table.model.logicalName} rows.`);
+      }
+      if (!target.table.rows.has(target.id)) throw rowNotFound(target.table.model.logicalName, target.id);
+      assigned.set(column.index, target.id);
+      continue;
+    }
+    const column = model.byName.get(name);
+    if (!column) {
+      throw odataError(`The property '${name}' does not exist on type '${model.typeName}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+    }
+    if (column.type === 'lookup') throw odataError('CRM do not support direct update of Entity Reference properties, Use Navigation properties instead.');
+    if (column === model.key) {
+      if (typeof raw !== 'string' || !GUID.test(raw)) throw odataError(`Cannot convert the literal '${String(raw)}' to the expected type 'Edm.Guid'.`);
+      key = raw.toLowerCase();
+      continue;
+    }
+    if (column === model.createdon || column === model.modifiedon || column === model.versionnumber) continue;
+    if (model.fullName !== undefined && column.index === model.fullName.full) continue;
+    assigned.set(column.index, parseWriteValue(model, column, raw));
+  }
+  return { assigned, key };
+}
+
+function entityId(request: ApiRequest, model: EntityModel, id: string): string {
+  return `${request.base}/${model.entitySet}(${id})`;
+}
+
+function writeResponse(request: ApiRequest, model: EntityModel, row: StoredRow, created: boolean): ApiResponse {
+  const headers: Record<string, string> = { 'OData-EntityId': entityId(request, model, row.id) };
+  if (request.prefs.returnRepresentation) {
+    const selection = parseSelect(model, new QueryOptions(request.query).get('$select'));
+    return jsonResponse(created ? 201 : 200, entityJson(request, model, row, selection), { ...headers, ETag: row.etag, 'Preference-Applied': 'return=representation' });
+  }
+  return { status: 204, headers };
+}
+
+function createRow(ctx: WebApiContext, table: Table, request: ApiRequest): ApiResponse {
+  const model = table.model;
+  const payload = parsePayload(ctx, table, request, parseBody(request));
+  const id = payload.key ?? ctx.store.newId(table);
+  const row = ctx.store.insertRow(table, id, payload.assigned);
+  return writeResponse(request, model, row, true);
+}
+
+/**
+ * PATCH is an upsert: it creates the row when the id is free. `If-Match: *` forbids the
+ * create (404), `If-None-Match: *` forbids the update (412), `If-Match: W/"n"` applies
+ * optimistic concurrency (412 when the row changed).
+ */
+function upsertRow(ctx: WebApiContext, table: Table, id: string, request: ApiRequest): ApiResponse {
+  const model = table.model;
+  const payload = parsePayload(ctx, table, request, parseBody(request));
+  if (payload.key !== undefined && payload.key !== id) throw odataError(`The key value in the request body does not match the key in the URL.`);
+  const existing = table.rows.get(id);
+  const ifMatch = condition(request.headers['if-match']);
+  const ifNoneMatch = condition(request.headers['if-none-match']);
+  if (ifMatch !== undefined) {
+    if (!existing) throw rowNotFound(model.logicalName, id);
+    if (!etagMatches(ifMatch, existing)) throw new DataverseError(412, ERROR_CODES.versionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
+  }
+  if (ifNoneMatch === '*' && existing) throw new DataverseError(412, ERROR_CODES.duplicateRecord, 'A record with matching key values already exists.');
+  const row = existing ? ctx.store.updateRow(table, existing, payload.assigned) : ctx.store.insertRow(table, id, payload.assigned);
+  return writeResponse(request, model, row, !existing);
+}
+
+function deleteRow(ctx: WebApiContext, table: Table, id: string, request: ApiRequest): ApiResponse {
+  const model = table.model;
+  const existing = table.rows.get(id);
+  if (!existing) throw rowNotFound(model.logicalName, id);
+  const ifMatch = condition(request.headers['if-match']);
+  if (ifMatch !== undefined && !etagMatches(ifMatch, existing)) {
+    throw new DataverseError(412, ERROR_CODES.versionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
+  }
+  ctx.store.deleteRow(table, id);
+  return { status: 204, headers: {} };
+}
