@@ -123,6 +123,10 @@ export class DynamicsTokenProvider {
     const aadCode = /AADSTS(\d+)/.exec(text)?.[1];
     const setting = aadCode ? SETTING_BY_AAD_ERROR[aadCode] : undefined;
     if (setting) return new AuthError(`Dynamics 365 sign-in failed (${errorCode || 'rejected'}, AADSTS${aadCode}): check ${setting}`);
+    // The authority's OpenID metadata is read first; an unknown tenant fails there.
+    if (errorCode === 'endpoints_resolution_error') {
+      return new AuthError(`Dynamics 365 sign-in failed: ${this.settings.authorityHost} does not know the tenant; check D365_TENANT_ID (and D365_AUTHORITY_HOST)`);
+    }
     if (errorCode === 'invalid_client') return new AuthError('Dynamics 365 sign-in failed (invalid_client): check D365_CLIENT_ID and D365_CLIENT_SECRET');
     if (errorCode === 'network_error' || /ECONNRESET|ECONNREFUSED|socket|timeout/i.test(text)) {
       return new TransientError(`could not reach the sign-in authority ${this.settings.authorityHost}: ${firstLine(text)}`);

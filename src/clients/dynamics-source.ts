@@ -1,6 +1,6 @@
 import type { ObjectConfig } from '../config/load.js';
 import type { DynamicsClient, ODataPage } from './dynamics.js';
-import type { Deletion, ReadPlan, RecordSource, SourcePage } from './source.js';
+import { prefetch, type Deletion, type ReadPlan, type RecordSource, type SourcePage } from './source.js';
 
 /** A change read lists a deleted row as {"@odata.context": "…#contacts/$deletedEntity", "id": "<guid>", "reason": "deleted"}. */
 function isDeletedEntity(row: Record<string, unknown>): boolean {
@@ -64,8 +64,13 @@ export class DynamicsSource implements RecordSource {
     }
     if (typeof plan.resume === 'string') url = plan.resume;
 
-    for (;;) {
-      const page: ODataPage = await this.client.page(`${plan.mode === 'changes' ? 'changes in' : 'read'} ${objectType}`, url, { maxPageSize: plan.pageSize, trackChanges });
+    const operation = `${plan.mode === 'changes' ? 'changes in' : 'read'} ${objectType}`;
+    const fetchPage = (link: string) => this.client.page(operation, link, { maxPageSize: plan.pageSize, trackChanges });
+    let next: Promise<ODataPage> | undefined = fetchPage(url);
+    while (next) {
+      const page: ODataPage = await next;
+      // The next page is requested while this one is transformed and saved.
+      next = page.nextLink ? prefetch(fetchPage(page.nextLink)) : undefined;
       const records: unknown[] = [];
       const deletions: Deletion[] = [];
       // Dataverse does not say when a row was deleted: the time the change was read stands in.
@@ -75,8 +80,6 @@ export class DynamicsSource implements RecordSource {
         else records.push(row);
       }
       yield { records, deletions, checkpoint: page.nextLink ?? null, deltaLink: page.nextLink ? undefined : page.deltaLink };
-      if (!page.nextLink) return;
-      url = page.nextLink;
     }
   }
 }

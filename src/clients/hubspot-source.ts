@@ -1,6 +1,6 @@
 import type { ObjectConfig } from '../config/load.js';
 import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchFilter, type SearchRequest } from './hubspot.js';
-import type { DeletedPage, ReadPlan, RecordSource, SourcePage } from './source.js';
+import { prefetch, type DeletedPage, type ReadPlan, type RecordSource, type SourcePage } from './source.js';
 
 /** HubSpot accepts at most 100 values in an IN / NOT_IN filter. */
 const MAX_NOT_IN_VALUES = 100;
@@ -157,12 +157,6 @@ export class HubSpotSource implements RecordSource {
     }
     return { filterGroups: [{ filters }], sorts: [{ propertyName: modified, direction: 'ASCENDING' }], properties, limit };
   }
-}
-
-/** A request started ahead of need: if the consumer stops early, its failure is nobody's concern. */
-function prefetch<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
-  return promise;
 }
 
 /** Moves the cursor to the last modification time in the page, remembering the ids read at it. */

@@ -55,3 +55,9 @@ export interface DeletedPage {
 
 /** A delta link too old to use: the source wants a full read. */
 export class ChangesExpiredError extends Error {}
+
+/** A request started ahead of need: if the consumer stops early, its failure is nobody's concern. */
+export function prefetch<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}

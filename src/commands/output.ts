@@ -1,7 +1,7 @@
 import type { RunResult, ProgressListener } from '../engines/base-sync-engine.js';
 import { formatCounts } from '../engines/base-sync-engine.js';
 import type { Logger } from '../log.js';
-import type { SyncHistoryRow } from '../db/sync-history.js';
+import { displayName, type SyncHistoryRow } from '../db/sync-history.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -56,16 +56,17 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
     out(JSON.stringify({ exitCode, results }, null, 2));
     return;
   }
-  const width = Math.max(12, ...results.map((result) => result.object.length));
+  const name = (result: RunResult) => displayName(result.object, result.source);
+  const width = Math.max(12, ...results.map((result) => name(result).length));
   for (const result of results) {
     const seconds = (result.metrics.durationMs / 1000).toFixed(1);
     if (result.runId === null) {
-      out(`${result.object.padEnd(width)} not run  ${result.error}`);
+      out(`${name(result).padEnd(width)} not run  ${result.error}`);
       continue;
     }
     const verb = result.dryRun ? 'dry run, nothing written; would have: ' : '';
     out(
-      `${result.object.padEnd(width)} ${result.status.padEnd(8)} ${result.syncType.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +
+      `${name(result).padEnd(width)} ${result.status.padEnd(8)} ${result.syncType.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +
         `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${result.metrics.requests} requests, ${result.metrics.retries} retries)`,
     );
     if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);

@@ -22,6 +22,11 @@ export const emptyCounts = (): PageCounts => ({ processed: 0, created: 0, update
 
 const now = () => new Date().toISOString();
 
+/** How runs are named to users. HubSpot is the default source and goes unnamed: contacts; contacts (dynamics). */
+export function displayName(object: string, source: string): string {
+  return source === 'hubspot' ? object : `${object} (${source})`;
+}
+
 /**
  * A run whose heartbeat is older than this is taken for dead even if its pid is alive
  * (another host, or a reused pid). Runs refresh their heartbeat every page and every
@@ -61,7 +66,7 @@ export class SyncHistoryRepository {
         if (isAlive(holder)) {
           if (options.shareLease) continue;
           throw new LeaseHeldError(
-            `${objectType} is already being synced by pid ${holder.pid} on ${holder.host} since ${holder.startTime} (run ${holder.id}); ` +
+            `${displayName(objectType, source)} is already being synced by pid ${holder.pid} on ${holder.host} since ${holder.startTime} (run ${holder.id}); ` +
               'wait for it to finish, or stop that process',
           );
         }

@@ -4,6 +4,7 @@ import type { ObjectConfig } from '../config/load.js';
 import type { Store } from '../db/database.js';
 import { RecordRepository } from '../db/record-repository.js';
 import {
+  displayName,
   HEARTBEAT_MS,
   SyncHistoryRepository,
   emptyCounts,
@@ -160,11 +161,14 @@ export class BaseSyncEngine {
   private readonly history: SyncHistoryRepository;
   private readonly records: RecordRepository;
   private readonly mapRecord: ReturnType<typeof createRecordMapper>;
+  /** How logs and progress name the object: contacts, or contacts (dynamics). */
+  private readonly label: string;
 
   constructor(private readonly deps: EngineDependencies) {
     this.history = new SyncHistoryRepository(deps.store);
     this.records = new RecordRepository(deps.store, this.history, deps.source.name, deps.object.name);
     this.mapRecord = createRecordMapper(deps.object);
+    this.label = displayName(deps.object.name, deps.source.name);
   }
 
   async run(options: SyncOptions): Promise<RunResult> {
@@ -193,12 +197,12 @@ export class BaseSyncEngine {
       // A dry run writes nothing, so it need not wait for (or take over from) a live run.
       { shareLease: options.dryRun },
     );
-    for (const row of abandoned) log.warn(`${object.name}: run ${row.id} (pid ${row.pid} on ${row.host}) died without finishing; closed it as failed`);
+    for (const row of abandoned) log.warn(`${this.label}: run ${row.id} (pid ${row.pid} on ${row.host}) died without finishing; closed it as failed`);
     if (resumed) {
       this.history.inheritCheckpoint(runId, resumed.checkpoint);
-      log.info(`${object.name}: resuming run ${resumed.row.id} from its last committed page (run ${runId})`);
+      log.info(`${this.label}: resuming run ${resumed.row.id} from its last committed page (run ${runId})`);
     } else {
-      log.info(`${object.name}: ${describeStrategy(strategy)} (run ${runId}${options.dryRun ? ', dry run' : ''})`);
+      log.info(`${this.label}: ${describeStrategy(strategy)} (run ${runId}${options.dryRun ? ', dry run' : ''})`);
     }
 
     const heartbeat = setInterval(() => this.history.heartbeat(runId), HEARTBEAT_MS).unref();
@@ -215,7 +219,7 @@ export class BaseSyncEngine {
     };
     let status: Exclude<RunStatus, 'running'> = 'success';
     let error: unknown;
-    this.deps.progress?.start(object.name);
+    this.deps.progress?.start(this.label);
     try {
       if (run.checkpoint.phase === 'records') await this.readRecords(run, resumed !== undefined);
       if (!run.truncated) await this.readDeletions(run);
@@ -232,7 +236,7 @@ export class BaseSyncEngine {
       error = caught;
     } finally {
       clearInterval(heartbeat);
-      this.deps.progress?.stop(object.name);
+      this.deps.progress?.stop(this.label);
     }
 
     // A read that stopped early (--max-records) has not seen every change up to its delta link.
@@ -267,7 +271,7 @@ export class BaseSyncEngine {
     } catch (error) {
       if (!(error instanceof ChangesExpiredError) || run.strategy.mode !== 'changes') throw error;
       const { object, log } = this.deps;
-      log.warn(`${object.name}: ${this.deps.source.label} no longer has the changes since the last run (${error.message}); reading everything instead`);
+      log.warn(`${this.label}: ${this.deps.source.label} no longer has the changes since the last run (${error.message}); reading everything instead`);
       run.strategy = { syncType: 'full', mode: 'full', advancesWatermark: true };
       run.checkpoint = { ...run.checkpoint, cursor: null };
       this.history.changeSyncType(run.runId, 'full', { ...run.options, since: undefined, strategy: run.strategy, fallbackFrom: 'expired delta link' });
@@ -362,8 +366,8 @@ export class BaseSyncEngine {
     });
     addCounts(run.totals, counts);
     run.pages++;
-    this.deps.progress?.advance(this.deps.object.name, raw.length);
-    this.deps.log.debug(`${this.deps.object.name}: page ${run.pages}: ${formatCounts(counts)}`);
+    this.deps.progress?.advance(this.label, raw.length);
+    this.deps.log.debug(`${this.label}: page ${run.pages}: ${formatCounts(counts)}`);
   }
 
   /**
@@ -383,7 +387,7 @@ export class BaseSyncEngine {
     for (const field of this.deps.object.fields) {
       if (!seen.has(field.property)) {
         this.deps.log.warn(
-          `${this.deps.object.name}: ${this.deps.source.label} did not return property "${field.property}" (column ${field.column}); it may have been deleted or renamed, so the column stays empty. Run crmsync config check.`,
+          `${this.label}: ${this.deps.source.label} did not return property "${field.property}" (column ${field.column}); it may have been deleted or renamed, so the column stays empty. Run crmsync config check.`,
         );
       }
     }
@@ -402,11 +406,11 @@ export class BaseSyncEngine {
       if (result.ok) {
         valid.push(result.record);
         for (const warning of result.record.warnings) {
-          this.deps.log.warn(`${this.deps.object.name} ${result.record.sourceId}: ${describeProblem(warning)}; stored as received (lenient)`);
+          this.deps.log.warn(`${this.label} ${result.record.sourceId}: ${describeProblem(warning)}; stored as received (lenient)`);
         }
       } else {
         rejected.push(result.rejected);
-        this.deps.log.warn(`${this.deps.object.name} ${result.rejected.sourceId ?? '(no id)'} rejected: ${result.rejected.reasons.map(describeProblem).join('; ')}`);
+        this.deps.log.warn(`${this.label} ${result.rejected.sourceId ?? '(no id)'} rejected: ${result.rejected.reasons.map(describeProblem).join('; ')}`);
       }
     }
     return { valid, rejected };
