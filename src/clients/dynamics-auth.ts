@@ -25,6 +25,12 @@ export function createDispatcher(settings: Pick<DynamicsSettings, 'caCertificate
  * lower-cased header names.
  */
 export class UndiciNetworkClient implements INetworkModule {
+  /**
+   * The last connection failure. MSAL reports a failed metadata fetch as a bare
+   * endpoints_resolution_error, without the cause (an untrusted certificate, a refused port).
+   */
+  lastTransportError: Error | undefined;
+
   constructor(private readonly dispatcher: Dispatcher) {}
 
   sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
@@ -36,15 +42,22 @@ export class UndiciNetworkClient implements INetworkModule {
   }
 
   private async send<T>(method: 'GET' | 'POST', url: string, options: NetworkRequestOptions | undefined, timeout?: number): Promise<NetworkResponse<T>> {
-    const response = await request(url, {
-      method,
-      headers: options?.headers,
-      body: method === 'POST' ? (options?.body ?? '') : undefined,
-      dispatcher: this.dispatcher,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    });
-    const text = await response.body.text();
+    let response: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      response = await request(url, {
+        method,
+        headers: options?.headers,
+        body: method === 'POST' ? (options?.body ?? '') : undefined,
+        dispatcher: this.dispatcher,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      text = await response.body.text();
+    } catch (error) {
+      this.lastTransportError = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -78,6 +91,7 @@ const SETTING_BY_AAD_ERROR: Record<string, string> = {
 export class DynamicsTokenProvider {
   readonly scope: string;
   private readonly app: ConfidentialClientApplication;
+  private readonly network: UndiciNetworkClient;
   /** Token requests sent to the authority (not answered from MSAL's cache). */
   tokenRequests = 0;
 
@@ -87,7 +101,7 @@ export class DynamicsTokenProvider {
   ) {
     this.scope = `${settings.resourceUrl}/.default`;
     const authorityHost = new URL(settings.authorityHost);
-    const counting = new UndiciNetworkClient(dispatcher);
+    const counting = (this.network = new UndiciNetworkClient(dispatcher));
     const post = counting.sendPostRequestAsync.bind(counting);
     counting.sendPostRequestAsync = (url, options) => {
       this.tokenRequests++;
@@ -107,6 +121,7 @@ export class DynamicsTokenProvider {
   }
 
   async token(fresh = false): Promise<string> {
+    this.network.lastTransportError = undefined;
     try {
       const result = await this.app.acquireTokenByClientCredential({ scopes: [this.scope], skipCache: fresh });
       if (!result?.accessToken) throw new AuthError('Dynamics 365 sign-in returned no access token');
@@ -119,20 +134,21 @@ export class DynamicsTokenProvider {
   private classify(error: unknown): Error {
     if (error instanceof AuthError || error instanceof TransientError) return error;
     const { errorCode = '', errorMessage = '', message = '' } = error as { errorCode?: string; errorMessage?: string; message?: string };
-    const text = this.redact(errorMessage || message);
+    const transport = this.network.lastTransportError;
+    const text = this.redact(transport ? describeTransportError(transport) : errorMessage || message);
     const aadCode = /AADSTS(\d+)/.exec(text)?.[1];
     const setting = aadCode ? SETTING_BY_AAD_ERROR[aadCode] : undefined;
     if (setting) return new AuthError(`Dynamics 365 sign-in failed (${errorCode || 'rejected'}, AADSTS${aadCode}): check ${setting}`);
     // The authority's OpenID metadata is read first; an unknown tenant fails there.
-    if (errorCode === 'endpoints_resolution_error') {
+    if (errorCode === 'endpoints_resolution_error' && !transport) {
       return new AuthError(`Dynamics 365 sign-in failed: ${this.settings.authorityHost} does not know the tenant; check D365_TENANT_ID (and D365_AUTHORITY_HOST)`);
     }
     if (errorCode === 'invalid_client') return new AuthError('Dynamics 365 sign-in failed (invalid_client): check D365_CLIENT_ID and D365_CLIENT_SECRET');
-    if (errorCode === 'network_error' || /ECONNRESET|ECONNREFUSED|socket|timeout/i.test(text)) {
-      return new TransientError(`could not reach the sign-in authority ${this.settings.authorityHost}: ${firstLine(text)}`);
-    }
     if (/certificate|self[- ]signed|CERT_/i.test(text)) {
       return new AuthError(`the certificate of ${this.settings.authorityHost} is not trusted: ${firstLine(text)} (set D365_CA_CERT to its CA bundle)`);
+    }
+    if (transport || errorCode === 'network_error' || /ECONNRESET|ECONNREFUSED|socket|timeout/i.test(text)) {
+      return new TransientError(`could not reach the sign-in authority ${this.settings.authorityHost}: ${firstLine(text)}`);
     }
     return new AuthError(`Dynamics 365 sign-in failed (${errorCode || 'error'}): ${firstLine(text)}; check D365_TENANT_ID, D365_CLIENT_ID, D365_CLIENT_SECRET and D365_AUTHORITY_HOST`);
   }
@@ -140,6 +156,13 @@ export class DynamicsTokenProvider {
   private redact(text: string): string {
     return text.split(this.settings.clientSecret).join('***');
   }
+}
+
+/** undici's errors carry the useful part (ECONNREFUSED, SELF_SIGNED_CERT_IN_CHAIN) in code and cause. */
+function describeTransportError(error: Error): string {
+  const { code, cause } = error as Error & { code?: string; cause?: unknown };
+  const parts = [error.message, code, cause instanceof Error ? `${cause.message} ${(cause as { code?: string }).code ?? ''}` : undefined];
+  return parts.filter(Boolean).join(' ').trim();
 }
 
 function firstLine(text: string): string {
