@@ -1,9 +1,61 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
+import type { Config } from '../config/load.js';
+import type { FieldType } from '../config/schema.js';
+import type { AttributeType, EntitySetDefinition } from '../emulators/dynamics/index.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { parseSeed } from './options.js';
+import { globalFlags, parseSeed } from './options.js';
 
 export const DEFAULT_SEED = 'contacts=5000,companies=500,deals=2000,tickets=300';
+export const DEFAULT_DYNAMICS_SEED = 'contacts=2000,accounts=300';
+/** Where `crmsync emulator` writes the Dynamics emulator's certificate for D365_CA_CERT. */
+export const EMULATOR_CA_FILE = join(tmpdir(), 'crmsync-emulator-ca.pem');
+
+const ATTRIBUTE_TYPES: Record<FieldType, AttributeType> = {
+  string: 'string',
+  email: 'email',
+  phone: 'phone',
+  url: 'url',
+  date: 'date',
+  datetime: 'datetime',
+  decimal: 'decimal',
+  integer: 'integer',
+  boolean: 'boolean',
+  enumeration: 'string',
+};
+
+/**
+ * The Dynamics tables mappings.yaml reads, as the emulator should serve them: the built-in
+ * contacts and accounts with any further mapped attributes, and any other entity set.
+ */
+export function entitySetsFromMappings(config: Config, builtIn: EntitySetDefinition[]): EntitySetDefinition[] {
+  const definitions = new Map(builtIn.map((definition) => [definition.entitySet, definition]));
+  for (const object of config.objects.values()) {
+    const dynamics = object.dynamics;
+    if (!dynamics) continue;
+    const known = definitions.get(dynamics.objectType);
+    const attributes = { ...known?.attributes };
+    for (const field of dynamics.fields) {
+      if (field.property === dynamics.primaryKey || field.property in attributes || SYSTEM_ATTRIBUTES.includes(field.property)) continue;
+      attributes[field.property] = field.property.startsWith('_') && field.property.endsWith('_value') ? 'lookup' : ATTRIBUTE_TYPES[field.type];
+    }
+    definitions.set(dynamics.objectType, {
+      entitySet: dynamics.objectType,
+      // Dataverse's logical names are singular: incidents → incident.
+      logicalName: known?.logicalName ?? dynamics.objectType.replace(/ies$/, 'y').replace(/s$/, ''),
+      primaryKey: dynamics.primaryKey,
+      changeTracking: dynamics.changeTracking,
+      attributes,
+    });
+  }
+  return [...definitions.values()];
+}
+
+const SYSTEM_ATTRIBUTES = ['createdon', 'modifiedon', 'versionnumber', 'statecode'];
 
 const number = (flag: string, text: string, min = 0): number => {
   const value = Number(text);
@@ -14,8 +66,10 @@ const number = (flag: string, text: string, min = 0): number => {
 export function registerEmulatorCommand(program: Command, context: CommandContext): void {
   program
     .command('emulator')
-    .description('serve a local HubSpot CRM API (in-memory, seeded with deterministic fake data) until Ctrl-C')
-    .addOption(new Option('--port <n>', 'port to listen on (0 = any free port)').default('8080'))
+    .description('serve a local HubSpot CRM API and Dynamics 365 Web API (in-memory, seeded with deterministic fake data) until Ctrl-C')
+    .addOption(new Option('--port <n>', 'port of the HubSpot API (0 = any free port)').default('8080'))
+    .addOption(new Option('--dynamics-port <n>', 'port of the Dynamics 365 API and its sign-in endpoint, over HTTPS (0 = any free port)').default('8443'))
+    .addOption(new Option('--dynamics-seed <counts>', 'rows to generate per Dynamics 365 entity set').default(DEFAULT_DYNAMICS_SEED))
     .addOption(new Option('--host <address>', 'address to bind').default('127.0.0.1'))
     .addOption(new Option('--seed <counts>', 'records to generate per object').default(DEFAULT_SEED))
     .addOption(new Option('--seed-value <n>', 'random seed: the same value gives the same data').default('42'))
@@ -28,8 +82,12 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .option('--faults <spec>', 'inject faults, e.g. 429=0.1,5xx=0.05,reset=0.02,truncated=0.01,timeout=0.005,wrong-types=0.01,seed=7 or permanent=401')
     .addHelpText('after', '\nExample:\n  $ crmsync emulator --port 8080 --seed contacts=5000,companies=500,deals=2000 --seed-value 42')
     .action(
-      context.action(async (options: Record<string, string | boolean | undefined>) => {
-        const { startHubSpotEmulator, parseFaultSpec } = await import('../emulators/hubspot/index.js');
+      context.action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
+        const [{ startHubSpotEmulator, parseFaultSpec }, dynamicsEmulator, { loadConfig }] = await Promise.all([
+          import('../emulators/hubspot/index.js'),
+          import('../emulators/dynamics/index.js'),
+          import('../config/load.js'),
+        ]);
         let faults;
         try {
           faults = options.faults ? parseFaultSpec(options.faults as string) : undefined;
@@ -49,15 +107,39 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
             ? { perInterval: number('--rate-limit-max', options.rateLimitMax as string, 1), intervalMs: number('--rate-limit-window', options.rateLimitWindow as string, 1) }
             : false,
         });
+        const global = globalFlags(command);
+        const config = loadConfig(global.config ?? packagedOrLocalMappings());
+        const dynamics = await dynamicsEmulator.startDynamicsEmulator({
+          host: options.host as string,
+          port: number('--dynamics-port', options.dynamicsPort as string),
+          entitySets: entitySetsFromMappings(config, [dynamicsEmulator.CONTACTS, dynamicsEmulator.ACCOUNTS]),
+          seed: parseSeed(options.dynamicsSeed as string),
+          seedValue: number('--seed-value', options.seedValue as string),
+          latencyMs: number('--latency', options.latency as string),
+        });
+        writeFileSync(EMULATOR_CA_FILE, dynamics.certificate);
         const counts = emulator.store.objectTypes().map((type) => `${type}=${emulator.store.count(type)}`).join(', ');
+        const dynamicsCounts = dynamics.store.entitySets().map((set) => `${set}=${dynamics.store.count(set)}`).join(', ');
         process.stdout.write(
           `HubSpot emulator listening on ${emulator.url} (${counts})\n` +
             `  export HUBSPOT_BASE_URL=${emulator.url}\n` +
             `  export HUBSPOT_ACCESS_TOKEN=${emulator.token}\n` +
+            `Dynamics 365 emulator listening on ${dynamics.url} (${dynamicsCounts})\n` +
+            `  export D365_RESOURCE_URL=${dynamics.url}\n` +
+            `  export D365_AUTHORITY_HOST=${dynamics.authorityHost}\n` +
+            `  export D365_TENANT_ID=${dynamics.tenantId}\n` +
+            `  export D365_CLIENT_ID=${dynamics.clientId}\n` +
+            `  export D365_CLIENT_SECRET=${dynamics.clientSecret}\n` +
+            `  export D365_CA_CERT=${EMULATOR_CA_FILE}\n` +
             `Press Ctrl-C to stop.\n`,
         );
         await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
-        await emulator.close();
+        await Promise.all([emulator.close(), dynamics.close()]);
       }),
     );
+}
+
+/** The mappings.yaml of the working directory, else the one shipped with crmsync. */
+export function packagedOrLocalMappings(): string {
+  return existsSync('mappings.yaml') ? 'mappings.yaml' : fileURLToPath(new URL('../../mappings.yaml', import.meta.url));
 }
