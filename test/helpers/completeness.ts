@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import type { DynamicsStore } from '../../src/emulators/dynamics/index.js';
 import type { HubSpotStore } from '../../src/emulators/hubspot/index.js';
 import type { ObjectConfig } from '../../src/config/load.js';
 
@@ -14,19 +15,35 @@ export interface Completeness {
   duplicates: number;
 }
 
+/** A record as the comparison sees it: its id and its property values. */
+interface Values {
+  id: string;
+  values: Record<string, unknown>;
+}
+
 /**
- * Compares the emulator's records of one object with the local database: ids, every
+ * Compares an emulator's active records of one object with the local database: ids, every
  * fetched property value, and the deleted flag. Local = source when all lists are empty.
  */
 export function compareWithSource(dbPath: string, store: HubSpotStore, object: ObjectConfig): Completeness {
+  const source = store.all(object.objectType).map((record) => ({ id: record.id, values: record.properties as Record<string, unknown> }));
+  return compare(dbPath, object, source, (raw) => (raw as { properties: Record<string, unknown> }).properties);
+}
+
+/** The same for a Dynamics 365 table: rows are flat, keyed by the mapping's primary key. */
+export function compareWithDynamics(dbPath: string, store: DynamicsStore, object: ObjectConfig): Completeness {
+  const source = store.all(object.objectType).map((row) => ({ id: String(row[object.primaryKey]), values: row as Record<string, unknown> }));
+  return compare(dbPath, object, source, (raw) => raw as Record<string, unknown>);
+}
+
+function compare(dbPath: string, object: ObjectConfig, source: Values[], valuesOf: (raw: unknown) => Record<string, unknown>): Completeness {
   const db = new Database(dbPath, { readonly: true });
   try {
     const rows = db
       .prepare('SELECT source_id, raw_json, is_deleted FROM records WHERE source = ? AND object_type = ?')
-      .all('hubspot', object.name) as { source_id: string; raw_json: string; is_deleted: number }[];
+      .all(object.source, object.name) as { source_id: string; raw_json: string; is_deleted: number }[];
     const duplicates = rows.length - new Set(rows.map((row) => row.source_id)).size;
-    const local = new Map(rows.filter((row) => !row.is_deleted).map((row) => [row.source_id, JSON.parse(row.raw_json) as { properties: Record<string, unknown> }]));
-    const source = store.all(object.objectType);
+    const local = new Map(rows.filter((row) => !row.is_deleted).map((row) => [row.source_id, valuesOf(JSON.parse(row.raw_json))]));
     const result: Completeness = { sourceCount: source.length, localCount: local.size, missing: [], extra: [], mismatched: [], duplicates };
     const sourceIds = new Set<string>();
     for (const record of source) {
@@ -37,8 +54,8 @@ export function compareWithSource(dbPath: string, store: HubSpotStore, object: O
         continue;
       }
       for (const property of object.properties) {
-        const expected = record.properties[property] ?? null;
-        const actual = copy.properties[property] ?? null;
+        const expected = record.values[property] ?? null;
+        const actual = copy[property] ?? null;
         if (expected !== actual) result.mismatched.push({ id: record.id, property, source: expected, local: actual });
       }
     }

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { loadConfig, objectByName } from '../../src/config/load.js';
+import { loadConfig, mappingFor, objectByName, type ObjectConfig } from '../../src/config/load.js';
 import type { RetryPolicy } from '../../src/clients/retry.js';
-import type { HubSpotSettings } from '../../src/config/env.js';
+import type { DynamicsSettings, HubSpotSettings } from '../../src/config/env.js';
 import { openStore } from '../../src/db/database.js';
 import type { SyncOptions, RunResult } from '../../src/engines/base-sync-engine.js';
-import { createEngine } from '../../src/engines/run-objects.js';
+import { createEngine, type RunContext } from '../../src/engines/run-objects.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { ROOT } from './cli.js';
 
@@ -12,7 +12,7 @@ export const config = loadConfig(join(ROOT, 'mappings.yaml'));
 export const DEFAULT_OPTIONS: SyncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
 
 /** Runs one object's engine in-process against a HubSpot API (the emulator, or a live portal). */
-export async function syncObject(
+export function syncObject(
   object: string,
   db: string,
   hubspot: HubSpotSettings,
@@ -20,10 +20,26 @@ export async function syncObject(
   log: Logger = silentLogger,
   retry?: RetryPolicy,
 ): Promise<RunResult> {
+  return runEngine(objectByName(config, object), db, { hubspot, log, retry }, options);
+}
+
+/** Runs the engine of one object's Dynamics 365 mapping in-process against the emulator. */
+export function syncFromDynamics(
+  object: string,
+  db: string,
+  dynamics: DynamicsSettings,
+  options: Partial<SyncOptions> = {},
+  log: Logger = silentLogger,
+  retry?: RetryPolicy,
+): Promise<RunResult> {
+  return runEngine(mappingFor(objectByName(config, object), 'dynamics', config), db, { dynamics, log, retry }, options);
+}
+
+export async function runEngine(mapping: ObjectConfig, db: string, context: Omit<RunContext, 'store'>, options: Partial<SyncOptions>): Promise<RunResult> {
   const merged = { ...DEFAULT_OPTIONS, ...options };
   const store = openStore(db, { dryRun: merged.dryRun });
   try {
-    return await createEngine(objectByName(config, object), { store, hubspot, log, retry }).run(merged);
+    return await createEngine(mapping, { ...context, store }).run(merged);
   } finally {
     store.close();
   }

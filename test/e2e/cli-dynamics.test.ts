@@ -1,0 +1,209 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mappingFor, objectByName } from '../../src/config/load.js';
+import { startDynamicsEmulator, type DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
+import { COMPLETE, compareWithDynamics, expectComplete } from '../helpers/completeness.js';
+import { dynamicsEnvOf, MAPPED_ENTITY_SETS } from '../helpers/dynamics.js';
+import { config } from '../helpers/engine.js';
+
+const contacts = mappingFor(objectByName(config, 'contacts'), 'dynamics', config);
+const companies = mappingFor(objectByName(config, 'companies'), 'dynamics', config);
+const dir = tempDir();
+const caFile = join(dir, 'emulator-ca.pem');
+let emulator: DynamicsEmulator;
+const env = (db: string, overrides: Record<string, string | undefined> = {}) => ({ ...dynamicsEnvOf(emulator, caFile), CRMSYNC_DB: db, ...overrides });
+
+beforeAll(async () => {
+  emulator = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS, seed: { contacts: 1_200, accounts: 150 }, seedValue: 17 });
+  writeFileSync(caFile, emulator.certificate);
+});
+afterAll(() => emulator?.close());
+
+const history = (db: string) => {
+  const handle = new Database(db, { readonly: true });
+  try {
+    return handle.prepare('SELECT object_type, crm_source, sync_type, status, error_message FROM sync_history ORDER BY id').all() as Record<string, unknown>[];
+  } finally {
+    handle.close();
+  }
+};
+
+describe('--source dynamics through the command line', () => {
+  test('sync-contacts reads Dynamics contacts; a second run reads only the changes; history names the source', async () => {
+    const db = join(dir, 'contacts.db');
+    const first = await crmsync(['sync-contacts', '--source', 'dynamics', '--json'], env(db));
+    expect(first.stderr).toContain('contacts (dynamics): full read');
+    expect(first.code).toBe(0);
+    const [result] = JSON.parse(first.stdout).results;
+    expect(result).toMatchObject({ object: 'contacts', source: 'dynamics', syncType: 'full', status: 'success', counts: { created: 1_200 } });
+    expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
+
+    const [row] = emulator.store.all('contacts');
+    emulator.store.update('contacts', String(row.contactid), { jobtitle: 'Head of Data' });
+    const second = await crmsync(['sync-contacts', '--source', 'dynamics'], env(db));
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/contacts \(dynamics\)\s+success\s+incremental\s+1 processed, 0 created, 1 updated/);
+
+    const listed = await crmsync(['history', '--json'], env(db));
+    expect(JSON.parse(listed.stdout).map((run: { crmSource: string }) => run.crmSource)).toEqual(['dynamics', 'dynamics']);
+  });
+
+  test('sync-all --source dynamics syncs the objects that have a dynamics: mapping, and no associations', async () => {
+    const db = join(dir, 'all.db');
+    const run = await crmsync(['sync-all', '--source', 'dynamics', '--json'], env(db));
+    expect(run.code).toBe(0);
+    const results = JSON.parse(run.stdout).results as { object: string; source: string }[];
+    expect(results.map((result) => `${result.object}/${result.source}`)).toEqual(['contacts/dynamics', 'companies/dynamics']);
+    expect(expectComplete(compareWithDynamics(db, emulator.store, companies))).toEqual(COMPLETE);
+    expect(history(db).every((entry) => entry.crm_source === 'dynamics')).toBe(true);
+  });
+
+  test('--dry-run leaves the database file untouched', async () => {
+    const db = join(dir, 'dry.db');
+    await crmsync(['sync-companies', '--source', 'dynamics'], env(db));
+    const before = new Database(db, { readonly: true }).serialize();
+    const dry = await crmsync(['sync-companies', '--source', 'dynamics', '--full', '--dry-run'], env(db));
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('dry run, nothing written');
+    expect(Buffer.compare(new Database(db, { readonly: true }).serialize(), before)).toBe(0);
+  });
+});
+
+describe('mistakes get one clear line and a non-zero exit', () => {
+  test.each([
+    ['an unknown source', ['sync-contacts', '--source', 'salesforce'], {}, 2, /argument 'salesforce' is invalid\. Allowed choices are hubspot, dynamics/],
+    ['missing settings', ['sync-contacts', '--source', 'dynamics'], { D365_CLIENT_SECRET: undefined, D365_TENANT_ID: undefined }, 2, /D365_TENANT_ID, D365_CLIENT_SECRET are not set/],
+    ['an http organisation URL', ['sync-contacts', '--source', 'dynamics'], { D365_RESOURCE_URL: 'http://127.0.0.1:1' }, 2, /D365_RESOURCE_URL "http:\/\/127\.0\.0\.1:1" must be an https URL/],
+    ['an unreadable CA file', ['sync-contacts', '--source', 'dynamics'], { D365_CA_CERT: '/nonexistent/ca.pem' }, 2, /D365_CA_CERT: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/],
+    ['an object without a dynamics mapping', ['sync-deals', '--source', 'dynamics'], {}, 2, /object "deals" has no dynamics: block in .*mappings\.yaml/],
+    ['associations from Dynamics', ['sync-associations', '--from-object', 'contacts', '--to-object', 'companies', '--source', 'dynamics'], {}, 2, /reads HubSpot associations only/],
+    ['an untrusted certificate', ['sync-contacts', '--source', 'dynamics'], { D365_CA_CERT: undefined }, 1, /not trusted.*D365_CA_CERT/],
+    ['a batch size above 5,000', ['sync-contacts', '--source', 'dynamics', '--batch-size', '6000'], {}, 2, /--batch-size must be a whole number from 1 to 5000, got "6000"/],
+  ])('%s', async (_, args, overrides, code, message) => {
+    const db = join(dir, `bad-${Math.random().toString(36).slice(2)}.db`);
+    const run = await crmsync(args, env(db, overrides));
+    expect(run.code).toBe(code);
+    // Usage errors go to stderr; a run that starts and fails reports in its result line.
+    expect(code === 2 ? run.stderr : run.stdout).toMatch(message);
+    expect(run.stderr + run.stdout).not.toContain(emulator.clientSecret);
+  });
+
+  test('a wrong client secret: exit 1, the run recorded as failed, the setting named, the secret never shown', async () => {
+    const db = join(dir, 'wrong-secret.db');
+    const secret = 'not-the-right-secret-0123456789';
+    const run = await crmsync(['sync-contacts', '--source', 'dynamics'], env(db, { D365_CLIENT_SECRET: secret }));
+    expect(run.code).toBe(1);
+    expect(run.stderr + run.stdout).toMatch(/D365_CLIENT_SECRET/);
+    expect(run.stderr + run.stdout).not.toContain(secret);
+    expect(history(db)).toEqual([expect.objectContaining({ crm_source: 'dynamics', status: 'failed', error_message: expect.stringMatching(/D365_CLIENT_SECRET/) })]);
+  });
+});
+
+describe('crmsync emulator and crmsync demo', () => {
+  test('the emulator command serves Dynamics 365 too and prints the settings to export', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/crmsync.js'), 'emulator', '--port', '0', '--dynamics-port', '0', '--seed', 'contacts=10', '--dynamics-seed', 'contacts=40,accounts=5'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('Press Ctrl-C')) resolve();
+      });
+      child.on('close', () => reject(new Error(`emulator exited early: ${stdout}`)));
+    });
+    try {
+      const exported = Object.fromEntries([...stdout.matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1], match[2]]));
+      expect(Object.keys(exported)).toEqual(expect.arrayContaining(['D365_RESOURCE_URL', 'D365_AUTHORITY_HOST', 'D365_TENANT_ID', 'D365_CLIENT_ID', 'D365_CLIENT_SECRET', 'D365_CA_CERT']));
+      const run = await crmsync(['sync-contacts', '--source', 'dynamics', '--json'], { ...exported, CRMSYNC_DB: join(dir, 'via-emulator.db') });
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout).results[0].counts.created).toBe(40);
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+
+  test('the demo syncs both CRMs, then only their changes', async () => {
+    const db = join(dir, 'demo.db');
+    const run = await crmsync(['demo', '--db', db, '--seed', 'contacts=200,companies=20,deals=50,tickets=10', '--dynamics-seed', 'contacts=120,accounts=15'], {}, { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/contacts \(dynamics\)\s+success\s+full\s+120 processed, 120 created/);
+    expect(run.stdout).toMatch(/contacts \(dynamics\)\s+success\s+incremental\s+3 processed, 1 created, 2 updated, 0 unchanged, 0 deleted/);
+    expect(run.stdout).toMatch(/companies \(dynamics\)\s+success\s+incremental\s+0 processed, 0 created, 0 updated, 0 unchanged, 1 deleted/);
+  });
+});
+
+describe('kill -9 and the lease, reading from Dynamics 365', () => {
+  let slow: DynamicsEmulator;
+  const slowEnv = (db: string) => ({ ...dynamicsEnvOf(slow, caFile), CRMSYNC_DB: db });
+  beforeAll(async () => {
+    // Latency stretches a full read of small pages over a few seconds.
+    slow = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS, seed: { contacts: 4_000 }, seedValue: 18, latencyMs: 15 });
+  });
+  afterAll(() => slow?.close());
+
+  const startSync = (db: string) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/crmsync.js'), 'sync-contacts', '--source', 'dynamics', '--batch-size', '100', '--quiet'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...slowEnv(db) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, output })));
+    return { child, done };
+  };
+
+  const savedContacts = (db: string): number => {
+    try {
+      const handle = new Database(db, { readonly: true, timeout: 1_000 });
+      try {
+        return (handle.prepare("SELECT count(*) AS n FROM records WHERE source = 'dynamics'").get() as { n: number }).n;
+      } finally {
+        handle.close();
+      }
+    } catch {
+      return 0;
+    }
+  };
+  const waitFor = async (db: string, count: number) => {
+    for (let tries = 0; tries < 800 && savedContacts(db) < count; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+  };
+
+  test('a run killed mid-read is resumed from its last page by the next, ending with local = source', async () => {
+    const db = join(dir, 'kill.db');
+    const first = startSync(db);
+    await waitFor(db, 1_000);
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    const saved = savedContacts(db);
+    expect(saved).toBeGreaterThan(0);
+    expect(saved).toBeLessThan(4_000);
+
+    const next = await crmsync(['sync-contacts', '--source', 'dynamics', '--batch-size', '100', '--json'], slowEnv(db));
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/contacts \(dynamics\): run 1 \(pid \d+ on .*\) died without finishing; closed it as failed/);
+    const [result] = JSON.parse(next.stdout).results;
+    expect(result).toMatchObject({ resumedFrom: 1, syncType: 'full', counts: { created: 4_000 - saved } });
+    expect(expectComplete(compareWithDynamics(db, slow.store, contacts))).toEqual(COMPLETE);
+    expect(history(db).map((entry) => entry.status)).toEqual(['failed', 'success']);
+  });
+
+  test('a second run of the same object from the same source exits 4 naming the holder', async () => {
+    const db = join(dir, 'lease.db');
+    const first = startSync(db);
+    await waitFor(db, 300);
+    const second = await crmsync(['sync-contacts', '--source', 'dynamics'], slowEnv(db));
+    expect(second.code).toBe(4);
+    expect(second.stderr).toMatch(new RegExp(`contacts \\(dynamics\\) is already being synced by pid ${first.child.pid}`));
+    const finished = await first.done;
+    expect(finished.code, finished.output).toBe(0);
+  });
+});

@@ -1,0 +1,39 @@
+import { afterEach } from 'vitest';
+import type { DynamicsSettings } from '../../src/config/env.js';
+import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '../../src/emulators/dynamics/index.js';
+import { entitySetsFromMappings } from '../../src/commands/emulator.js';
+import { config } from './engine.js';
+
+/** The entity sets mappings.yaml reads, as `crmsync emulator` serves them. */
+export const MAPPED_ENTITY_SETS = entitySetsFromMappings(config, [CONTACTS, ACCOUNTS]);
+
+/** A fresh Dynamics 365 emulator per test, closed after it. */
+export function dynamicsEmulatorPerTest(): (options: DynamicsEmulatorOptions) => Promise<DynamicsEmulator> {
+  let current: DynamicsEmulator | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options) => (current = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS, ...options }));
+}
+
+/** Connection settings for crmsync's Dynamics client, trusting the emulator's certificate. */
+export const dynamicsSettingsOf = (emulator: DynamicsEmulator, overrides: Partial<DynamicsSettings> = {}): DynamicsSettings => ({
+  resourceUrl: emulator.url,
+  authorityHost: emulator.authorityHost,
+  tenantId: emulator.tenantId,
+  clientId: emulator.clientId,
+  clientSecret: emulator.clientSecret,
+  caCertificate: emulator.certificate,
+  ...overrides,
+});
+
+/** The same as environment variables, for the command line; the certificate goes in a file. */
+export const dynamicsEnvOf = (emulator: DynamicsEmulator, caFile: string): Record<string, string> => ({
+  D365_RESOURCE_URL: emulator.url,
+  D365_AUTHORITY_HOST: emulator.authorityHost,
+  D365_TENANT_ID: emulator.tenantId,
+  D365_CLIENT_ID: emulator.clientId,
+  D365_CLIENT_SECRET: emulator.clientSecret,
+  D365_CA_CERT: caFile,
+});
