@@ -145,40 +145,30 @@ export class SyncHistoryRepository {
    * changed nothing keeps it.
    */
   lastWatermark(source: string, objectType: string): string | null {
-    const row = this.store.orm
-      .select({ watermark: syncHistory.watermark })
-      .from(syncHistory)
-      .where(
-        and(
-          eq(syncHistory.crmSource, source),
-          eq(syncHistory.objectType, objectType),
-          inArray(syncHistory.status, ['success', 'partial']),
-          isNotNull(syncHistory.watermark),
-        ),
-      )
-      .orderBy(desc(syncHistory.id))
-      .limit(1)
-      .get();
-    return row?.watermark ?? null;
+    return this.lastFinished(source, objectType, syncHistory.watermark);
   }
 
   /** The delta link the next change read starts from: that of the last finished run that has one. */
   lastDeltaLink(source: string, objectType: string): string | null {
+    return this.lastFinished(source, objectType, syncHistory.deltaLink);
+  }
+
+  private lastFinished(source: string, objectType: string, column: typeof syncHistory.watermark | typeof syncHistory.deltaLink): string | null {
     const row = this.store.orm
-      .select({ deltaLink: syncHistory.deltaLink })
+      .select({ value: column })
       .from(syncHistory)
       .where(
         and(
           eq(syncHistory.crmSource, source),
           eq(syncHistory.objectType, objectType),
           inArray(syncHistory.status, ['success', 'partial']),
-          isNotNull(syncHistory.deltaLink),
+          isNotNull(column),
         ),
       )
       .orderBy(desc(syncHistory.id))
       .limit(1)
       .get();
-    return row?.deltaLink ?? null;
+    return row?.value ?? null;
   }
 
   /** A run that switched to another kind of read (an expired delta link → a full read). */
