@@ -121,6 +121,16 @@ describe('create', () => {
   });
 });
 
+describe('request size', () => {
+  it('refuses a body over 64 MB whole (413 in Dataverse error shape) rather than reading part of it', async () => {
+    const { emu } = await setup();
+    const reply = await call(emu, 'POST', 'contacts', { body: JSON.stringify({ firstname: 'Big', description: 'x'.repeat(64 * 1024 * 1024) }), headers: { 'Content-Type': 'application/json' } });
+    expect(reply.status).toBe(413);
+    expect(reply.body.error.message).toBe(`The request body is larger than ${64 * 1024 * 1024} bytes.`);
+    expect(emu.store.count('contacts')).toBe(5);
+  });
+});
+
 describe('update (PATCH upserts)', () => {
   it('updates a row: new values, modifiedon and version', async () => {
     const { emu, clock } = await setup();

@@ -298,6 +298,15 @@ describe('single objects', () => {
     expect(emu.store.count('deals')).toBe(2);
   });
 
+  it('refuses a body over 16 MB whole (400), writing nothing', async () => {
+    const emu = await emulator({ seed: { contacts: 5 } });
+    const rawBody = JSON.stringify({ properties: { email: 'big@example.com', notes: 'x'.repeat(16 * 1024 * 1024) } });
+    const response = await raw(emu, 'POST', '/crm/v3/objects/contacts', undefined, { rawBody });
+    expect(response.status).toBe(400);
+    expect(response.body.message).toBe(`Request body larger than ${16 * 1024 * 1024} bytes.`);
+    expect(emu.store.count('contacts')).toBe(5);
+  });
+
   it('refuses a second contact with an existing email (409 CONFLICT)', async () => {
     const emu = await emulator({ seed: { contacts: 5 } });
     const seededEmail = emu.store.get('contacts', '1003')!.properties.email!;

@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { executeBatch } from './batch.js';
-import { DataverseError, ERROR_CODES } from './errors.js';
+import { DataverseError, ERROR_CODES, odataError } from './errors.js';
 import type { FaultInjector } from './faults.js';
 import { handleIdentity, type IdentityConfig, type TokenRegistry } from './identity.js';
 import { parsePrefer } from './query.js';
+import { readBody } from '../request-body.js';
 import type { ServiceProtection } from './rate-limit.js';
 import type { DynamicsStore } from './store.js';
 import { errorResponse, executeApi, type ApiRequest, type ApiResponse, type WebApiContext } from './webapi.js';
@@ -71,19 +72,6 @@ export interface ServerContext {
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
 function headerRecord(request: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(request.headers)) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -135,7 +123,14 @@ async function handle(ctx: ServerContext, request: IncomingMessage, response: Se
   ctx.stats.requests++;
   const method = (request.method ?? 'GET').toUpperCase();
   const url = new URL(request.url ?? '/', 'https://emulator');
-  const body = await readBody(request);
+  let body: string;
+  try {
+    body = await readBody(request, MAX_BODY_BYTES, (limit) => odataError(`The request body is larger than ${limit} bytes.`, 413));
+  } catch (error) {
+    if (!(error instanceof DataverseError)) throw error;
+    send(response, error.status, { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' }, JSON.stringify(error.toBody()));
+    return;
+  }
   const api = /^\/api\/data\/(v9\.[0-2])(?:\/(.*))?$/.exec(url.pathname);
   if (api || url.pathname === '/api/data' || url.pathname.startsWith('/api/data/')) {
     await handleWebApi(ctx, request, response, method, url, body, api);

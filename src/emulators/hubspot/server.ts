@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HubSpotApiError, notFound, validationError } from './errors.js';
 import type { FaultInjector, FaultKind, HeldSockets, RequestFault } from './faults.js';
 import type { RateLimiter } from './rate-limit.js';
+import { readBody } from '../request-body.js';
 import { executeSearch } from './search.js';
 import { parseId, type ApiObject, type HubSpotStore, type ObjectTable, type Snapshot } from './store.js';
 import type { ObjectTypeDefinition } from './schema.js';
@@ -536,19 +537,6 @@ function match(method: string, pathname: string): Match {
 
 // ---- the request pipeline ----------------------------------------------------------------------
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    request.on('end', () => (size > MAX_BODY_BYTES ? reject(validationError(`Request body larger than ${MAX_BODY_BYTES} bytes.`)) : resolve(Buffer.concat(chunks).toString('utf8'))));
-    request.on('error', reject);
-  });
-}
-
 function parseJson(text: string): unknown {
   if (text.trim() === '') return undefined;
   try {
@@ -753,7 +741,7 @@ async function handle(ctx: ServerContext, request: IncomingMessage, response: Se
   let injector: FaultInjector | null = null;
   let fault: RequestFault | null = null;
   try {
-    const text = await readBody(request);
+    const text = await readBody(request, MAX_BODY_BYTES, (limit) => validationError(`Request body larger than ${limit} bytes.`));
     if (isApiPath(url.pathname)) {
       authenticate(ctx, request);
       // One draw for every authenticated /crm request, in arrival order.
