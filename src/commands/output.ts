@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { displayName, type SyncHistoryRow } from '../db/sync-history.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 /**
  * A progress bar per object on an interactive terminal; elsewhere (cron, CI) a plain log
@@ -67,7 +68,7 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
     const verb = result.dryRun ? 'dry run, nothing written; would have: ' : '';
     out(
       `${name(result).padEnd(width)} ${result.status.padEnd(8)} ${result.syncType.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +
-        `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${result.metrics.requests} requests, ${result.metrics.retries} retries)`,
+        `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${count(result.metrics.requests, 'request', 'requests')}, ${count(result.metrics.retries, 'retry', 'retries')})`,
     );
     if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);
   }
@@ -82,7 +83,7 @@ export function printHistory(rows: SyncHistoryRow[], json: boolean): void {
     out('no runs recorded yet');
     return;
   }
-  const header = ['run', 'object', 'source', 'type', 'status', 'started', 'seconds', 'processed', 'created', 'updated', 'unchanged', 'rejected', 'watermark'];
+  const header = ['run', 'object', 'source', 'type', 'status', 'started', 'seconds', 'processed', 'created', 'updated', 'unchanged', 'deleted', 'rejected', 'watermark'];
   const table = rows.map((row) => [
     String(row.id),
     row.objectType,
@@ -95,6 +96,7 @@ export function printHistory(rows: SyncHistoryRow[], json: boolean): void {
     String(row.recordsCreated),
     String(row.recordsUpdated),
     String(row.recordsUnchanged),
+    String(row.recordsDeleted),
     String(row.recordsFailed),
     row.watermark ?? '-',
   ]);
