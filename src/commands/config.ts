@@ -15,7 +15,7 @@ export function registerConfigCommand(program: Command, context: CommandContext)
         const [{ loadConfig }, env, { checkAgainstPortal }] = await Promise.all([import('../config/load.js'), import('../config/env.js'), import('../engines/portal-check.js')]);
         env.loadDotEnv();
         const config = loadConfig(global.config);
-        const fields = [...config.objects.values()].reduce((total, object) => total + object.fields.length, 0);
+        const fields = [...config.objects.values()].reduce((total, object) => total + (object.hubspot?.fields.length ?? 0) + (object.dynamics?.fields.length ?? 0), 0);
         const summary = `${config.path}: ${config.objects.size} objects, ${fields} fields, ${config.associations.length} association pairs`;
         if (!process.env.HUBSPOT_ACCESS_TOKEN?.trim()) {
           process.stdout.write(`${summary}: the file is valid (set HUBSPOT_ACCESS_TOKEN to check it against the portal too)\n`);

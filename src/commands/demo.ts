@@ -23,7 +23,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
         const configPath = global.config ?? packagedOrLocalMappings();
 
-        const [{ loadConfig }, { startHubSpotEmulator }, dynamicsEmulator, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
+        const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, dynamicsEmulator, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
           await Promise.all([
             import('../config/load.js'),
             import('../emulators/hubspot/index.js'),
@@ -35,8 +35,8 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
             import('./output.js'),
           ]);
         const config = loadConfig(configPath);
-        const objects = [...config.objects.values()].filter((object) => object.enabled);
-        const fromDynamics = objects.flatMap((object) => (object.dynamics ? [object.dynamics] : []));
+        const objects = enabledObjects(config, 'hubspot');
+        const fromDynamics = enabledObjects(config, 'dynamics');
         const pairs = config.associations.filter((pair) => objects.includes(pair.from) && objects.includes(pair.to));
         const syncEverything = async () => [
           ...(await syncObjects([...objects, ...fromDynamics], syncOptions, runContext)),

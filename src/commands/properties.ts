@@ -20,7 +20,7 @@ export function registerPropertiesCommand(program: Command, context: CommandCont
         ]);
         env.loadDotEnv();
         const configured = loadConfig(global.config).objects.get(name);
-        const objectType = configured?.objectType ?? name;
+        const objectType = configured?.hubspot?.objectType ?? name;
         const properties = await portalProperties(env.hubspotSettings(), objectType);
         if (options.yaml) {
           const entryName = /^[a-z_][a-z0-9_]*$/.test(name) ? name : `object_${name.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}`;

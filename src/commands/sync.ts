@@ -56,7 +56,7 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 async function syncAction(selection: Selection, rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
   const { concurrency, ...flags } = await parseSyncFlags(rawFlags);
   const global = globalFlags(command);
-  const [{ loadConfig, objectByName, mappingFor }, env, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] = await Promise.all([
+  const [{ loadConfig, objectByName, enabledObjects }, env, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] = await Promise.all([
     import('../config/load.js'),
     import('../config/env.js'),
     import('../db/database.js'),
@@ -67,10 +67,8 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
   env.loadDotEnv();
   const config = loadConfig(global.config);
   const { source } = flags;
-  const named = selection.objects === 'enabled' ? undefined : selection.objects.map((name) => objectByName(config, name));
-  // A plain sync-all from Dynamics 365 takes the enabled objects that have a dynamics: mapping.
-  const enabled = [...config.objects.values()].filter((object) => object.enabled && (source === 'hubspot' || object.dynamics));
-  const objects = (named ?? enabled).map((object) => mappingFor(object, source, config));
+  // A plain sync-all takes the enabled objects that the source has.
+  const objects = selection.objects === 'enabled' ? enabledObjects(config, source) : selection.objects.map((name) => objectByName(config, name, source));
   if (source === 'dynamics' && typeof selection.associations === 'object') {
     throw new UsageError('sync-associations reads HubSpot associations only; drop --source dynamics');
   }

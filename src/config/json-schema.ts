@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mappingsSchema } from './schema.js';
+import { HUBSPOT_REQUIRED_KEYS, mappingsSchema, objectSchema } from './schema.js';
 
 /**
  * The JSON Schema of mappings.yaml, generated from the zod schema that validates it, so
@@ -9,6 +9,14 @@ import { mappingsSchema } from './schema.js';
 export function mappingsJsonSchema(): Record<string, unknown> {
   // Input shape: what a person writes, before defaults are filled in. Transforms (durations)
   // are described by their input type.
-  const schema = z.toJSONSchema(mappingsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(mappingsSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      // The refinement zod cannot describe: an object is in HubSpot (object_type with its
+      // keys), or in Dynamics 365 only (a dynamics: block), or in both.
+      if (zodSchema === objectSchema) jsonSchema.anyOf = [{ required: [...HUBSPOT_REQUIRED_KEYS] }, { required: ['dynamics'] }];
+    },
+  }) as Record<string, unknown>;
   return { ...schema, title: 'crmsync mappings.yaml', description: 'Objects to sync, their fields and types, and the associations to keep.' };
 }

@@ -33,7 +33,15 @@ export interface ObjectConfig {
   properties: string[];
   /** Dynamics 365: whether the table has change tracking on (HubSpot: never). */
   changeTracking: boolean;
-  /** The same object's mapping for Dynamics 365, when mappings.yaml gives one. */
+}
+
+/** One entry under objects: in mappings.yaml: the object as each CRM that has it holds it. */
+export interface ConfiguredObject {
+  name: string;
+  enabled: boolean;
+  /** Absent for an object that lives only in Dynamics 365 (no object_type). */
+  hubspot?: ObjectConfig;
+  /** Present when the entry has a dynamics: block. */
   dynamics?: ObjectConfig;
 }
 
@@ -46,7 +54,7 @@ export interface AssociationPair {
 
 export interface Config {
   path: string;
-  objects: Map<string, ObjectConfig>;
+  objects: Map<string, ConfiguredObject>;
   associations: AssociationPair[];
 }
 
@@ -76,7 +84,8 @@ export function parseConfig(text: string, path: string): Config {
   const parsed = mappingsSchema.safeParse(document);
   if (!parsed.success) throw new UsageError(`${path}: ${describeIssues(parsed.error.issues)}`);
   const objects = resolveObjects(parsed.data);
-  const associations = parsed.data.associations.map(({ from, to }) => ({ from: objects.get(from)!, to: objects.get(to)!, name: `${from}->${to}` }));
+  // The schema has checked that both ends of every pair have a HubSpot side.
+  const associations = parsed.data.associations.map(({ from, to }) => ({ from: objects.get(from)!.hubspot!, to: objects.get(to)!.hubspot!, name: `${from}->${to}` }));
   return { path, objects, associations };
 }
 
@@ -89,26 +98,30 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
   return `${where}: ${message}${more}`;
 }
 
-function resolveObjects(file: MappingsFile): Map<string, ObjectConfig> {
-  const objects = new Map<string, ObjectConfig>();
+function resolveObjects(file: MappingsFile): Map<string, ConfiguredObject> {
+  const objects = new Map<string, ConfiguredObject>();
   const defaultOverlap = file.defaults.incremental?.overlap ?? DEFAULT_OVERLAP_MS;
   for (const [name, object] of Object.entries(file.objects)) {
-    const hubspot: ObjectConfig = {
-      name,
-      source: 'hubspot',
-      enabled: object.enabled,
-      objectType: object.object_type,
-      primaryKey: object.primary_key,
-      modifiedProperty: object.modified_property,
-      validation: object.validation,
-      table: object.table ?? `hubspot_${name}`,
-      overlapMs: object.incremental?.overlap ?? defaultOverlap,
-      changeTracking: false,
-      ...fieldsAndProperties(object.fields, object.properties, object.modified_property, object.primary_key === 'hs_object_id' ? [] : [object.primary_key]),
-    };
+    const entry: ConfiguredObject = { name, enabled: object.enabled };
+    // The schema requires modified_property and fields wherever object_type is given.
+    if (object.object_type !== undefined && object.modified_property !== undefined && object.fields !== undefined) {
+      entry.hubspot = {
+        name,
+        source: 'hubspot',
+        enabled: object.enabled,
+        objectType: object.object_type,
+        primaryKey: object.primary_key,
+        modifiedProperty: object.modified_property,
+        validation: object.validation,
+        table: object.table ?? `hubspot_${name}`,
+        overlapMs: object.incremental?.overlap ?? defaultOverlap,
+        changeTracking: false,
+        ...fieldsAndProperties(object.fields, object.properties, object.modified_property, object.primary_key === 'hs_object_id' ? [] : [object.primary_key]),
+      };
+    }
     const dynamics = object.dynamics;
     if (dynamics) {
-      hubspot.dynamics = {
+      entry.dynamics = {
         name,
         source: 'dynamics',
         enabled: object.enabled,
@@ -123,7 +136,7 @@ function resolveObjects(file: MappingsFile): Map<string, ObjectConfig> {
         ...fieldsAndProperties(dynamics.fields, dynamics.properties, dynamics.modified_property, [dynamics.primary_key]),
       };
     }
-    objects.set(name, hubspot);
+    objects.set(name, entry);
   }
   return objects;
 }
@@ -139,20 +152,21 @@ function fieldsAndProperties(
   return { fields, properties };
 }
 
-/** An object's mapping for one source, or what to add to mappings.yaml. */
-export function mappingFor(object: ObjectConfig, source: SourceName, config: Pick<Config, 'path'>): ObjectConfig {
-  if (source === 'hubspot') return object;
-  if (!object.dynamics) {
-    throw new UsageError(`object "${object.name}" has no dynamics: block in ${config.path}; add one (entity_set, primary_key, fields) to sync it from Dynamics 365`);
-  }
-  return object.dynamics;
+/** The enabled objects that one source has, as that source holds them (what a plain sync-all runs). */
+export function enabledObjects(config: Config, source: SourceName): ObjectConfig[] {
+  return [...config.objects.values()].flatMap((object) => (object.enabled && object[source] ? [object[source]] : []));
 }
 
-/** Looks an object up by name, or explains which names exist. */
-export function objectByName(config: Config, name: string): ObjectConfig {
+/** An object as one source holds it, by name; or which names exist, or what to add to mappings.yaml. */
+export function objectByName(config: Config, name: string, source: SourceName = 'hubspot'): ObjectConfig {
   const object = config.objects.get(name);
   if (!object) {
     throw new UsageError(`unknown object "${name}"; ${config.path} defines: ${[...config.objects.keys()].join(', ')}`);
   }
-  return object;
+  const mapping = object[source];
+  if (mapping) return mapping;
+  if (source === 'dynamics') {
+    throw new UsageError(`object "${name}" has no dynamics: block in ${config.path}; add one (entity_set, primary_key, fields) to sync it from Dynamics 365`);
+  }
+  throw new UsageError(`object "${name}" lives only in Dynamics 365 in ${config.path} (no object_type); sync it with --source dynamics, or add object_type, modified_property and fields`);
 }

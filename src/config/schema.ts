@@ -81,28 +81,46 @@ export const dynamicsMappingSchema = z
   })
   .strict();
 
+/** The HubSpot side's keys: an object that lives only in Dynamics 365 leaves them out. */
+export const HUBSPOT_REQUIRED_KEYS = ['object_type', 'modified_property', 'fields'] as const;
+
 export const objectSchema = z
   .object({
     source: z.literal('hubspot').default('hubspot'),
     /** false: synced only when named (sync-object, --objects), not by a plain sync-all. */
     enabled: z.boolean().default(true),
-    /** HubSpot object type: a name (contacts) or a type id (0-1, 2-1234567). */
-    object_type: z.string().min(1),
+    /** HubSpot object type: a name (contacts) or a type id (0-1, 2-1234567). Leave out for a Dynamics 365-only object. */
+    object_type: z.string().min(1).optional(),
     /** Property holding the record's unique id. */
     primary_key: z.string().min(1).default('hs_object_id'),
     /** Property HubSpot bumps on every change; incremental runs search on it. */
-    modified_property: z.string().min(1),
+    modified_property: z.string().min(1).optional(),
     validation: z.enum(['strict', 'lenient']).default('strict'),
     /** Name of the SQL view holding the mapped columns; defaults to <source>_<object>. */
     table: identifier.optional(),
     /** Extra properties to fetch and keep in the raw record without mapping them. */
     properties: z.array(z.string().min(1)).default([]),
     incremental: incrementalSchema.optional(),
-    fields: fieldsSchema,
+    fields: fieldsSchema.optional(),
     /** Where this object lives in Dynamics 365, for `--source dynamics`. */
     dynamics: dynamicsMappingSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((object, ctx) => {
+    // The top level maps the object in HubSpot; without object_type it lives in Dynamics 365 only.
+    if (object.object_type === undefined) {
+      if (!object.dynamics) {
+        ctx.addIssue({ code: 'custom', path: ['object_type'], message: 'give object_type (the HubSpot object), or a dynamics: block for an object that lives only in Dynamics 365' });
+      }
+      for (const key of ['modified_property', 'fields'] as const) {
+        if (object[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'maps a HubSpot property, so object_type is needed too' });
+      }
+      return;
+    }
+    for (const key of HUBSPOT_REQUIRED_KEYS) {
+      if (object[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required with object_type (the HubSpot side of the object)` });
+    }
+  });
 
 export const associationSchema = z
   .object({
@@ -130,8 +148,11 @@ export const mappingsSchema = z
   .superRefine((file, ctx) => {
     file.associations.forEach((pair, index) => {
       for (const end of ['from', 'to'] as const) {
-        if (!(pair[end] in file.objects)) {
+        const object = file.objects[pair[end]];
+        if (!object) {
           ctx.addIssue({ code: 'custom', path: ['associations', index, end], message: `"${pair[end]}" is not an object defined under objects:` });
+        } else if (object.object_type === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['associations', index, end], message: `"${pair[end]}" has no object_type: associations are HubSpot's` });
         }
       }
     });

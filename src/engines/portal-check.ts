@@ -17,7 +17,8 @@ export async function portalProperties(settings: HubSpotSettings, objectType: st
 export async function checkAgainstPortal(config: Config, settings: HubSpotSettings): Promise<string[]> {
   const client = new HubSpotClient(settings);
   const problems: string[] = [];
-  for (const object of config.objects.values()) {
+  for (const { hubspot: object } of config.objects.values()) {
+    if (!object) continue;
     let properties: PropertyDefinition[];
     try {
       properties = await client.properties(object.objectType);

@@ -5,7 +5,7 @@ import { crmsync, tempDir } from '../helpers/cli.js';
 
 const dir = tempDir();
 const badYaml = join(dir, 'bad.yaml');
-writeFileSync(badYaml, 'version: 1\nobjects:\n  contacts:\n    object_type: contacts\n    fields: {}\n');
+writeFileSync(badYaml, 'version: 1\nobjects:\n  contacts:\n    object_type: contacts\n    fields: { email: { type: email } }\n');
 const brokenYaml = join(dir, 'broken.yaml');
 writeFileSync(brokenYaml, 'version: 1\nobjects: [\n');
 
@@ -18,7 +18,7 @@ describe('bad input: one clear line, exit 2, nothing written', () => {
     ['a zero --batch-size', ['sync-contacts', '--batch-size', '0'], /^crmsync: --batch-size must be a whole number from 1 to 200, got "0"/],
     ['a negative --batch-size', ['sync-deals', '--batch-size=-5'], /^crmsync: --batch-size must be a whole number from 1 to 200, got "-5"/],
     ['an unknown object', ['sync-all', '--objects', 'contacts,unicorns'], /^crmsync: unknown object "unicorns"; mappings\.yaml defines: contacts, companies, deals/],
-    ['an invalid mappings.yaml', ['--config', badYaml, 'sync-contacts'], /^crmsync: .*bad\.yaml: objects\.contacts\.modified_property: /],
+    ['an invalid mappings.yaml', ['--config', badYaml, 'sync-contacts'], /^crmsync: .*bad\.yaml: objects\.contacts\.modified_property: is required with object_type/],
     ['a malformed mappings.yaml', ['--config', brokenYaml, 'sync-contacts'], /^crmsync: .*broken\.yaml: not valid YAML: /],
     ['a missing mappings.yaml', ['--config', join(dir, 'nope.yaml'), 'sync-contacts'], /^crmsync: .*nope\.yaml: file not found/],
     ['an unknown flag', ['sync-contacts', '--fulll'], /unknown option '--fulll'/],

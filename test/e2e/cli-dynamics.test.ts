@@ -1,17 +1,18 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mappingFor, objectByName } from '../../src/config/load.js';
-import { startDynamicsEmulator, type DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import { entitySetsFromMappings } from '../../src/commands/emulator.js';
+import { objectByName, parseConfig } from '../../src/config/load.js';
+import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
 import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithDynamics, expectComplete } from '../helpers/completeness.js';
 import { dynamicsEnvOf, MAPPED_ENTITY_SETS } from '../helpers/dynamics.js';
 import { config } from '../helpers/engine.js';
 
-const contacts = mappingFor(objectByName(config, 'contacts'), 'dynamics', config);
-const companies = mappingFor(objectByName(config, 'companies'), 'dynamics', config);
+const contacts = objectByName(config, 'contacts', 'dynamics');
+const companies = objectByName(config, 'companies', 'dynamics');
 const dir = tempDir();
 const caFile = join(dir, 'emulator-ca.pem');
 let emulator: DynamicsEmulator;
@@ -70,6 +71,61 @@ describe('--source dynamics through the command line', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('dry run, nothing written');
     expect(Buffer.compare(new Database(db, { readonly: true }).serialize(), before)).toBe(0);
+  });
+});
+
+describe('a Dynamics 365 table that is only configuration', () => {
+  // Cases (Dataverse's incident table) exist only in Dynamics 365 here: no object_type.
+  const CASES = `
+  cases:
+    dynamics:
+      entity_set: incidents
+      primary_key: incidentid
+      fields:
+        title: { type: string }
+        ticketnumber: { type: string }
+        priority: { property: prioritycode, type: integer }
+        customer_id: { property: _customerid_value, type: string }
+        modified_at: { property: modifiedon, type: datetime, required: true }
+`;
+  const mappingsPath = join(dir, 'with-cases.yaml');
+  const casesConfig = parseConfig(readFileSync(join(ROOT, 'mappings.yaml'), 'utf8') + CASES, mappingsPath);
+  const cases = objectByName(casesConfig, 'cases', 'dynamics');
+  let withCases: DynamicsEmulator;
+  const casesEnv = (db: string) => ({ ...dynamicsEnvOf(withCases, caFile), CRMSYNC_DB: db });
+  beforeAll(async () => {
+    writeFileSync(mappingsPath, readFileSync(join(ROOT, 'mappings.yaml'), 'utf8') + CASES);
+    withCases = await startDynamicsEmulator({ entitySets: entitySetsFromMappings(casesConfig, [CONTACTS, ACCOUNTS]), seed: { contacts: 20, accounts: 5, incidents: 640 }, seedValue: 19 });
+  });
+  afterAll(() => withCases?.close());
+
+  test('syncs with sync-object and sync-all --source dynamics, then reads only its changes, into dynamics_cases', async () => {
+    const db = join(dir, 'cases.db');
+    const first = await crmsync(['--config', mappingsPath, 'sync-object', 'cases', '--source', 'dynamics', '--json'], casesEnv(db));
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).results[0]).toMatchObject({ object: 'cases', source: 'dynamics', syncType: 'full', counts: { created: 640 } });
+    expect(expectComplete(compareWithDynamics(db, withCases.store, cases))).toEqual(COMPLETE);
+
+    const [row] = withCases.store.all('incidents');
+    withCases.store.update('incidents', String(row.incidentid), { title: 'Printer on fire' });
+    const all = await crmsync(['--config', mappingsPath, 'sync-all', '--source', 'dynamics', '--json'], casesEnv(db));
+    expect(all.code, all.stderr).toBe(0);
+    const results = JSON.parse(all.stdout).results as { object: string; syncType: string; counts: { updated: number } }[];
+    expect(results.map((result) => result.object)).toEqual(['contacts', 'companies', 'cases']);
+    expect(results[2]).toMatchObject({ syncType: 'incremental', counts: { updated: 1 } });
+    expect(expectComplete(compareWithDynamics(db, withCases.store, cases))).toEqual(COMPLETE);
+    const handle = new Database(db, { readonly: true });
+    expect(handle.prepare('SELECT title FROM dynamics_cases WHERE id = ?').get(row.incidentid)).toEqual({ title: 'Printer on fire' });
+    handle.close();
+  });
+
+  test('asked for from HubSpot, it says how to sync it, and writes nothing', async () => {
+    const db = join(dir, 'cases-hubspot.db');
+    const run = await crmsync(['--config', mappingsPath, 'sync-object', 'cases'], { ...casesEnv(db), HUBSPOT_ACCESS_TOKEN: 'pat-na1-unused' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('object "cases" lives only in Dynamics 365');
+    expect(run.stderr).toContain('sync it with --source dynamics');
+    expect(existsSync(db)).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadConfig, mappingFor, objectByName, type ObjectConfig } from '../../src/config/load.js';
+import { loadConfig, objectByName, type ObjectConfig } from '../../src/config/load.js';
 import type { RetryPolicy } from '../../src/clients/retry.js';
 import type { DynamicsSettings, HubSpotSettings } from '../../src/config/env.js';
 import { openStore } from '../../src/db/database.js';
@@ -32,7 +32,7 @@ export function syncFromDynamics(
   log: Logger = silentLogger,
   retry?: RetryPolicy,
 ): Promise<RunResult> {
-  return runEngine(mappingFor(objectByName(config, object), 'dynamics', config), db, { dynamics, log, retry }, options);
+  return runEngine(objectByName(config, object, 'dynamics'), db, { dynamics, log, retry }, options);
 }
 
 export async function runEngine(mapping: ObjectConfig, db: string, context: Omit<RunContext, 'store'>, options: Partial<SyncOptions>): Promise<RunResult> {

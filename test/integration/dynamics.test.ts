@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
-import { mappingFor, objectByName } from '../../src/config/load.js';
+import { objectByName } from '../../src/config/load.js';
 import { CONTACTS, type DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/cli.js';
@@ -9,8 +9,8 @@ import { COMPLETE, compareWithDynamics, expectComplete } from '../helpers/comple
 import { dynamicsEmulatorPerTest, dynamicsSettingsOf, MAPPED_ENTITY_SETS } from '../helpers/dynamics.js';
 import { config, DEFAULT_OPTIONS, runEngine, syncFromDynamics } from '../helpers/engine.js';
 
-const contacts = mappingFor(objectByName(config, 'contacts'), 'dynamics', config);
-const companies = mappingFor(objectByName(config, 'companies'), 'dynamics', config);
+const contacts = objectByName(config, 'contacts', 'dynamics');
+const companies = objectByName(config, 'companies', 'dynamics');
 const dir = tempDir();
 const start = dynamicsEmulatorPerTest();
 const RETRY = { retries: 5, minDelayMs: 5, maxDelayMs: 40, timeoutMs: 10_000, rateLimitWaitMs: 50 };

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { loadConfig, objectByName, parseConfig } from '../../src/config/load.js';
+import { enabledObjects, loadConfig, objectByName, parseConfig } from '../../src/config/load.js';
 import { UsageError } from '../../src/errors.js';
 
 const minimal = (object: string) => `version: 1\nobjects:\n  contacts:\n${object}`;
+const DYNAMICS_ONLY = '    dynamics:\n      entity_set: incidents\n      primary_key: incidentid\n      fields:\n        title: { type: string }\n';
 const valid = '    object_type: contacts\n    modified_property: lastmodifieddate\n    fields:\n      email: { type: email }\n';
 
 describe('the shipped mappings.yaml', () => {
@@ -44,6 +45,10 @@ describe('invalid mappings name the file, the path and the problem', () => {
     [minimal(`${valid}    colour: blue\n`), /^bad\.yaml: objects\.contacts: Unrecognized key: "colour"/],
     [minimal(`${valid}    incremental: { overlap: soon }\n`), /^bad\.yaml: objects\.contacts\.incremental\.overlap: must be a duration/],
     [`${minimal(valid)}associations:\n  - { from: contacts, to: unicorns }\n`, /^bad\.yaml: associations\.0\.to: "unicorns" is not an object defined under objects:/],
+    [minimal('    validation: strict\n'), /^bad\.yaml: objects\.contacts\.object_type: give object_type \(the HubSpot object\), or a dynamics: block/],
+    [minimal(`${DYNAMICS_ONLY}    modified_property: lastmodifieddate\n`), /^bad\.yaml: objects\.contacts\.modified_property: maps a HubSpot property, so object_type is needed too/],
+    [minimal(valid.replace('    fields:\n      email: { type: email }\n', '')), /^bad\.yaml: objects\.contacts\.fields: is required with object_type/],
+    [`${minimal(valid)}  cases:\n${DYNAMICS_ONLY}associations:\n  - { from: contacts, to: cases }\n`, /^bad\.yaml: associations\.0\.to: "cases" has no object_type: associations are HubSpot's/],
   ])('%#', (text, message) => {
     expect(() => parseConfig(text, 'bad.yaml')).toThrow(UsageError);
     expect(() => parseConfig(text, 'bad.yaml')).toThrow(message);
@@ -66,6 +71,23 @@ test('a new standard object needs only YAML', () => {
   const lineItems = objectByName(parseConfig(text, 'mappings.yaml'), 'line_items');
   expect(lineItems).toMatchObject({ table: 'hubspot_line_items', overlapMs: 120_000, objectType: 'line_items', primaryKey: 'hs_object_id', enabled: true });
   expect(lineItems.properties).toEqual(['name', 'hs_lastmodifieddate']);
+});
+
+describe('an object that lives only in Dynamics 365', () => {
+  const config = parseConfig(`version: 1\nobjects:\n  cases:\n${DYNAMICS_ONLY}  contacts:\n${valid}`, 'mappings.yaml');
+
+  test('needs no object_type, and syncs from Dynamics 365 only', () => {
+    expect(objectByName(config, 'cases', 'dynamics')).toMatchObject({ objectType: 'incidents', primaryKey: 'incidentid', table: 'dynamics_cases', changeTracking: true });
+    expect(() => objectByName(config, 'cases')).toThrow(
+      'object "cases" lives only in Dynamics 365 in mappings.yaml (no object_type); sync it with --source dynamics, or add object_type, modified_property and fields',
+    );
+    expect(() => objectByName(config, 'contacts', 'dynamics')).toThrow('object "contacts" has no dynamics: block in mappings.yaml');
+  });
+
+  test('a plain sync-all takes the enabled objects each source has', () => {
+    expect(enabledObjects(config, 'hubspot').map((object) => object.name)).toEqual(['contacts']);
+    expect(enabledObjects(config, 'dynamics').map((object) => object.name)).toEqual(['cases']);
+  });
 });
 
 test('mappings.schema.json is the JSON Schema generated from the zod schema', async () => {

@@ -59,5 +59,5 @@ test('a generated mappings block parses and is a valid object entry', () => {
     weird_name_: { property: 'Weird Name!', type: 'string' },
   });
   const config = parseConfig(`version: 1\nobjects:\n${block}`, 'generated.yaml');
-  expect(config.objects.get('line_items')?.fields).toHaveLength(6);
+  expect(config.objects.get('line_items')?.hubspot?.fields).toHaveLength(6);
 });
