@@ -11,6 +11,26 @@ export const WEB_API_PATH = '/api/data/v9.2';
 /** Dataverse's largest page (and the default): Prefer: odata.maxpagesize may ask for less. */
 export const DYNAMICS_MAX_PAGE_SIZE = 5_000;
 
+/** A table's definition, from EntityDefinitions and its Attributes. */
+export interface TableDefinition {
+  entitySet: string;
+  logicalName: string;
+  primaryKey: string;
+  changeTracking: boolean;
+  /** The columns a query can $select, in the order Dataverse lists them. */
+  attributes: AttributeDefinition[];
+}
+
+export interface AttributeDefinition {
+  /** As $select and rows name it: the logical name, or _<name>_value for a lookup. */
+  name: string;
+  /** AttributeType: String, Memo, Integer, Money, DateTime, Picklist, Lookup, ... */
+  type: string;
+}
+
+/** Lookups are read through their _<name>_value property, which holds the related row's id. */
+const LOOKUP_TYPES = new Set(['Lookup', 'Customer', 'Owner']);
+
 /** One page of an OData collection. */
 export interface ODataPage {
   value: Record<string, unknown>[];
@@ -99,6 +119,27 @@ export class DynamicsClient {
     };
     if (!Array.isArray(body.value)) throw new TransientError('Dynamics 365 sent a page without a value array');
     return { value: body.value as Record<string, unknown>[], nextLink: body['@odata.nextLink'], deltaLink: body['@odata.deltaLink'] };
+  }
+
+  /** The definition of the table behind an entity set, or null when the organisation has none. */
+  async tableDefinition(entitySet: string): Promise<TableDefinition | null> {
+    // OData string literals double their single quotes.
+    const literal = `'${entitySet.replaceAll("'", "''")}'`;
+    const tables = await this.page(
+      `definition of ${entitySet}`,
+      this.collectionUrl('EntityDefinitions', { $select: 'LogicalName,EntitySetName,PrimaryIdAttribute,ChangeTrackingEnabled', $filter: `EntitySetName eq ${literal}` }),
+    );
+    const table = tables.value[0] as { LogicalName: string; PrimaryIdAttribute: string; ChangeTrackingEnabled: boolean } | undefined;
+    if (!table) return null;
+    const columns = await this.page(
+      `columns of ${entitySet}`,
+      this.collectionUrl(`EntityDefinitions(LogicalName='${table.LogicalName}')/Attributes`, { $select: 'LogicalName,AttributeType,AttributeOf,IsValidForRead' }),
+    );
+    const attributes = (columns.value as { LogicalName: string; AttributeType: string; AttributeOf: string | null; IsValidForRead: boolean }[])
+      // A lookup's name and type columns (AttributeOf set) are no Web API properties: $select refuses them.
+      .filter((column) => column.IsValidForRead && !column.AttributeOf)
+      .map((column) => ({ name: LOOKUP_TYPES.has(column.AttributeType) ? `_${column.LogicalName}_value` : column.LogicalName, type: column.AttributeType }));
+    return { entitySet, logicalName: table.LogicalName, primaryKey: table.PrimaryIdAttribute, changeTracking: table.ChangeTrackingEnabled === true, attributes };
   }
 
   private get(operation: string, url: string, headers: Record<string, string> = {}): Promise<unknown> {

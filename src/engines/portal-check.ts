@@ -1,7 +1,9 @@
+import { DynamicsClient, type AttributeDefinition, type TableDefinition } from '../clients/dynamics.js';
 import { HubSpotClient, type PropertyDefinition } from '../clients/hubspot.js';
-import type { HubSpotSettings } from '../config/env.js';
+import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
 import type { Config, ObjectConfig } from '../config/load.js';
 import { ApiError } from '../errors.js';
+import { attributeFits, isReadable } from '../processors/attribute-types.js';
 import { fits } from '../processors/property-types.js';
 
 /** Reads an object's properties from the Properties API. */
@@ -54,4 +56,60 @@ function objectProblems(object: ObjectConfig, properties: Map<string, PropertyDe
     problems.push(`${at}.properties: HubSpot has no property "${extra}"`);
   }
   return [...new Set(problems)];
+}
+
+/** Reads a Dataverse table's definition and columns; null when the organisation has no such entity set. */
+export async function organisationTable(settings: DynamicsSettings, entitySet: string): Promise<TableDefinition | null> {
+  return new DynamicsClient(settings).tableDefinition(entitySet);
+}
+
+/**
+ * Checks the dynamics: blocks of mappings.yaml against the Dynamics 365 organisation, one
+ * line per problem: unknown entity sets and columns, field types that cannot read a
+ * column, a primary key that is not the table's, change tracking the table does not have.
+ * Dataverse refuses a whole query that selects one unknown column, so these would
+ * otherwise fail the run.
+ */
+export async function checkAgainstOrganisation(config: Config, settings: DynamicsSettings): Promise<string[]> {
+  const client = new DynamicsClient(settings);
+  const problems: string[] = [];
+  for (const { dynamics: object } of config.objects.values()) {
+    if (!object) continue;
+    const table = await client.tableDefinition(object.objectType);
+    if (!table) {
+      problems.push(`objects.${object.name}.dynamics.entity_set: Dynamics 365 has no entity set "${object.objectType}"`);
+      continue;
+    }
+    problems.push(...tableProblems(object, table));
+  }
+  return problems;
+}
+
+function tableProblems(object: ObjectConfig, table: TableDefinition): string[] {
+  const at = `objects.${object.name}.dynamics`;
+  const columns = new Map(table.attributes.filter(isReadable).map((attribute) => [attribute.name, attribute]));
+  const unknown = (name: string) => `Dynamics 365's ${table.logicalName} table has no column "${name}"${lookupHint(name, columns)}`;
+  const problems: string[] = [];
+  for (const field of object.fields) {
+    const column = columns.get(field.property);
+    if (!column) problems.push(`${at}.fields.${field.column}: ${unknown(field.property)}`);
+    else if (!attributeFits(field.type, column)) problems.push(`${at}.fields.${field.column}: type ${field.type} cannot read the ${column.type} column "${field.property}"`);
+  }
+  const modified = columns.get(object.modifiedProperty);
+  if (!modified) problems.push(`${at}.modified_property: ${unknown(object.modifiedProperty)}`);
+  else if (modified.type !== 'DateTime') problems.push(`${at}.modified_property: "${object.modifiedProperty}" is a ${modified.type} column, not a DateTime`);
+  if (object.primaryKey !== table.primaryKey) problems.push(`${at}.primary_key: the ${table.logicalName} table's key is "${table.primaryKey}", not "${object.primaryKey}"`);
+  if (object.changeTracking && !table.changeTracking) {
+    problems.push(`${at}.change_tracking: the ${table.logicalName} table has "Track changes" off; turn it on in the table's settings, or set change_tracking: false`);
+  }
+  for (const extra of object.properties.filter((name) => !columns.has(name) && name !== object.modifiedProperty && name !== object.primaryKey && !object.fields.some((field) => field.property === name))) {
+    problems.push(`${at}.properties: ${unknown(extra)}`);
+  }
+  return [...new Set(problems)];
+}
+
+/** A lookup is read as _<name>_value, its plain name is refused by $select: say which form exists. */
+function lookupHint(name: string, columns: Map<string, AttributeDefinition>): string {
+  const asLookup = `_${name}_value`;
+  return columns.has(asLookup) ? ` (it is a lookup: use ${asLookup})` : '';
 }

@@ -1,5 +1,5 @@
 import type { PropertyDefinition } from '../clients/hubspot.js';
-import type { FieldType } from '../config/schema.js';
+import { RESERVED_COLUMNS, type FieldType } from '../config/schema.js';
 
 /** A HubSpot property as the Properties API describes it (the client's type). */
 export type PortalProperty = PropertyDefinition;
@@ -46,7 +46,7 @@ export function fits(type: FieldType, property: PortalProperty): boolean {
   return COMPATIBLE[type](property);
 }
 
-const RESERVED = new Set(['id', 'source_modified_at', 'is_deleted', 'deleted_at', 'last_run_id']);
+const RESERVED = new Set<string>(RESERVED_COLUMNS);
 /** Properties every record has and crmsync keeps anyway (the id is the view's `id`). */
 const SKIPPED = new Set(['hs_object_id']);
 
@@ -74,10 +74,10 @@ export function mappingBlock(name: string, objectType: string, properties: Porta
   return `${lines.join('\n')}\n`;
 }
 
-/** A lower_snake_case column name for a property, unique within the object. */
-function columnFor(property: string, used: Set<string>): string {
+/** A lower_snake_case column name for a property, unique within the object; a reserved name gets the prefix. */
+export function columnFor(property: string, used: Set<string>, reservedPrefix = 'hs_'): string {
   let column = property.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^(\d)/, '_$1');
-  if (RESERVED.has(column)) column = `hs_${column}`;
+  if (RESERVED.has(column)) column = `${reservedPrefix}${column}`;
   while (used.has(column)) column = `${column}_`;
   used.add(column);
   return column;

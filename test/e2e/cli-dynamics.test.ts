@@ -129,6 +129,65 @@ describe('a Dynamics 365 table that is only configuration', () => {
   });
 });
 
+describe('discovering and checking Dynamics 365 tables', () => {
+  const dynamicsOnly = (db: string) => env(db, { HUBSPOT_ACCESS_TOKEN: undefined });
+  const edited = (edit: (text: string) => string) => {
+    const path = join(dir, `check-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(path, edit(readFileSync(join(ROOT, 'mappings.yaml'), 'utf8')));
+    return path;
+  };
+
+  test('properties --source dynamics lists the columns; --yaml prints an entry that, appended to mappings.yaml, syncs and checks clean', async () => {
+    const listed = await crmsync(['properties', 'accounts', '--source', 'dynamics'], dynamicsOnly(join(dir, 'unused.db')));
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^name\s+type\s+crmsync type$/);
+    expect(listed.stdout).toMatch(/\nrevenue\s+Money\s+decimal\n/);
+
+    const block = await crmsync(['properties', 'accounts', '--source', 'dynamics', '--yaml'], dynamicsOnly(join(dir, 'unused.db')));
+    expect(block.code, block.stderr).toBe(0);
+    const mappings = join(dir, 'with-accounts.yaml');
+    writeFileSync(mappings, readFileSync(join(ROOT, 'mappings.yaml'), 'utf8') + block.stdout);
+    const db = join(dir, 'generated-accounts.db');
+    const run = await crmsync(['--config', mappings, 'sync-object', 'accounts', '--source', 'dynamics', '--json'], dynamicsOnly(db));
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).results[0]).toMatchObject({ status: 'success', counts: { created: 150, failed: 0 } });
+    const check = await crmsync(['--config', mappings, 'config', 'check'], dynamicsOnly(db));
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/: matches the Dynamics 365 organisation at https:\/\/127\.0\.0\.1:\d+\n$/);
+  });
+
+  test('properties of a table the organisation does not have: one line, exit 2', async () => {
+    const run = await crmsync(['properties', 'acounts', '--source', 'dynamics'], dynamicsOnly(join(dir, 'unused.db')));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Dynamics 365 has no entity set "acounts"');
+  });
+
+  test.each([
+    ['an unknown column', (text: string) => text.replace('jobtitle: { type: string }\n        city: { property: address1_city', 'jobtitle: { property: job_title, type: string }\n        city: { property: address1_city'), `objects.contacts.dynamics.fields.jobtitle: Dynamics 365's contact table has no column "job_title"`],
+    ['a lookup by its plain name', (text: string) => text.replace('property: _parentcustomerid_value', 'property: parentcustomerid'), 'has no column "parentcustomerid" (it is a lookup: use _parentcustomerid_value)'],
+    ['a type mismatch', (text: string) => text.replace('email_optout: { property: donotbulkemail, type: boolean }', 'email_optout: { property: donotbulkemail, type: date }'), 'objects.contacts.dynamics.fields.email_optout: type date cannot read the Boolean column "donotbulkemail"'],
+    ['an unknown entity set', (text: string) => text.replace('entity_set: accounts', 'entity_set: acounts'), 'objects.companies.dynamics.entity_set: Dynamics 365 has no entity set "acounts"'],
+    ['a key that is not the table\'s', (text: string) => text.replace('primary_key: contactid', 'primary_key: emailaddress1'), `objects.contacts.dynamics.primary_key: the contact table's key is "contactid", not "emailaddress1"`],
+  ])('config check catches %s against the organisation: one line, exit 2', async (_, edit, line) => {
+    const run = await crmsync(['--config', edited(edit), 'config', 'check'], dynamicsOnly(join(dir, 'unused.db')));
+    expect(run.code).toBe(2);
+    expect(run.stdout.trim().split('\n')).toEqual([expect.stringContaining(line)]);
+    expect(run.stderr).toMatch(/^crmsync: 1 problem in .* against the Dynamics 365 organisation at https:\/\/127\.0\.0\.1:\d+/);
+    expect(run.stdout + run.stderr).not.toContain(emulator.clientSecret);
+  });
+
+  test('config check names a table without change tracking that the mapping expects to have it', async () => {
+    const untracked = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS.map((set) => (set.entitySet === 'accounts' ? { ...set, changeTracking: false } : set)), seed: {} });
+    try {
+      const run = await crmsync(['config', 'check'], { ...dynamicsEnvOf(untracked, caFile), CRMSYNC_DB: join(dir, 'unused.db') });
+      expect(run.code).toBe(2);
+      expect(run.stdout.trim()).toContain('objects.companies.dynamics.change_tracking: the account table has "Track changes" off; turn it on in the table\'s settings, or set change_tracking: false');
+    } finally {
+      await untracked.close();
+    }
+  });
+});
+
 describe('mistakes get one clear line and a non-zero exit', () => {
   test.each([
     ['an unknown source', ['sync-contacts', '--source', 'salesforce'], {}, 2, /argument 'salesforce' is invalid\. Allowed choices are hubspot, dynamics/],

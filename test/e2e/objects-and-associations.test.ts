@@ -151,13 +151,13 @@ describe('config check', () => {
     const run = await crmsync(['--config', broken(edit), 'config', 'check'], env(emulator, join(dir, 'unused.db')));
     expect(run.code).toBe(2);
     expect(run.stdout.trim().split('\n')).toEqual([expect.stringContaining(line)]);
-    expect(run.stderr).toMatch(/^crmsync: 1 problem in .* against http:\/\/127\.0\.0\.1:\d+/);
+    expect(run.stderr).toMatch(/^crmsync: 1 problem in .* against the portal at http:\/\/127\.0\.0\.1:\d+/);
   });
 
   test('without credentials it still validates the file itself', async () => {
     const good = await crmsync(['config', 'check'], { CRMSYNC_DB: join(dir, 'unused.db') });
     expect(good.code).toBe(0);
-    expect(good.stdout).toContain('the file is valid (set HUBSPOT_ACCESS_TOKEN to check it against the portal too)');
+    expect(good.stdout).toContain('the file is valid (set HUBSPOT_ACCESS_TOKEN or the D365_* settings to check it against the CRMs too)');
     const bad = await crmsync(['--config', broken((text) => text.replace('type: email', 'type: emial')), 'config', 'check'], {});
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/objects\.contacts\.fields\.email\.type: Invalid option/);
