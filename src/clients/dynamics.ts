@@ -226,6 +226,9 @@ export class DynamicsClient {
     if (status === 400 && /change ?tracking|track-changes/i.test(message)) {
       return new ApiError(`${operation}: ${message}; turn on "Track changes" for the table, or set change_tracking: false for this object in mappings.yaml`, status);
     }
+    if (status === 400 && /Could not find a property named/i.test(message)) {
+      return new ApiError(`${operation}: ${message} Check the dynamics: block of this object in mappings.yaml; crmsync config check names every column the table lacks`, status);
+    }
     if (status === 404) return new ApiError(`${operation}: Dynamics 365 answered 404 (${message}); check entity_set in mappings.yaml`, status);
     return new ApiError(`${operation}: Dynamics 365 rejected the request (${status}${code ? ` ${code}` : ''}): ${message}`, status);
   }

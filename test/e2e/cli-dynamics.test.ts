@@ -176,6 +176,18 @@ describe('discovering and checking Dynamics 365 tables', () => {
     expect(run.stdout + run.stderr).not.toContain(emulator.clientSecret);
   });
 
+  test('a sync that maps a column the table lacks fails at its first read, naming the column and config check, and saves nothing', async () => {
+    const db = join(dir, 'drift.db');
+    const mappings = edited((text) => text.replace('jobtitle: { type: string }\n        city: { property: address1_city', 'jobtitle: { property: job_title, type: string }\n        city: { property: address1_city'));
+    const run = await crmsync(['--config', mappings, 'sync-contacts', '--source', 'dynamics'], dynamicsOnly(db));
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("Could not find a property named 'job_title' on type 'Microsoft.Dynamics.CRM.contact'. Check the dynamics: block of this object in mappings.yaml; crmsync config check names every column");
+    expect(history(db)).toEqual([expect.objectContaining({ status: 'failed' })]);
+    const handle = new Database(db, { readonly: true });
+    expect(handle.prepare('SELECT count(*) AS n FROM records').get()).toEqual({ n: 0 });
+    handle.close();
+  });
+
   test('config check names a table without change tracking that the mapping expects to have it', async () => {
     const untracked = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS.map((set) => (set.entitySet === 'accounts' ? { ...set, changeTracking: false } : set)), seed: {} });
     try {
