@@ -1,16 +1,17 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { globalFlags } from './options.js';
+import { globalFlags, SOURCE_CHOICES } from './options.js';
 
 export function registerHistoryCommand(program: Command, context: CommandContext): void {
   program
     .command('history')
     .description('list recent sync runs from the sync_history table, newest first')
     .option('--object <name>', 'only runs of this object')
+    .addOption(new Option('--source <crm>', 'only runs that read from this CRM').choices(SOURCE_CHOICES))
     .addOption(new Option('--limit <n>', 'number of runs to show').default('20'))
     .action(
-      context.action(async (options: { object?: string; limit: string }, command: Command) => {
+      context.action(async (options: { object?: string; source?: string; limit: string }, command: Command) => {
         const limit = Number(options.limit);
         if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${options.limit}"`);
         const global = globalFlags(command);
@@ -25,7 +26,7 @@ export function registerHistoryCommand(program: Command, context: CommandContext
         if (!existsSync(path)) throw new UsageError(`no database at ${path}: run a sync first, or pass --db <path>`);
         const store = openStore(path);
         try {
-          printHistory(new SyncHistoryRepository(store).list({ objectType: options.object, limit }), global.json);
+          printHistory(new SyncHistoryRepository(store).list({ objectType: options.object, source: options.source, limit }), global.json);
         } finally {
           store.close();
         }

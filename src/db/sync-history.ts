@@ -211,11 +211,16 @@ export class SyncHistoryRepository {
       .run();
   }
 
-  list(filter: { objectType?: string; limit: number }): SyncHistoryRow[] {
+  list(filter: { objectType?: string; source?: string; limit: number }): SyncHistoryRow[] {
     return this.store.orm
       .select()
       .from(syncHistory)
-      .where(filter.objectType ? eq(syncHistory.objectType, filter.objectType) : undefined)
+      .where(
+        and(
+          filter.objectType ? eq(syncHistory.objectType, filter.objectType) : undefined,
+          filter.source ? eq(syncHistory.crmSource, filter.source) : undefined,
+        ),
+      )
       .orderBy(desc(syncHistory.id))
       .limit(filter.limit)
       .all();

@@ -51,6 +51,9 @@ describe('--source dynamics through the command line', () => {
 
     const listed = await crmsync(['history', '--json'], env(db));
     expect(JSON.parse(listed.stdout).map((run: { crmSource: string }) => run.crmSource)).toEqual(['dynamics', 'dynamics']);
+    const fromDynamics = await crmsync(['history', '--source', 'dynamics', '--object', 'contacts'], env(db));
+    expect(fromDynamics.stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(1, 4).join(' '))).toEqual(['contacts dynamics incremental', 'contacts dynamics full']);
+    expect(JSON.parse((await crmsync(['history', '--source', 'hubspot', '--json'], env(db))).stdout)).toEqual([]);
   });
 
   test('sync-all --source dynamics syncs the objects that have a dynamics: mapping, and no associations', async () => {
