@@ -3,8 +3,6 @@ import { EXIT_CODES } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { globalFlags } from './options.js';
 
-const DYNAMICS_VARIABLES = ['D365_TENANT_ID', 'D365_CLIENT_ID', 'D365_CLIENT_SECRET', 'D365_RESOURCE_URL'];
-
 export function registerConfigCommand(program: Command, context: CommandContext): void {
   program
     .command('config')
@@ -28,8 +26,7 @@ export function registerConfigCommand(program: Command, context: CommandContext)
           const settings = env.hubspotSettings();
           checks.push({ against: `the portal at ${settings.baseUrl}`, problems: () => portal.checkAgainstPortal(config, settings) });
         }
-        if (DYNAMICS_VARIABLES.some((name) => process.env[name]?.trim())) {
-          // Any D365_* set means Dynamics is meant: a missing one is named, not skipped.
+        if (env.dynamicsSettingsGiven()) {
           const settings = env.dynamicsSettings();
           checks.push({ against: `the Dynamics 365 organisation at ${settings.resourceUrl}`, problems: () => portal.checkAgainstOrganisation(config, settings) });
         }

@@ -100,9 +100,14 @@ export function printHistory(rows: SyncHistoryRow[], json: boolean): void {
     String(row.recordsFailed),
     row.watermark ?? '-',
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...table.map((cells) => cells[column].length)));
-  for (const cells of [header, ...table]) out(cells.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  printTable([header, ...table]);
   for (const row of rows) if (row.errorMessage) out(`run ${row.id}: ${row.errorMessage}`);
+}
+
+/** Rows of cells as aligned columns; the first row is the header. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  for (const row of rows) out(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
 }
 
 function parse(text: string | null): unknown {

@@ -19,12 +19,13 @@ export function registerPropertiesCommand(program: Command, context: CommandCont
     .action(
       context.action(async (name: string, options: { yaml: boolean; source: (typeof SOURCE_CHOICES)[number] }, command: Command) => {
         const global = globalFlags(command);
-        const [{ loadConfig }, env, portal, propertyTypes, attributeTypes] = await Promise.all([
+        const [{ loadConfig }, env, portal, propertyTypes, attributeTypes, { printTable }] = await Promise.all([
           import('../config/load.js'),
           import('../config/env.js'),
           import('../engines/portal-check.js'),
           import('../processors/property-types.js'),
           import('../processors/attribute-types.js'),
+          import('./output.js'),
         ]);
         env.loadDotEnv();
         const configured = loadConfig(global.config).objects.get(name);
@@ -47,9 +48,4 @@ export function registerPropertiesCommand(program: Command, context: CommandCont
         else printTable([['name', 'label', 'type', 'field type'], ...properties.map((property) => [property.name, property.label ?? '', property.type, property.fieldType])]);
       }),
     );
-}
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  for (const row of rows) out(`${row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()}\n`);
 }

@@ -53,6 +53,11 @@ const DYNAMICS_VARIABLES = {
   resourceUrl: 'D365_RESOURCE_URL',
 } as const;
 
+/** Whether any of the D365_* settings is given: Dynamics 365 is then meant, and a missing one is an error, not a skip. */
+export function dynamicsSettingsGiven(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Object.values(DYNAMICS_VARIABLES).some((name) => env[name]?.trim());
+}
+
 export function dynamicsSettings(env: NodeJS.ProcessEnv = process.env): DynamicsSettings {
   const values = Object.fromEntries(Object.entries(DYNAMICS_VARIABLES).map(([key, name]) => [key, env[name]?.trim() ?? ''])) as Record<keyof typeof DYNAMICS_VARIABLES, string>;
   const missing = Object.entries(DYNAMICS_VARIABLES).filter(([key]) => !values[key as keyof typeof values]).map(([, name]) => name);

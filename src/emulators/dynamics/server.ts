@@ -128,7 +128,8 @@ async function handle(ctx: ServerContext, request: IncomingMessage, response: Se
     body = await readBody(request, MAX_BODY_BYTES, (limit) => odataError(`The request body is larger than ${limit} bytes.`, 413));
   } catch (error) {
     if (!(error instanceof DataverseError)) throw error;
-    send(response, error.status, { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' }, JSON.stringify(error.toBody()));
+    const out = errorResponse(error);
+    send(response, out.status, { 'OData-Version': '4.0', ...out.headers }, out.body);
     return;
   }
   const api = /^\/api\/data\/(v9\.[0-2])(?:\/(.*))?$/.exec(url.pathname);
