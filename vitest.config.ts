@@ -2,9 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'crmsync', include: ['test/**/*.test.ts'] } },
+      // The emulators package, with its own vitest.config.ts.
+      'emulators',
+    ],
   },
 });

@@ -26,8 +26,8 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, dynamicsEmulator, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
           await Promise.all([
             import('../config/load.js'),
-            import('../emulators/hubspot/index.js'),
-            import('../emulators/dynamics/index.js'),
+            import('@crmsync/emulators/hubspot'),
+            import('@crmsync/emulators/dynamics'),
             import('../db/database.js'),
             import('../engines/run-objects.js'),
             import('../log.js'),
@@ -99,7 +99,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
 }
 
 /** Edits a few records the way users do in HubSpot, so the incremental run has work. */
-function makeSomeChanges(store: import('../emulators/hubspot/index.js').HubSpotEmulator['store']): string {
+function makeSomeChanges(store: import('@crmsync/emulators/hubspot').HubSpotEmulator['store']): string {
   const contacts = store.all('contacts').slice(0, 3);
   for (const contact of contacts) store.update('contacts', contact.id, { jobtitle: 'Head of Operations' });
   store.create('contacts', { email: 'new.customer@example.com', firstname: 'Nova', lastname: 'Customer', lifecyclestage: 'lead' });
@@ -111,7 +111,7 @@ function makeSomeChanges(store: import('../emulators/hubspot/index.js').HubSpotE
 }
 
 /** The same kinds of edits in Dynamics 365: they reach crmsync through change tracking. */
-function makeSomeDynamicsChanges(store: import('../emulators/dynamics/index.js').DynamicsEmulator['store']): string {
+function makeSomeDynamicsChanges(store: import('@crmsync/emulators/dynamics').DynamicsEmulator['store']): string {
   const contacts = store.all('contacts').slice(0, 2);
   for (const contact of contacts) store.update('contacts', String(contact.contactid), { jobtitle: 'Chief Revenue Officer' });
   store.create('contacts', { firstname: 'Ada', lastname: 'Prospect', emailaddress1: 'ada.prospect@example.com' });

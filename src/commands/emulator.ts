@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import type { Config } from '../config/load.js';
 import type { FieldType } from '../config/schema.js';
-import type { AttributeType, EntitySetDefinition } from '../emulators/dynamics/index.js';
+import type { AttributeType, EntitySetDefinition } from '@crmsync/emulators/dynamics';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { globalFlags, parseSeed } from './options.js';
@@ -84,8 +84,8 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .action(
       context.action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
         const [{ startHubSpotEmulator, parseFaultSpec }, dynamicsEmulator, { loadConfig }] = await Promise.all([
-          import('../emulators/hubspot/index.js'),
-          import('../emulators/dynamics/index.js'),
+          import('@crmsync/emulators/hubspot'),
+          import('@crmsync/emulators/dynamics'),
           import('../config/load.js'),
         ]);
         let faults;

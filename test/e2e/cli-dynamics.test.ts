@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { entitySetsFromMappings } from '../../src/commands/emulator.js';
 import { objectByName, parseConfig } from '../../src/config/load.js';
-import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '@crmsync/emulators/dynamics';
 import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithDynamics, expectComplete } from '../helpers/completeness.js';
 import { dynamicsEnvOf, MAPPED_ENTITY_SETS } from '../helpers/dynamics.js';

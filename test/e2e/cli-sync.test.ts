@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { Client } from '@hubspot/api-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig, objectByName } from '../../src/config/load.js';
-import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
 

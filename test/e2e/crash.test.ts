@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
-import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
 import { config } from '../helpers/engine.js';

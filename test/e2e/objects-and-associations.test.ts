@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
 import { loadConfig, objectByName } from '../../src/config/load.js';
-import type { HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
 import { emulatorPerTest } from '../helpers/emulator.js';

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import type { DynamicsStore } from '../../src/emulators/dynamics/index.js';
-import type { HubSpotStore } from '../../src/emulators/hubspot/index.js';
+import type { DynamicsStore } from '@crmsync/emulators/dynamics';
+import type { HubSpotStore } from '@crmsync/emulators/hubspot';
 import type { ObjectConfig } from '../../src/config/load.js';
 
 export interface Completeness {

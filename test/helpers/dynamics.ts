@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import type { DynamicsSettings } from '../../src/config/env.js';
-import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '../../src/emulators/dynamics/index.js';
+import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '@crmsync/emulators/dynamics';
 import { entitySetsFromMappings } from '../../src/commands/emulator.js';
 import { config } from './engine.js';
 

@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import { startHubSpotEmulator, type HubSpotEmulator, type HubSpotEmulatorOptions } from '../../src/emulators/hubspot/index.js';
+import { startHubSpotEmulator, type HubSpotEmulator, type HubSpotEmulatorOptions } from '@crmsync/emulators/hubspot';
 
 /** A fresh emulator per test, closed after it: `const start = emulatorPerTest(); const emulator = await start({...})`. */
 export function emulatorPerTest(): (options: HubSpotEmulatorOptions) => Promise<HubSpotEmulator> {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
-import { CONTACTS, type DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import { CONTACTS, type DynamicsEmulator } from '@crmsync/emulators/dynamics';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithDynamics, expectComplete } from '../helpers/completeness.js';

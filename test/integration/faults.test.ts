@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
-import type { HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { crmsync, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
 import { emulatorPerTest, settingsOf } from '../helpers/emulator.js';

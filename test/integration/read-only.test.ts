@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HubSpotClient } from '../../src/clients/hubspot.js';
 import { HUBSPOT_API_URL } from '../../src/config/env.js';
 import { objectByName } from '../../src/config/load.js';
-import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { tempDir } from '../helpers/cli.js';
 import { config, syncObject } from '../helpers/engine.js';
 

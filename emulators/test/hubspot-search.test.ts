@@ -3,7 +3,7 @@
  * Expected results are computed independently from the store's records.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EmulatedRecord, HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import type { EmulatedRecord, HubSpotEmulator } from '../src/hubspot/index.js';
 import { closeAll, emulator, failure, fakeClock, raw, sdk, sdkSearch, type SearchBody } from './helpers.js';
 
 /** All ids a search returns, following `paging.next.after`. */

@@ -6,7 +6,7 @@
  */
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/associations/v4/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ASSOCIATIONS_BATCH_MAX_INPUTS, HubSpotStore, USER_DEFINED_TYPE_ID_START, type AssociationTarget } from '../../src/emulators/hubspot/index.js';
+import { ASSOCIATIONS_BATCH_MAX_INPUTS, HubSpotStore, USER_DEFINED_TYPE_ID_START, type AssociationTarget } from '../src/hubspot/index.js';
 import { ISO_MS, UUID, closeAll, emulator, failure, fakeClock, raw, sdk } from './helpers.js';
 
 afterEach(closeAll);

@@ -17,7 +17,7 @@
  */
 import { notFound, validationError } from './errors.js';
 import { singularKey, SCHEMA_DEFINED_AT, type SchemaAssociation } from './custom-objects.js';
-import { hashString, mixSeed } from './prng.js';
+import { hashString, mixSeed } from '../shared/prng.js';
 import type { ObjectTypeDefinition, ObjectTypeRegistry } from './schema.js';
 import { SEED_FIRST_ID } from './seed.js';
 

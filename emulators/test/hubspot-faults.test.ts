@@ -4,8 +4,8 @@
  * and the CLI spec parser accepts/rejects specs with clear messages.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultInjector, type RequestFault } from '../../src/emulators/hubspot/faults.js';
-import { parseFaultSpec, startHubSpotEmulator, type FaultOptions, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { FaultInjector, type RequestFault } from '../src/hubspot/faults.js';
+import { parseFaultSpec, startHubSpotEmulator, type FaultOptions, type HubSpotEmulator } from '../src/hubspot/index.js';
 import { UUID, closeAll, emulator, failure, fakeClock, rawText, sdk } from './helpers.js';
 
 afterEach(closeAll);

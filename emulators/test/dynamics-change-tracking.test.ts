@@ -4,7 +4,7 @@
  * tokens and the options change tracking refuses.
  */
 import { afterEach, describe, expect, it, test } from 'vitest';
-import type { DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import type { DynamicsEmulator } from '../src/dynamics/index.js';
 import { call, closeAll, dynamics, fakeClock, headerValues, readAll } from './dynamics-helpers.js';
 
 afterEach(closeAll);

@@ -5,7 +5,7 @@
  * guesses from the column name for realism (names, emails, phone numbers, cities,
  * employee counts, revenue, birth dates, industry codes).
  */
-import { Rng, hashString, mix, mixSeed } from '../hubspot/prng.js';
+import { Rng, hashString, mix, mixSeed } from '../shared/prng.js';
 import type { Column, EntityModel } from './schema.js';
 import { fullNameOf, toSecond } from './values.js';
 

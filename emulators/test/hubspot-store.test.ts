@@ -10,7 +10,7 @@ import {
   SEED_CREATED_TO,
   SEED_MODIFIED_TO,
   type EmulatedRecord,
-} from '../../src/emulators/hubspot/index.js';
+} from '../src/hubspot/index.js';
 import { closeAll, emulator, fakeClock, raw } from './helpers.js';
 
 afterEach(closeAll);

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, test } from 'vitest';
 import { request } from 'undici';
-import type { DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import type { DynamicsEmulator } from '../src/dynamics/index.js';
 import { call, closeAll, dispatcherOf, dynamics, fakeClock, header } from './dynamics-helpers.js';
 
 afterEach(closeAll);

@@ -4,7 +4,7 @@
  * errors, single rows, EntityDefinitions, and the wire format of rows.
  */
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
-import { compareGuids, type DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import { compareGuids, type DynamicsEmulator } from '../src/dynamics/index.js';
 import { GUID, call, closeAll, dynamics, header, headerValues, readAll } from './dynamics-helpers.js';
 
 afterAll(closeAll);

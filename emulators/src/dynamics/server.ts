@@ -11,7 +11,7 @@ import { DataverseError, ERROR_CODES, odataError } from './errors.js';
 import type { FaultInjector } from './faults.js';
 import { handleIdentity, type IdentityConfig, type TokenRegistry } from './identity.js';
 import { parsePrefer } from './query.js';
-import { readBody } from '../request-body.js';
+import { readBody } from '../shared/request-body.js';
 import type { ServiceProtection } from './rate-limit.js';
 import type { DynamicsStore } from './store.js';
 import { errorResponse, executeApi, type ApiRequest, type ApiResponse, type WebApiContext } from './webapi.js';

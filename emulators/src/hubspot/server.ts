@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HubSpotApiError, notFound, validationError } from './errors.js';
 import type { FaultInjector, FaultKind, HeldSockets, RequestFault } from './faults.js';
 import type { RateLimiter } from './rate-limit.js';
-import { readBody } from '../request-body.js';
+import { readBody } from '../shared/request-body.js';
 import { executeSearch } from './search.js';
 import { parseId, type ApiObject, type HubSpotStore, type ObjectTable, type Snapshot } from './store.js';
 import type { ObjectTypeDefinition } from './schema.js';

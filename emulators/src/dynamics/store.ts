@@ -8,7 +8,7 @@
  * changed since token T" means "rows whose versionnumber is above T's version, and rows
  * deleted since". Rows are immutable snapshots; a write replaces a row's snapshot.
  */
-import { Rng, mixSeed } from '../hubspot/prng.js';
+import { Rng, mixSeed } from '../shared/prng.js';
 import { DataverseError, ERROR_CODES, odataError, rowNotFound } from './errors.js';
 import { EntityModel, lookupLogicalName, type Column, type EntitySetDefinition, type Field } from './schema.js';
 import { guidFromWords, seedRows, type SeededRow } from './seed.js';

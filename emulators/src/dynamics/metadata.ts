@@ -4,7 +4,7 @@
  * WhoAmI function. Only the scalar properties a sync tool reads are modelled; $select,
  * $filter, $orderby and $top work on them as on rows.
  */
-import { hashString, mixSeed } from '../hubspot/prng.js';
+import { hashString, mixSeed } from '../shared/prng.js';
 import { DataverseError, ERROR_CODES, odataError } from './errors.js';
 import { parseFilter, parseOrderBy, parseSelect, parseTop, compareRows, totalOrder, type Comparable } from './query.js';
 import { lookupLogicalName, metadataAttributeType, type Column, type EntityModel, type Field, type Shape, type ValueKind } from './schema.js';

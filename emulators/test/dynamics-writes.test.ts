@@ -4,7 +4,7 @@
  * and the same writes made through the store.
  */
 import { afterEach, describe, expect, it, test } from 'vitest';
-import type { DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import type { DynamicsEmulator } from '../src/dynamics/index.js';
 import { GUID, call, closeAll, dynamics, fakeClock, header } from './dynamics-helpers.js';
 
 afterEach(closeAll);

@@ -4,7 +4,7 @@
  * connections. One draw of a seeded PRNG per authenticated Web API request, in arrival
  * order, decides; the same seed and request sequence give the same faults.
  */
-import { Rng, mixSeed } from '../hubspot/prng.js';
+import { Rng, mixSeed } from '../shared/prng.js';
 
 export interface DynamicsFaultOptions {
   /** Share (0..1) of requests answered 429 (execution-time limit) with Retry-After. */

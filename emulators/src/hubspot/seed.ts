@@ -4,7 +4,7 @@
  * seeded record and regenerates the rest whenever the record is read, so a million
  * seeded contacts cost ~16 MB and start in milliseconds.
  */
-import { Rng, hashString, mix, mixSeed } from './prng.js';
+import { Rng, hashString, mix, mixSeed } from '../shared/prng.js';
 import { INDUSTRIES, type ObjectTypeDefinition } from './schema.js';
 import { toIso, toIsoDate } from './values.js';
 

@@ -1,11 +1,11 @@
 /**
- * The sign-in side of the Dynamics 365 emulator: the tool's real MSAL token provider
+ * The sign-in side of the Dynamics 365 emulator: Microsoft's MSAL for Node signing in
  * against the emulated Azure AD authority, AAD's error bodies, and the Web API's 401s.
  */
 import { request } from 'undici';
 import { afterEach, describe, expect, it, test } from 'vitest';
-import { GUID, call, closeAll, dispatcherOf, dynamics, fakeClock, header, tokenProvider } from './dynamics-helpers.js';
-import type { DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import type { DynamicsEmulator } from '../src/dynamics/index.js';
+import { GUID, call, closeAll, dispatcherOf, dynamics, fakeClock, header, msalSignIn } from './dynamics-helpers.js';
 
 afterEach(closeAll);
 
@@ -24,14 +24,13 @@ function goodForm(emu: DynamicsEmulator): Record<string, string> {
   return { grant_type: 'client_credentials', client_id: emu.clientId, client_secret: emu.clientSecret, scope: `${emu.url}/.default` };
 }
 
-describe('MSAL client-credentials flow (the tool’s DynamicsTokenProvider, unchanged)', () => {
+describe('MSAL client-credentials flow (@azure/msal-node against the emulated authority)', () => {
   it('signs in once and then answers from its cache; the token opens the Web API', async () => {
     const emu = await dynamics();
-    const provider = tokenProvider(emu);
-    const first = await provider.token();
-    expect(provider.tokenRequests).toBe(1);
-    expect(await provider.token()).toBe(first);
-    expect(provider.tokenRequests).toBe(1);
+    const msal = msalSignIn(emu);
+    const first = await msal.token();
+    expect(emu.stats.tokenRequests).toBe(1);
+    expect(await msal.token()).toBe(first);
     expect(emu.stats.tokenRequests).toBe(1);
     // MSAL read the tenant's OpenID configuration from the emulated authority.
     expect(emu.stats.byRoute['GET /{tenant}/v2.0/.well-known/openid-configuration']).toBe(1);
@@ -46,41 +45,41 @@ describe('MSAL client-credentials flow (the tool’s DynamicsTokenProvider, unch
     });
     expect(header(whoAmI, 'odata-version')).toBe('4.0');
 
-    // fresh = true bypasses the cache (after the API refused a token).
-    const fresh = await provider.token(true);
+    // skipCache asks the token endpoint again (after the API refused a token).
+    const fresh = await msal.token(true);
     expect(fresh).not.toBe(first);
-    expect(provider.tokenRequests).toBe(2);
+    expect(emu.stats.tokenRequests).toBe(2);
   });
 
   it('renews a token five minutes before it expires', async () => {
     const emu = await dynamics({ tokenLifetimeSeconds: 301 });
-    const provider = tokenProvider(emu);
-    const first = await provider.token();
-    expect(await provider.token()).toBe(first);
-    expect(provider.tokenRequests).toBe(1);
+    const msal = msalSignIn(emu);
+    const first = await msal.token();
+    expect(await msal.token()).toBe(first);
+    expect(emu.stats.tokenRequests).toBe(1);
     // 301 s of lifetime minus MSAL's 300 s renewal margin, counted in whole seconds from
     // the request: stale within 2 s.
     await new Promise((resolve) => setTimeout(resolve, 2100));
-    const renewed = await provider.token();
+    const renewed = await msal.token();
     expect(renewed).not.toBe(first);
-    expect(provider.tokenRequests).toBe(2);
+    expect(emu.stats.tokenRequests).toBe(2);
     expect((await call(emu, 'GET', 'WhoAmI', { token: renewed })).status).toBe(200);
   });
 
+  // What MSAL reports is what an application can name the wrong setting from.
   test.each([
-    { name: 'a wrong client secret', overrides: { clientSecret: 'wrong-secret-value-123' }, setting: 'D365_CLIENT_SECRET' },
-    { name: 'an unknown client id', overrides: { clientId: '00000000-1111-4222-8333-444444444444' }, setting: 'D365_CLIENT_ID' },
-    { name: 'an unknown tenant', overrides: { tenantId: '99999999-8888-4777-8666-555555555555' }, setting: 'D365_TENANT_ID' },
-    { name: 'another organisation URL', overrides: { resourceUrl: 'https://contoso.crm4.dynamics.com' }, setting: 'D365_RESOURCE_URL' },
-  ])('$name fails naming $setting and never the secret', async ({ overrides, setting }) => {
+    { name: 'a wrong client secret', overrides: { clientSecret: 'wrong-secret-value-123' }, reports: 'AADSTS7000215' },
+    { name: 'an unknown client id', overrides: { clientId: '00000000-1111-4222-8333-444444444444' }, reports: 'AADSTS700016' },
+    { name: 'an unknown tenant', overrides: { tenantId: '99999999-8888-4777-8666-555555555555' }, reports: 'endpoints_resolution_error' },
+    { name: 'another organisation URL', overrides: { resourceUrl: 'https://contoso.crm4.dynamics.com' }, reports: 'AADSTS500011' },
+  ])('$name fails in MSAL with $reports and never the secret', async ({ overrides, reports }) => {
     const emu = await dynamics();
-    const provider = tokenProvider(emu, overrides);
-    const error = await provider.token().then(
+    const error = await msalSignIn(emu, overrides).token().then(
       () => undefined,
-      (failure: Error) => failure,
+      (failure: Error & { errorCode?: string }) => failure,
     );
     expect(error).toBeInstanceOf(Error);
-    expect(error?.message).toContain(setting);
+    expect(`${error?.errorCode} ${error?.message}`).toContain(reports);
     expect(error?.message).not.toContain(emu.clientSecret);
     expect(error?.message).not.toContain('wrong-secret-value-123');
   });

@@ -13,7 +13,7 @@ import {
   SEED_CREATED_TO,
   SEED_MODIFIED_TO,
   type CustomObjectDefinition,
-} from '../../src/emulators/hubspot/index.js';
+} from '../src/hubspot/index.js';
 import { ISO_MS, UUID, closeAll, emulator, failure, fakeClock, raw, sdk } from './helpers.js';
 
 afterEach(closeAll);

@@ -1,13 +1,11 @@
 /**
  * Shared helpers of the Dynamics 365 emulator tests: starting emulators, an undici
- * client that trusts the emulator's certificate (the same dispatcher the tool uses),
- * MSAL token providers, paging and $batch bodies.
+ * client that trusts the emulator's certificate, MSAL confidential clients signing in
+ * to the emulated authority, paging and $batch bodies.
  */
-import type { Agent } from 'undici';
-import { request } from 'undici';
-import { createDispatcher, DynamicsTokenProvider } from '../../src/clients/dynamics-auth.js';
-import type { DynamicsSettings } from '../../src/config/env.js';
-import { startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '../../src/emulators/dynamics/index.js';
+import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { Agent, request, type Dispatcher } from 'undici';
+import { startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '../src/dynamics/index.js';
 
 export { fakeClock, UUID } from './helpers.js';
 
@@ -17,7 +15,8 @@ const tokens = new WeakMap<DynamicsEmulator, string>();
 /** Starts an emulator that `closeAll()` (wire it to afterEach/afterAll) shuts down. */
 export async function dynamics(options: DynamicsEmulatorOptions = {}): Promise<DynamicsEmulator> {
   const emu = await startDynamicsEmulator(options);
-  running.push({ emu, dispatcher: createDispatcher({ caCertificate: emu.certificate }) });
+  // The emulator's certificate is self-signed: trusted explicitly, checks stay on.
+  running.push({ emu, dispatcher: new Agent({ connect: { ca: emu.certificate } }) });
   return emu;
 }
 
@@ -35,22 +34,62 @@ export function dispatcherOf(emu: DynamicsEmulator): Agent {
   return entry.dispatcher;
 }
 
-/** The tool's settings for an emulator (what the D365_* variables would hold). */
-export function settingsOf(emu: DynamicsEmulator, overrides: Partial<DynamicsSettings> = {}): DynamicsSettings {
-  return {
-    tenantId: emu.tenantId,
-    clientId: emu.clientId,
-    clientSecret: emu.clientSecret,
-    resourceUrl: emu.url,
-    authorityHost: emu.authorityHost,
-    caCertificate: emu.certificate,
-    ...overrides,
-  };
+/**
+ * MSAL's HTTP calls over an undici dispatcher: MSAL's own client uses the global fetch,
+ * which does not trust the emulator's certificate. MSAL wants parsed JSON bodies.
+ */
+class UndiciNetworkModule implements INetworkModule {
+  constructor(private readonly dispatcher: Dispatcher) {}
+
+  sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    return this.send<T>('GET', url, options);
+  }
+
+  sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    return this.send<T>('POST', url, options);
+  }
+
+  private async send<T>(method: 'GET' | 'POST', url: string, options: NetworkRequestOptions | undefined): Promise<NetworkResponse<T>> {
+    const response = await request(url, { method, headers: options?.headers, body: options?.body, dispatcher: this.dispatcher });
+    const text = await response.body.text();
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    return { status: response.statusCode, headers, body: (text === '' ? {} : JSON.parse(text)) as T };
+  }
 }
 
-/** The tool's MSAL-based token provider against the emulator. */
-export function tokenProvider(emu: DynamicsEmulator, overrides: Partial<DynamicsSettings> = {}): DynamicsTokenProvider {
-  return new DynamicsTokenProvider(settingsOf(emu, overrides), dispatcherOf(emu));
+/** What an application signing in to the organisation configures. */
+export interface Credentials {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  resourceUrl: string;
+}
+
+/**
+ * An MSAL confidential client signing in to the emulated authority with the client-credentials
+ * grant: `token()` answers from MSAL's cache, `token(true)` asks the token endpoint again.
+ * Errors are MSAL's own.
+ */
+export function msalSignIn(emu: DynamicsEmulator, overrides: Partial<Credentials> = {}): { token(skipCache?: boolean): Promise<string> } {
+  const credentials: Credentials = { tenantId: emu.tenantId, clientId: emu.clientId, clientSecret: emu.clientSecret, resourceUrl: emu.url, ...overrides };
+  const app = new ConfidentialClientApplication({
+    auth: {
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+      authority: `${emu.authorityHost}/${credentials.tenantId}`,
+      // Not one of Microsoft's clouds: trusted as configured, without instance discovery.
+      knownAuthorities: [new URL(emu.authorityHost).host],
+    },
+    system: { networkClient: new UndiciNetworkModule(dispatcherOf(emu)) },
+  });
+  return {
+    async token(skipCache = false) {
+      const result = await app.acquireTokenByClientCredential({ scopes: [`${credentials.resourceUrl}/.default`], skipCache });
+      if (!result?.accessToken) throw new Error('MSAL returned no access token');
+      return result.accessToken;
+    },
+  };
 }
 
 export interface Reply {

@@ -4,7 +4,7 @@
  * request for service protection.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
+import type { DynamicsEmulator } from '../src/dynamics/index.js';
 import { call, closeAll, dynamics, header, parseBatchResponse, postBatch, type BatchOperation } from './dynamics-helpers.js';
 
 afterEach(closeAll);

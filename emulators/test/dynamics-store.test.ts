@@ -11,7 +11,7 @@ import {
   SEED_TO,
   seededGuid,
   type EntitySetDefinition,
-} from '../../src/emulators/dynamics/index.js';
+} from '../src/dynamics/index.js';
 import { GUID, call, closeAll, dynamics } from './dynamics-helpers.js';
 
 afterEach(closeAll);

@@ -7,7 +7,7 @@
  * (seed, object type, record id).
  */
 import type { Socket } from 'node:net';
-import { Rng, hashString, mix, mixSeed } from './prng.js';
+import { Rng, hashString, mix, mixSeed } from '../shared/prng.js';
 import type { ApiObject } from './store.js';
 
 export interface FaultOptions {

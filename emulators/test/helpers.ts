@@ -1,6 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import type { PublicObjectSearchRequest } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
-import { startHubSpotEmulator, type HubSpotEmulator, type HubSpotEmulatorOptions } from '../../src/emulators/hubspot/index.js';
+import { startHubSpotEmulator, type HubSpotEmulator, type HubSpotEmulatorOptions } from '../src/hubspot/index.js';
 
 /** A clock tests move by hand. Starts at 2026-01-01T00:00:00Z, after all seeded timestamps. */
 export function fakeClock(start = Date.UTC(2026, 0, 1)): { now: () => number; advance(ms: number): number; set(ms: number): void } {
