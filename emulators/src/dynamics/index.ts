@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../shared/listen.js';
 import { EMULATOR_CERTIFICATE, EMULATOR_PRIVATE_KEY } from './certificate.js';
 import { FaultInjector, type DynamicsFaultOptions } from './faults.js';
 import { TokenRegistry, type IdentityConfig } from './identity.js';
@@ -161,18 +161,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     origin: () => url,
   };
   const server = createServer({ cert: EMULATOR_CERTIFICATE, key: EMULATOR_PRIVATE_KEY }, createHandler(context));
-  // Clients keep connections alive between pages; don't close idle ones under them.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, listenHost, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0, listenHost);
   // The certificate names 127.0.0.1 and localhost: a wildcard listener is reached through loopback.
   const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
   url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;

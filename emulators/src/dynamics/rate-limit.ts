@@ -8,7 +8,7 @@
  *    x-ms-ratelimit-time-remaining-xrm-requests, never reached by emulated requests.
  * Refused requests do not take a slot. A $batch is one request.
  */
-import { RollingWindow } from '../hubspot/rate-limit.js';
+import { RollingWindow } from '../shared/rolling-window.js';
 import { DataverseError, ERROR_CODES } from './errors.js';
 
 export interface RateLimitOptions {

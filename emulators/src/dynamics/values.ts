@@ -7,7 +7,7 @@
  * GUIDs lower-case. JSON: numbers (money and decimals too) as JSON numbers, datetimes as
  * 'YYYY-MM-DDTHH:MM:SSZ', date-only as 'YYYY-MM-DD', lookups as the target's GUID.
  */
-import { toIso } from '../hubspot/values.js';
+import { toIso } from '../shared/iso-time.js';
 import { ERROR_CODES, DataverseError, odataError } from './errors.js';
 import type { Column, EntityModel, ValueKind } from './schema.js';
 

@@ -3,7 +3,7 @@
  * api-v4.ts for associations v4 and the schemas API).
  */
 import { validationError } from './errors.js';
-import { toIso } from './values.js';
+import { toIso } from '../shared/iso-time.js';
 
 export interface ApiRequest {
   method: string;

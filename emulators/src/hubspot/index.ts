@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../shared/listen.js';
 import { FaultInjector, HeldSockets, type FaultOptions } from './faults.js';
 import { RateLimiter } from './rate-limit.js';
 import { createHandler, Stats, type EmulatorStats, type ServerContext } from './server.js';
@@ -151,18 +151,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     held,
   };
   const server = createServer(createHandler(context));
-  // Clients keep connections alive between pages; don't close idle ones under them.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0, host);
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let closing: Promise<void> | undefined;

@@ -6,7 +6,7 @@
  */
 import { Rng, hashString, mix, mixSeed } from '../shared/prng.js';
 import { INDUSTRIES, type ObjectTypeDefinition } from './schema.js';
-import { toIso, toIsoDate } from './values.js';
+import { toIso, toIsoDate } from '../shared/iso-time.js';
 
 export type PropertyValues = Record<string, string | null>;
 

@@ -39,7 +39,8 @@ import {
   type ObjectSeeder,
   type PropertyValues,
 } from './seed.js';
-import { normalizeWrite, numericValue, parseDateTime, toIso } from './values.js';
+import { normalizeWrite, numericValue, parseDateTime } from './values.js';
+import { toIso } from '../shared/iso-time.js';
 
 export type { PropertyValues } from './seed.js';
 
