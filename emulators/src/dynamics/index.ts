@@ -22,11 +22,11 @@ import { EMULATOR_CERTIFICATE, EMULATOR_PRIVATE_KEY } from './certificate.js';
 import { FaultInjector, type DynamicsFaultOptions } from './faults.js';
 import { TokenRegistry, type IdentityConfig } from './identity.js';
 import { ServiceProtection, type RateLimitOptions } from './rate-limit.js';
-import { ACCOUNTS, CONTACTS, type EntitySetDefinition } from './schema.js';
+import { ACCOUNTS, CONTACTS, type EntitySetDefinition } from './table-definitions.js';
 import { createHandler, Stats, type DynamicsStats, type ServerContext } from './server.js';
 import { DynamicsStore } from './store.js';
 
-export { ACCOUNTS, ATTRIBUTE_TYPES, CONTACTS, type AttributeType, type EntitySetDefinition } from './schema.js';
+export { ACCOUNTS, ATTRIBUTE_TYPES, CONTACTS, type AttributeType, type EntitySetDefinition } from './table-definitions.js';
 export { DynamicsStore, type CreateOptions, type DynamicsRow, type UpdateOptions } from './store.js';
 export { DataverseError, ERROR_CODES, type DataverseErrorBody } from './errors.js';
 export { validateDynamicsFaults, type DynamicsFaultOptions, type FaultKind } from './faults.js';

@@ -7,7 +7,7 @@
  * 'Microsoft.Dynamics.CRM.contact'."), which Dataverse passes on with code 0x80060888.
  */
 import { odataError, propertyNotFound } from './errors.js';
-import type { Field, Shape, ValueKind } from './schema.js';
+import type { Field, Shape, ValueKind } from './table-definitions.js';
 import { compareComparable, foldText, guidSortKey, isIsoDate, isoSeconds, parseIsoDateTime } from './values.js';
 
 /** What $filter/$orderby read from a row. */

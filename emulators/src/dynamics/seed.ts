@@ -6,7 +6,7 @@
  * employee counts, revenue, birth dates, industry codes).
  */
 import { Rng, hashString, mix, mixSeed } from '../shared/prng.js';
-import type { Column, EntityModel } from './schema.js';
+import type { Column, EntityModel } from './table-definitions.js';
 import { fullNameOf, toSecond } from './values.js';
 
 /** Seeded createdon/modifiedon lie in this fixed range (never the wall clock). */

@@ -10,7 +10,7 @@
  */
 import { Rng, mixSeed } from '../shared/prng.js';
 import { DataverseError, ERROR_CODES, odataError, rowNotFound } from './errors.js';
-import { EntityModel, lookupLogicalName, type Column, type EntitySetDefinition, type Field } from './schema.js';
+import { EntityModel, lookupLogicalName, type Column, type EntitySetDefinition, type Field } from './table-definitions.js';
 import { guidFromWords, seedRows, type SeededRow } from './seed.js';
 import { GUID, comparable, fullNameOf, guidOrder, jsonFragment, parseWriteValue, toSecond, wireValue } from './values.js';
 

@@ -9,7 +9,7 @@
  */
 import { toIso } from '../shared/iso-time.js';
 import { ERROR_CODES, DataverseError, odataError } from './errors.js';
-import type { Column, EntityModel, ValueKind } from './schema.js';
+import type { Column, EntityModel, ValueKind } from './table-definitions.js';
 
 export const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -23,7 +23,7 @@ import {
   type Preferences,
   type SortKey,
 } from './query.js';
-import { lookupLogicalName, type Column, type EntityModel } from './schema.js';
+import { lookupLogicalName, type Column, type EntityModel } from './table-definitions.js';
 import type { DynamicsStore, StoredRow, Table } from './store.js';
 import { GUID, parseWriteValue } from './values.js';
 

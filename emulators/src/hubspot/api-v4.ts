@@ -7,7 +7,7 @@ import { typesOf, type AssociationPair, type Link } from './associations.js';
 import { objectSchema, singularKey } from './custom-objects.js';
 import { HubSpotApiError, notFound, validationError } from './errors.js';
 import { batchReply, decodeCursor, encodeCursor, isObject, parseBoolean, type ApiRequest, type Reply } from './http.js';
-import type { ObjectTypeDefinition } from './schema.js';
+import type { ObjectTypeDefinition } from './object-types.js';
 import type { ServerContext } from './server.js';
 import { lowerBound, parseId } from './store.js';
 

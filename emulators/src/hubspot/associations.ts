@@ -18,7 +18,7 @@
 import { notFound, validationError } from './errors.js';
 import { singularKey, SCHEMA_DEFINED_AT, type SchemaAssociation } from './custom-objects.js';
 import { hashString, mixSeed } from '../shared/prng.js';
-import type { ObjectTypeDefinition, ObjectTypeRegistry } from './schema.js';
+import type { ObjectTypeDefinition, ObjectTypeRegistry } from './object-types.js';
 import { SEED_FIRST_ID } from './seed.js';
 
 export type AssociationCategory = 'HUBSPOT_DEFINED' | 'USER_DEFINED';

@@ -18,7 +18,7 @@ import {
   type PropertyDefinition,
   type PropertySpec,
   type PropertyType,
-} from './schema.js';
+} from './object-types.js';
 
 /** One property of a custom object definition. */
 export interface CustomPropertyDefinition {

@@ -35,7 +35,7 @@ export {
 export { USER_DEFINED_TYPE_ID_START, type AssociationCategory, type AssociationTarget, type AssociationType } from './associations.js';
 export { ASSOCIATIONS_BATCH_MAX_INPUTS, ASSOCIATIONS_PAGE_LIMIT } from './api-v4.js';
 export type { EmulatorStats } from './server.js';
-export type { OptionInput, PropertyDefinition, PropertyOption, PropertyType } from './schema.js';
+export type { OptionInput, PropertyDefinition, PropertyOption, PropertyType } from './object-types.js';
 export { HubSpotApiError, type HubSpotErrorBody } from './errors.js';
 export { HELD_SOCKET_MS, parseFaultSpec, validateFaults, type FaultKind, type FaultOptions } from './faults.js';
 export { BATCH_MAX_INPUTS, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './server.js';

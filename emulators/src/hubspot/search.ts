@@ -8,7 +8,7 @@
  * to the table or until a pending write becomes searchable (see the search lag).
  */
 import { validationError } from './errors.js';
-import type { ObjectTypeDefinition, PropertyDefinition } from './schema.js';
+import type { ObjectTypeDefinition, PropertyDefinition } from './object-types.js';
 import { RecordView, type ApiObject, type ObjectTable } from './store.js';
 import { isNumericType, parseDateTime } from './values.js';
 

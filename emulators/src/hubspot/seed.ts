@@ -5,7 +5,7 @@
  * seeded contacts cost ~16 MB and start in milliseconds.
  */
 import { Rng, hashString, mix, mixSeed } from '../shared/prng.js';
-import { INDUSTRIES, type ObjectTypeDefinition } from './schema.js';
+import { INDUSTRIES, type ObjectTypeDefinition } from './object-types.js';
 import { toIso, toIsoDate } from '../shared/iso-time.js';
 
 export type PropertyValues = Record<string, string | null>;

@@ -11,7 +11,7 @@ import type { RateLimiter } from './rate-limit.js';
 import { readBody } from '../shared/request-body.js';
 import { executeSearch } from './search.js';
 import { parseId, type ApiObject, type HubSpotStore, type ObjectTable, type Snapshot } from './store.js';
-import type { ObjectTypeDefinition } from './schema.js';
+import type { ObjectTypeDefinition } from './object-types.js';
 import type { PropertyValues } from './seed.js';
 import {
   applyCreateAssociations,

@@ -27,7 +27,7 @@ import {
   type AssociationType,
 } from './associations.js';
 import { DEFAULT_CUSTOM_OBJECTS, DEFAULT_PORTAL_ID, defineCustomObject, objectSchema, type CustomObjectDefinition } from './custom-objects.js';
-import { alwaysReturned, ObjectTypeRegistry, type ObjectTypeDefinition, type PropertyDefinition } from './schema.js';
+import { alwaysReturned, ObjectTypeRegistry, type ObjectTypeDefinition, type PropertyDefinition } from './object-types.js';
 import {
   SEED_FIRST_ID,
   SEED_TEXT_JSON_SAFE,

@@ -5,7 +5,7 @@
  */
 import { DAY_MS, toIso, toIsoDate } from '../shared/iso-time.js';
 import { propertyProblem, propertyValuesError, validationError, type PropertyValidationProblem } from './errors.js';
-import type { ObjectTypeDefinition, PropertyDefinition } from './schema.js';
+import type { ObjectTypeDefinition, PropertyDefinition } from './object-types.js';
 import type { PropertyValues } from './seed.js';
 
 const INTEGER = /^[+-]?\d+$/;
