@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { DataverseError, odataError } from './errors.js';
 import { parsePrefer } from './query.js';
 import type { DynamicsStore } from './store.js';
-import type { ApiRequest, ApiResponse } from './webapi.js';
+import type { ApiRequest, ApiResponse } from './webapi-request.js';
 
 export const BATCH_MAX_REQUESTS = 1000;
 

@@ -33,7 +33,8 @@ export { validateDynamicsFaults, type DynamicsFaultOptions, type FaultKind } fro
 export type { RateLimitOptions } from './rate-limit.js';
 export type { DynamicsStats } from './server.js';
 export { BATCH_MAX_REQUESTS } from './batch.js';
-export { COUNT_LIMIT, formatDeltaToken } from './webapi.js';
+export { formatDeltaToken } from './change-tracking.js';
+export { COUNT_LIMIT } from './webapi.js';
 export { SEED_FROM, SEED_TO, seededGuid } from './seed.js';
 export { compareGuids } from './values.js';
 export { EMULATOR_CERTIFICATE } from './certificate.js';

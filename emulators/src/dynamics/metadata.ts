@@ -6,7 +6,8 @@
  */
 import { hashString, mixSeed } from '../shared/prng.js';
 import { DataverseError, ERROR_CODES, odataError } from './errors.js';
-import { parseFilter, parseOrderBy, parseSelect, parseTop, compareRows, totalOrder, type Comparable } from './query.js';
+import { parseFilter } from './odata-filter.js';
+import { parseOrderBy, parseSelect, parseTop, compareRows, totalOrder, type Comparable } from './query.js';
 import { lookupLogicalName, metadataAttributeType, type Column, type EntityModel, type Field, type Shape, type ValueKind } from './table-definitions.js';
 import { guidFromWords } from './seed.js';
 import { comparable } from './values.js';

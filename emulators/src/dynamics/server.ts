@@ -14,7 +14,8 @@ import { parsePrefer } from './query.js';
 import { readBody } from '../shared/request-body.js';
 import type { ServiceProtection } from './rate-limit.js';
 import type { DynamicsStore } from './store.js';
-import { errorResponse, executeApi, type ApiRequest, type ApiResponse, type WebApiContext } from './webapi.js';
+import { executeApi } from './webapi.js';
+import { errorResponse, type ApiRequest, type ApiResponse, type WebApiContext } from './webapi-request.js';
 
 /** Request counters. */
 export interface DynamicsStats {
