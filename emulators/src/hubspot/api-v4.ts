@@ -7,9 +7,10 @@ import { typesOf, type AssociationPair, type Link } from './associations.js';
 import { objectSchema, singularKey } from './custom-objects.js';
 import { HubSpotApiError, notFound, validationError } from './errors.js';
 import { batchReply, decodeCursor, encodeCursor, isObject, parseBoolean, type ApiRequest, type Reply } from './http.js';
+import { parseId } from './object-table.js';
 import type { ObjectTypeDefinition } from './object-types.js';
 import type { ServerContext } from './server.js';
-import { lowerBound, parseId } from './store.js';
+import { lowerBound } from './sorted-ids.js';
 
 /** Association batch endpoints take at most this many inputs (400 beyond). */
 export const ASSOCIATIONS_BATCH_MAX_INPUTS = 1000;

@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import { Rng, hashString, mix, mixSeed } from '../shared/prng.js';
-import type { ApiObject } from './store.js';
+import type { ApiObject } from './record-json.js';
 
 export interface FaultOptions {
   /** Share (0..1) of requests answered 429. Half of them carry Retry-After (1 s), half don't (HubSpot often omits it). Body: the ten-secondly rate-limit body (or the secondly one for search). */

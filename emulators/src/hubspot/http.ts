@@ -1,6 +1,6 @@
 /**
- * Request and response helpers shared by the endpoint handlers (server.ts for CRM v3,
- * api-v4.ts for associations v4 and the schemas API).
+ * Request and response helpers shared by the endpoint handlers (api-v3.ts for CRM v3,
+ * api-v4.ts for associations v4 and the schemas API) and the request pipeline.
  */
 import { validationError } from './errors.js';
 import { toIso } from '../shared/iso-time.js';
@@ -57,4 +57,26 @@ export function batchReply(status: number, startedAt: number, now: number, resul
     return { status: errorStatus, body };
   }
   return { status, body };
+}
+
+/**
+ * A response body already serialized: UTF-8 JSON in consecutive parts, byte for byte
+ * what JSON.stringify gives for the value it stands for (the list endpoint writes its
+ * pages straight to JSON, and sends a cached page without copying it).
+ */
+export class JsonBytes {
+  constructor(readonly parts: readonly Buffer[]) {}
+
+  get bytes(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+
+  value(): unknown {
+    return JSON.parse(this.bytes.toString('utf8'));
+  }
+}
+
+/** The UTF-8 JSON of a response body. */
+export function serialize(body: unknown): Buffer {
+  return body instanceof JsonBytes ? body.bytes : Buffer.from(JSON.stringify(body), 'utf8');
 }

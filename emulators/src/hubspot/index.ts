@@ -38,7 +38,7 @@ export type { EmulatorStats } from './server.js';
 export type { OptionInput, PropertyDefinition, PropertyOption, PropertyType } from './object-types.js';
 export { HubSpotApiError, type HubSpotErrorBody } from './errors.js';
 export { HELD_SOCKET_MS, parseFaultSpec, validateFaults, type FaultKind, type FaultOptions } from './faults.js';
-export { BATCH_MAX_INPUTS, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './server.js';
+export { BATCH_MAX_INPUTS, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './api-v3.js';
 export {
   MAX_FILTERS_PER_GROUP,
   MAX_FILTERS_TOTAL,

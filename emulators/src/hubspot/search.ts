@@ -9,8 +9,10 @@
  */
 import { validationError } from './errors.js';
 import type { ObjectTypeDefinition, PropertyDefinition } from './object-types.js';
-import { RecordView, type ApiObject, type ObjectTable } from './store.js';
-import { isNumericType, parseDateTime } from './values.js';
+import type { ObjectTable, Version } from './object-table.js';
+import type { ApiObject } from './record-json.js';
+import type { PropertyValues } from './seed.js';
+import { isNumericType, numericValue, parseDateTime } from './values.js';
 
 /** Results per page: default and maximum (PublicObjectSearchRequest.limit: "up to 200"). */
 export const SEARCH_DEFAULT_LIMIT = 10;
@@ -46,6 +48,53 @@ const OPERATORS = [
   'NOT_CONTAINS_TOKEN',
 ] as const;
 type Operator = (typeof OPERATORS)[number];
+
+/**
+ * Reusable cursor over one record for search evaluation: reads values from a version,
+ * or from the seed (generating the record only if a filter needs a non-timestamp value).
+ */
+export class RecordView {
+  id = 0;
+  private index = -1;
+  private version: Version | null = null;
+  private props: PropertyValues | null = null;
+
+  constructor(private readonly table: ObjectTable) {}
+
+  setSeeded(id: number, index: number): void {
+    this.id = id;
+    this.index = index;
+    this.version = null;
+    this.props = null;
+  }
+
+  setVersion(version: Version): void {
+    this.id = version.id;
+    this.index = -1;
+    this.version = version;
+    this.props = version.props;
+  }
+
+  get(name: string): string | null {
+    const value = this.props === null ? this.table.seededValue(this.index, name) : this.props[name];
+    return value === undefined || value === '' ? null : value;
+  }
+
+  /** The value as search compares numbers (epoch ms for dates); NaN when unset. */
+  num(property: PropertyDefinition): number {
+    const name = property.name;
+    if (name === 'hs_object_id') return this.id;
+    const table = this.table;
+    if (this.version !== null) {
+      if (name === table.creationProperty) return this.version.createMs;
+      if (name === table.modificationProperty) return this.version.modMs;
+    } else {
+      if (name === table.creationProperty) return table.seedCreated[this.index] as number;
+      if (name === table.modificationProperty) return table.seedModified[this.index] as number;
+    }
+    return numericValue(property, this.get(name));
+  }
+}
 
 type Predicate = (view: RecordView) => boolean;
 

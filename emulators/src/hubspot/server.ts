@@ -1,20 +1,26 @@
 /**
- * The HTTP side of the emulator: routing, auth, scopes, rate limits and the CRM v3
- * endpoints (paths, bodies and responses as in HubSpot's objects-v3 and properties-v3
- * OpenAPI documents).
+ * The HTTP side of the emulator: routing, auth, scopes, rate limits, fault injection and
+ * the request pipeline. The endpoint handlers are in api-v3.ts and api-v4.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HubSpotApiError, notFound, validationError } from './errors.js';
-import type { FaultInjector, FaultKind, HeldSockets, RequestFault } from './faults.js';
-import type { RateLimiter } from './rate-limit.js';
 import { readBody } from '../shared/request-body.js';
-import { executeSearch } from './search.js';
-import { parseId, type ApiObject, type HubSpotStore, type ObjectTable, type Snapshot } from './store.js';
-import type { ObjectTypeDefinition } from './object-types.js';
-import type { PropertyValues } from './seed.js';
 import {
-  applyCreateAssociations,
+  archiveObject,
+  batchArchive,
+  batchCreate,
+  batchRead,
+  batchUpdate,
+  batchUpsert,
+  createObject,
+  getObject,
+  getProperty,
+  listObjects,
+  listProperties,
+  search,
+  updateObject,
+} from './api-v3.js';
+import {
   associationLabels,
   associationsBatchRead,
   batchArchiveAssociations,
@@ -27,13 +33,14 @@ import {
   getSchema,
   listSchemas,
   objectAssociations,
-  parseCreateAssociations,
-  type CreateAssociation,
 } from './api-v4.js';
-import { batchReply, decodeCursor, encodeCursor, isObject, parseBoolean, type ApiRequest, type Reply } from './http.js';
-import { normalizeWrite } from './values.js';
-
-export { decodeCursor, encodeCursor } from './http.js';
+import { HubSpotApiError, notFound, validationError } from './errors.js';
+import type { FaultInjector, FaultKind, HeldSockets, RequestFault } from './faults.js';
+import { isObject, JsonBytes, serialize, type ApiRequest, type Reply } from './http.js';
+import type { ObjectTypeDefinition } from './object-types.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { ApiObject } from './record-json.js';
+import type { HubSpotStore } from './store.js';
 
 /** Request counters. */
 export interface EmulatorStats {
@@ -87,35 +94,8 @@ export interface ServerContext {
   held: HeldSockets;
 }
 
-/** Batch endpoints take at most this many inputs (HubSpot guide: "up to 100"). */
-export const BATCH_MAX_INPUTS = 100;
-/** Objects list page size: default and maximum. */
-export const LIST_DEFAULT_LIMIT = 10;
-export const LIST_MAX_LIMIT = 100;
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-
-/**
- * A response body already serialized: UTF-8 JSON in consecutive parts, byte for byte
- * what JSON.stringify gives for the value it stands for (the list endpoint writes its
- * pages straight to JSON, and sends a cached page without copying it).
- */
-class JsonBytes {
-  constructor(readonly parts: readonly Buffer[]) {}
-
-  get bytes(): Buffer {
-    return Buffer.concat(this.parts);
-  }
-
-  value(): unknown {
-    return JSON.parse(this.bytes.toString('utf8'));
-  }
-}
-
-/** The UTF-8 JSON of a response body. */
-function serialize(body: unknown): Buffer {
-  return body instanceof JsonBytes ? body.bytes : Buffer.from(JSON.stringify(body), 'utf8');
-}
 type Access = 'read' | 'write' | 'schema';
 interface Route {
   key: string;
@@ -129,281 +109,6 @@ interface Route {
    */
   scopes?: readonly string[] | 'custom';
   handler: (ctx: ServerContext, request: ApiRequest) => Reply;
-}
-
-// ---- request parsing helpers -------------------------------------------------------------
-
-/** `properties` may be repeated and/or comma-separated. */
-function parseProperties(query: URLSearchParams): string[] {
-  return query
-    .getAll('properties')
-    .flatMap((value) => value.split(','))
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
-}
-
-function parseListLimit(query: URLSearchParams): number {
-  const raw = query.get('limit');
-  if (raw === null || raw === '') return LIST_DEFAULT_LIMIT;
-  if (!/^\d+$/.test(raw.trim())) throw validationError(`limit must be an integer, got ${JSON.stringify(raw)}.`);
-  const limit = Number(raw);
-  if (limit < 1 || limit > LIST_MAX_LIMIT) throw validationError(`limit must be between 1 and ${LIST_MAX_LIMIT}, got ${limit}.`);
-  return limit;
-}
-
-function batchInputs(body: unknown): Record<string, unknown>[] {
-  if (!isObject(body) || !Array.isArray(body.inputs)) throw validationError('Invalid input JSON: the request body must be an object with an "inputs" array.');
-  if (body.inputs.length > BATCH_MAX_INPUTS) {
-    throw validationError(`Too many inputs: ${body.inputs.length}. Batch requests accept at most ${BATCH_MAX_INPUTS} inputs.`, {
-      context: { maxInputs: [String(BATCH_MAX_INPUTS)] },
-    });
-  }
-  return body.inputs.map((input: unknown, index: number) => {
-    if (!isObject(input)) throw validationError(`inputs[${index}] must be an object.`);
-    return input;
-  });
-}
-
-function inputId(input: Record<string, unknown>, index: number): string {
-  const id = input.id;
-  if (typeof id === 'string' && id !== '') return id;
-  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
-  throw validationError(`inputs[${index}].id is required.`);
-}
-
-function requestProperties(body: Record<string, unknown>): string[] | undefined {
-  if (body.properties === undefined || body.properties === null) return undefined;
-  if (!Array.isArray(body.properties) || body.properties.some((name) => typeof name !== 'string')) {
-    throw validationError('properties must be an array of property names.');
-  }
-  return body.properties as string[];
-}
-
-/** The properties a write response shows: every property the record has. */
-function writtenObject(table: ObjectTable, snapshot: Snapshot): ApiObject {
-  return table.toApiObject(snapshot, Object.keys(snapshot.props).sort());
-}
-
-function notFoundIds(table: ObjectTable, ids: string[]): Record<string, unknown> {
-  return {
-    status: 'error',
-    category: 'OBJECT_NOT_FOUND',
-    message: `Could not get some ${table.def.singular} objects, they may be deleted or not exist. Check that ids are valid.`,
-    context: { ids },
-    errors: [],
-    links: {},
-  };
-}
-
-function rejectDuplicateIds(ids: string[]): void {
-  const seen = new Set<string>();
-  const duplicates = new Set<string>();
-  for (const id of ids) {
-    const key = id.toLowerCase();
-    if (seen.has(key)) duplicates.add(id);
-    seen.add(key);
-  }
-  if (duplicates.size > 0) throw validationError(`Duplicate IDs found in batch input: [${[...duplicates].join(', ')}]. IDs must be unique`);
-}
-
-/** Rejects a batch whose inputs would give two records the same unique value. */
-function rejectDuplicateUniqueValues(table: ObjectTable, list: PropertyValues[]): void {
-  for (const property of table.def.properties) {
-    if (!property.hasUniqueValue) continue;
-    const seen = new Set<string>();
-    for (const values of list) {
-      const value = values[property.name];
-      if (value === undefined || value === null) continue;
-      if (seen.has(value.toLowerCase())) throw new HubSpotApiError(409, 'CONFLICT', `Duplicate ${property.name} values found in batch input: ${value}`);
-      seen.add(value.toLowerCase());
-    }
-  }
-}
-
-// ---- handlers ----------------------------------------------------------------------------------
-
-const RESULTS_OPEN = Buffer.from('{"results":[');
-
-function listObjects(ctx: ServerContext, { params, query }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const limit = parseListLimit(query);
-  const minId = decodeCursor(query.get('after'));
-  const archived = parseBoolean(query, 'archived');
-  const plan = table.outputPlan(parseProperties(query));
-  const page = table.pageJson(minId, limit, archived, plan);
-  // JSON.stringify({ results, paging? }), with the records already serialized.
-  let tail = ']';
-  if (page.nextMinId !== undefined) {
-    // Clients page sequentially: serialize the next page while this one is on its way
-    // (and the client busy with it), so its request is answered from the page cache.
-    const nextMinId = page.nextMinId;
-    setImmediate(() => table.pageJson(nextMinId, limit, archived, plan));
-    const after = encodeCursor(page.nextMinId);
-    const next = new URLSearchParams(query);
-    next.set('after', after);
-    tail += ',"paging":' + JSON.stringify({ next: { after, link: `${ctx.baseUrl()}/crm/v3/objects/${encodeURIComponent(params.type as string)}?${next.toString()}` } });
-  }
-  return { status: 200, body: new JsonBytes([RESULTS_OPEN, page.json, Buffer.from(tail + '}', 'utf8')]) };
-}
-
-function findRecord(table: ObjectTable, id: string, idProperty: string | null, archived: boolean): Snapshot {
-  const key = table.resolveId(id, idProperty ?? undefined);
-  const snapshot = key === undefined ? undefined : table.current(key);
-  // `archived=true` looks among archived records only; otherwise among active ones.
-  if (!snapshot || (snapshot.archivedAt !== null) !== archived) {
-    throw notFound(key === undefined && idProperty === null ? 'Object not found.  objectId are usually numeric.' : 'resource not found');
-  }
-  return snapshot;
-}
-
-function getObject(ctx: ServerContext, { params, query }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const snapshot = findRecord(table, params.id as string, query.get('idProperty'), parseBoolean(query, 'archived'));
-  return { status: 200, body: table.toApiObject(snapshot, table.outputProperties(parseProperties(query))) };
-}
-
-function createObject(ctx: ServerContext, { params, body }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
-  const values = normalizeWrite(table.def, body.properties);
-  const associations = parseCreateAssociations(ctx, table.def, body.associations, 'associations');
-  const version = table.create(values);
-  applyCreateAssociations(ctx, version.id, associations);
-  return { status: 201, body: writtenObject(table, version) };
-}
-
-function updateObject(ctx: ServerContext, { params, query, body }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
-  const values = normalizeWrite(table.def, body.properties);
-  const snapshot = findRecord(table, params.id as string, query.get('idProperty'), false);
-  return { status: 200, body: writtenObject(table, table.update(snapshot.id, values)) };
-}
-
-function archiveObject(ctx: ServerContext, { params }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const id = parseId(params.id as string);
-  // Archiving is idempotent: unknown and already-archived ids also get 204.
-  if (id !== undefined && table.current(id)) table.archive(id);
-  return { status: 204 };
-}
-
-function search(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
-  return { status: 200, body: executeSearch(ctx.store.table(params.type as string), body, now) };
-}
-
-function batchRead(ctx: ServerContext, { params, query, body, now }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const inputs = batchInputs(body);
-  const request = body as Record<string, unknown>;
-  const idProperty = typeof request.idProperty === 'string' && request.idProperty !== '' ? request.idProperty : undefined;
-  const archived = parseBoolean(query, 'archived');
-  const names = table.outputProperties(requestProperties(request));
-  const results: ApiObject[] = [];
-  const missing: string[] = [];
-  const seen = new Set<number>();
-  inputs.forEach((input, index) => {
-    const id = inputId(input, index);
-    const key = table.resolveId(id, idProperty);
-    const snapshot = key === undefined ? undefined : table.current(key);
-    if (!snapshot || (snapshot.archivedAt !== null) !== archived) missing.push(id);
-    else if (!seen.has(snapshot.id)) {
-      seen.add(snapshot.id);
-      results.push(table.toApiObject(snapshot, names));
-    }
-  });
-  return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);
-}
-
-function batchCreate(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const inputs = batchInputs(body);
-  // The whole batch is validated first: one bad input fails it and nothing is written.
-  const list = inputs.map((input) => normalizeWrite(table.def, input.properties ?? {}));
-  const associations = inputs.map((input, index) => parseCreateAssociations(ctx, table.def, input.associations, `inputs[${index}].associations`));
-  rejectDuplicateUniqueValues(table, list);
-  for (const values of list) table.assertUnique(values, undefined);
-  const results = list.map((values, index) => {
-    const version = table.create(values);
-    applyCreateAssociations(ctx, version.id, associations[index] as CreateAssociation[]);
-    return writtenObject(table, version);
-  });
-  return batchReply(201, now, ctx.now(), results, []);
-}
-
-function batchUpdate(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const inputs = batchInputs(body);
-  const parsed = inputs.map((input, index) => {
-    const id = inputId(input, index);
-    const idProperty = typeof input.idProperty === 'string' && input.idProperty !== '' ? input.idProperty : undefined;
-    return { id, idProperty, values: normalizeWrite(table.def, input.properties ?? {}) };
-  });
-  rejectDuplicateIds(parsed.map((input) => input.id));
-  const missing: string[] = [];
-  const found: { key: number; values: PropertyValues }[] = [];
-  for (const input of parsed) {
-    const key = table.resolveId(input.id, input.idProperty);
-    if (key === undefined || !table.isActive(key)) missing.push(input.id);
-    else found.push({ key, values: input.values });
-  }
-  rejectDuplicateUniqueValues(table, found.map((entry) => entry.values));
-  for (const entry of found) table.assertUnique(entry.values, entry.key);
-  const results = found.map((entry) => writtenObject(table, table.update(entry.key, entry.values)));
-  return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);
-}
-
-function batchUpsert(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const inputs = batchInputs(body);
-  const parsed = inputs.map((input, index) => {
-    const id = inputId(input, index);
-    const idProperty = input.idProperty;
-    const property = typeof idProperty === 'string' ? table.def.byName.get(idProperty) : undefined;
-    if (!property || !property.hasUniqueValue) {
-      throw validationError(
-        `inputs[${index}].idProperty must name a property with unique values on ${table.def.name} (got ${JSON.stringify(idProperty ?? null)}).`,
-      );
-    }
-    // The id is the unique value itself; it must be valid for the property (an email...).
-    const idValue = normalizeWrite(table.def, { [property.name]: id })[property.name] as string;
-    const values = normalizeWrite(table.def, input.properties ?? {});
-    return { id: idValue, idProperty: property.name, values };
-  });
-  rejectDuplicateIds(parsed.map((input) => input.id));
-  const plan = parsed.map((input) => {
-    const key = table.findByUnique(input.idProperty, input.id);
-    const values = key === undefined ? { ...input.values, [input.idProperty]: input.id } : input.values;
-    return { key, values };
-  });
-  rejectDuplicateUniqueValues(table, plan.map((entry) => entry.values));
-  for (const entry of plan) table.assertUnique(entry.values, entry.key);
-  const results = plan.map(({ key, values }) => {
-    const version = key === undefined ? table.create(values) : table.update(key, values);
-    return { ...writtenObject(table, version), new: key === undefined };
-  });
-  return batchReply(200, now, ctx.now(), results, []);
-}
-
-function batchArchive(ctx: ServerContext, { params, body }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const inputs = batchInputs(body);
-  const ids = inputs.map((input, index) => parseId(inputId(input, index)));
-  for (const id of ids) if (id !== undefined && table.current(id)) table.archive(id);
-  return { status: 204 };
-}
-
-function listProperties(ctx: ServerContext, { params, query }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  // The emulator has no archived property definitions.
-  return { status: 200, body: { results: parseBoolean(query, 'archived') ? [] : ctx.store.properties(table.def.name) } };
-}
-
-function getProperty(ctx: ServerContext, { params }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const property = ctx.store.properties(table.def.name).find((candidate) => candidate.name === params.name);
-  if (!property) throw notFound(`Unable to find property with name '${params.name}' on object type ${table.def.objectTypeId} (${table.def.name}).`);
-  return { status: 200, body: property };
 }
 
 // ---- routing -------------------------------------------------------------------------------------
