@@ -102,7 +102,7 @@ describe('search secondly limit', () => {
     const search = () => raw(emu, 'POST', '/crm/v3/objects/contacts/search', { limit: 1 });
     const first = await search();
     expect(first.status).toBe(200);
-    // Search responses carry no X-HubSpot-RateLimit headers.
+    // Search responses carry no ten-secondly window headers (the daily ones only).
     expect(first.headers.get('x-hubspot-ratelimit-max')).toBeNull();
     clock.advance(400);
     expect((await search()).status).toBe(200);
@@ -131,5 +131,87 @@ describe('search secondly limit', () => {
     expect(error.code).toBe(429);
     expect(error.body.message).toBe('You have reached your secondly limit.');
     expect(emu.stats.rateLimited).toBe(3);
+  });
+});
+
+describe('rate-limit headers', () => {
+  const secondly = (headers: Record<string, string>) => ({
+    secondly: headers['x-hubspot-ratelimit-secondly'],
+    remaining: headers['x-hubspot-ratelimit-secondly-remaining'],
+  });
+
+  it('send the per-second pair next to the window and daily headers, counting down within the second', async () => {
+    const clock = fakeClock();
+    const emu = await emulator({ seed: { contacts: 5 }, now: clock.now, rateLimit: { perInterval: 100, intervalMs: 10_000 } });
+    const basicApi = sdk(emu).crm.contacts.basicApi;
+    const first = await basicApi.getPageWithHttpInfo(2);
+    expect(first.headers).toMatchObject({
+      'x-hubspot-ratelimit-max': '100',
+      'x-hubspot-ratelimit-remaining': '99',
+      'x-hubspot-ratelimit-interval-milliseconds': '10000',
+      'x-hubspot-ratelimit-daily': '250000',
+      'x-hubspot-ratelimit-daily-remaining': '249999',
+      // 100 per 10 s is 10 per second, as HubSpot reports it.
+      'x-hubspot-ratelimit-secondly': '10',
+      'x-hubspot-ratelimit-secondly-remaining': '9',
+    });
+    clock.advance(400);
+    expect(secondly((await basicApi.getByIdWithHttpInfo('1001')).headers)).toEqual({ secondly: '10', remaining: '8' });
+    clock.advance(600);
+    // t = 1 s: the first request has left the last second, the second has not.
+    const later = await basicApi.getPageWithHttpInfo(1);
+    expect(secondly(later.headers)).toEqual({ secondly: '10', remaining: '8' });
+    expect(later.headers['x-hubspot-ratelimit-remaining']).toBe('97');
+    clock.advance(1_000);
+    expect(secondly((await basicApi.getPageWithHttpInfo(1)).headers)).toEqual({ secondly: '10', remaining: '9' });
+  });
+
+  it('report the per-second share of the configured window, and 0 left once the second is used up', async () => {
+    const clock = fakeClock();
+    const emu = await emulator({ now: clock.now, rateLimit: { perInterval: 190, intervalMs: 10_000 } });
+    const responses = [];
+    for (let i = 0; i < 20; i++) responses.push(await raw(emu, 'GET', '/crm/v3/properties/contacts/email'));
+    expect(responses.map((response) => response.headers.get('x-hubspot-ratelimit-secondly'))).toEqual(Array(20).fill('19'));
+    expect(responses.slice(-3).map((response) => response.headers.get('x-hubspot-ratelimit-secondly-remaining'))).toEqual(['1', '0', '0']);
+    // The per-second figure is reported, not enforced: the ten-secondly window decides.
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    expect(responses[19]?.headers.get('x-hubspot-ratelimit-remaining')).toBe('170');
+  });
+
+  it('come on 429s of the ten-secondly window too', async () => {
+    const emu = await emulator({ rateLimit: { perInterval: 1 } });
+    await raw(emu, 'GET', '/crm/v3/objects/contacts');
+    const limited = await failure(() => sdk(emu).crm.contacts.basicApi.getPage());
+    expect(limited.code).toBe(429);
+    expect(secondly(limited.headers)).toEqual({ secondly: '1', remaining: '0' });
+    expect(limited.headers['x-hubspot-ratelimit-daily-remaining']).toBe('249999');
+  });
+
+  it('are generous when limiting is off', async () => {
+    const emu = await emulator();
+    const { headers } = await sdk(emu).crm.contacts.basicApi.getPageWithHttpInfo();
+    expect(Number(headers['x-hubspot-ratelimit-secondly'])).toBeGreaterThanOrEqual(10_000);
+    expect(Number(headers['x-hubspot-ratelimit-secondly-remaining'])).toBe(Number(headers['x-hubspot-ratelimit-secondly']) - 1);
+  });
+
+  it('on search: the daily pair only, and searches count against the daily quota', async () => {
+    const clock = fakeClock();
+    const emu = await emulator({ seed: { contacts: 5 }, now: clock.now, rateLimit: { perInterval: 10, searchPerSecond: 2 } });
+    const client = sdk(emu);
+    const search = await client.crm.contacts.searchApi.doSearchWithHttpInfo({ filterGroups: [], limit: 1 } as never);
+    expect(search.headers['x-hubspot-ratelimit-daily']).toBe('250000');
+    expect(search.headers['x-hubspot-ratelimit-daily-remaining']).toBe('249999');
+    for (const name of ['max', 'remaining', 'interval-milliseconds', 'secondly', 'secondly-remaining']) {
+      expect(search.headers[`x-hubspot-ratelimit-${name}`]).toBeUndefined();
+    }
+    const list = await client.crm.contacts.basicApi.getPageWithHttpInfo(1);
+    expect(list.headers['x-hubspot-ratelimit-daily-remaining']).toBe('249998');
+    // Searches do not use the window or its per-second share.
+    expect(secondly(list.headers)).toEqual({ secondly: '1', remaining: '0' });
+    expect(list.headers['x-hubspot-ratelimit-remaining']).toBe('9');
+    await client.crm.contacts.searchApi.doSearch({ filterGroups: [], limit: 1 } as never);
+    const refused = await failure(() => client.crm.contacts.searchApi.doSearch({ filterGroups: [], limit: 1 } as never));
+    expect(refused.code).toBe(429);
+    expect(refused.headers['x-hubspot-ratelimit-daily-remaining']).toBe('249997');
   });
 });
