@@ -147,7 +147,8 @@ describe('batch read', () => {
       expect(answer.body.results).toEqual(expected.body.results);
     }
     const unknown = await raw(emu, 'POST', '/crm/v4/associations/unicorns/contacts/batch/read', body);
-    expect(unknown.status).toBe(404);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toBe('Unable to infer object type from: unicorns');
     const unrelated = await raw(emu, 'POST', '/crm/v4/associations/line_items/companies/batch/read', body);
     expect(unrelated.status).toBe(400);
     expect(unrelated.body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR', correlationId: expect.stringMatching(UUID) });

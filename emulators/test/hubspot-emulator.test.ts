@@ -165,6 +165,25 @@ describe('single objects', () => {
     expect((await raw(emu, 'GET', '/crm/v3/objects/0-1/1004')).body.id).toBe('1004');
   });
 
+  it('answers 400 "Unable to infer object type" for an unknown object type, as HubSpot does', async () => {
+    const emu = await emulator({ seed: { contacts: 10 } });
+    const client = sdk(emu);
+    const expectUnknown = (error: any, type: string) => {
+      expect(error.code).toBe(400);
+      // HubSpot's body for this error has no category.
+      expect(error.body).toEqual({ status: 'error', message: `Unable to infer object type from: ${type}`, correlationId: expect.stringMatching(UUID) });
+    };
+    expectUnknown(await failure(() => client.crm.objects.basicApi.getPage('widgets', 10)), 'widgets');
+    expectUnknown(await failure(() => client.crm.objects.basicApi.getById('2-999', '1001')), '2-999');
+    expectUnknown(await failure(() => client.crm.objects.searchApi.doSearch('widgets', { filterGroups: [] } as never)), 'widgets');
+    expectUnknown(await failure(() => client.crm.objects.batchApi.create('widgets', { inputs: [{ properties: {}, associations: [] }] })), 'widgets');
+    expectUnknown(await failure(() => client.crm.properties.coreApi.getAll('widgets')), 'widgets');
+    expectUnknown(await failure(() => client.crm.properties.coreApi.getByName('widgets', 'email')), 'widgets');
+    expectUnknown(await failure(() => client.crm.associations.v4.basicApi.getPage('widgets', '1001', 'contacts')), 'widgets');
+    // Known object types still answer 404 for records that do not exist.
+    expect((await failure(() => client.crm.objects.basicApi.getById('contacts', '999999'))).code).toBe(404);
+  });
+
   it('answers 404 OBJECT_NOT_FOUND in HubSpot error shape', async () => {
     const emu = await emulator({ seed: { contacts: 10 } });
     const error = await failure(() => sdk(emu).crm.contacts.basicApi.getById('999999'));
@@ -177,11 +196,6 @@ describe('single objects', () => {
     expect(response.body.status).toBe('error');
     expect(response.body.category).toBe('OBJECT_NOT_FOUND');
     expect(response.body.correlationId).toMatch(UUID);
-
-    const unknownType = await raw(emu, 'GET', '/crm/v3/objects/widgets');
-    expect(unknownType.status).toBe(404);
-    expect(unknownType.body.category).toBe('OBJECT_NOT_FOUND');
-    expect(unknownType.body.message).toBe('Unable to infer object type from: widgets');
 
     const unknownPath = await raw(emu, 'GET', '/crm/v3/nothing/here');
     expect(unknownPath.status).toBe(404);

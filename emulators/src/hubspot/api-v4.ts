@@ -361,9 +361,14 @@ export function listSchemas(ctx: ServerContext, { query }: ApiRequest): Reply {
   return { status: 200, body: { results: ctx.store.types.custom.map((type) => schemaOf(ctx, type, query)) } };
 }
 
+/** The schemas API answers a type that is not a custom object of the portal with 404. */
+export function schemaNotFound(type: string): HubSpotApiError {
+  return notFound(`Unable to infer object type from: ${type}`);
+}
+
 /** `GET /crm-object-schemas/v3/schemas/{objectType}` (and `/crm/v3/schemas/{objectType}`): by type id, fully qualified name or name. */
 export function getSchema(ctx: ServerContext, { params, query }: ApiRequest): Reply {
   const type = ctx.store.findType(params.type as string);
-  if (!type?.custom) throw notFound(`Unable to infer object type from: ${params.type}`);
+  if (!type?.custom) throw schemaNotFound(params.type as string);
   return { status: 200, body: schemaOf(ctx, type, query) };
 }

@@ -8,7 +8,8 @@ export interface HubSpotErrorBody {
   status: 'error';
   message: string;
   correlationId: string;
-  category: string;
+  /** Absent on a few errors, e.g. an unknown object type. */
+  category?: string;
   subCategory?: string;
   context?: Record<string, string[]>;
   errors?: HubSpotErrorDetail[];
@@ -44,12 +45,21 @@ export class HubSpotApiError extends Error {
   }
 
   toBody(correlationId: string = randomUUID()): HubSpotErrorBody {
-    return { status: 'error', message: this.message, correlationId, category: this.category, ...this.extra };
+    const category = this.category === '' ? {} : { category: this.category };
+    return { status: 'error', message: this.message, correlationId, ...category, ...this.extra };
   }
 }
 
 export function validationError(message: string, extra: HubSpotApiError['extra'] = {}): HubSpotApiError {
   return new HubSpotApiError(400, 'VALIDATION_ERROR', message, extra);
+}
+
+/**
+ * HubSpot's answer to an object type it does not know (in a path or in the `associations`
+ * parameter): 400 with a body of status, message and correlationId only, no category.
+ */
+export function unknownObjectType(type: string): HubSpotApiError {
+  return new HubSpotApiError(400, '', `Unable to infer object type from: ${type}`);
 }
 
 export function notFound(message = 'resource not found', extra: HubSpotApiError['extra'] = {}): HubSpotApiError {

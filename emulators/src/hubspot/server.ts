@@ -33,8 +33,9 @@ import {
   getSchema,
   listSchemas,
   objectAssociations,
+  schemaNotFound,
 } from './api-v4.js';
-import { HubSpotApiError, notFound, validationError } from './errors.js';
+import { HubSpotApiError, notFound, unknownObjectType, validationError } from './errors.js';
 import type { FaultInjector, FaultKind, HeldSockets, RequestFault } from './faults.js';
 import { isObject, JsonBytes, serialize, type ApiRequest, type Reply } from './http.js';
 import type { ObjectTypeDefinition } from './object-types.js';
@@ -108,6 +109,8 @@ interface Route {
    * ['type']); 'custom' for the schemas list, which needs crm.schemas.custom.read.
    */
   scopes?: readonly string[] | 'custom';
+  /** The error for an object type the portal does not have (default HubSpot's 400). */
+  unknownType?: (type: string) => HubSpotApiError;
   handler: (ctx: ServerContext, request: ApiRequest) => Reply;
 }
 
@@ -153,9 +156,9 @@ const V4_ROUTES = {
 } satisfies Record<string, Route>;
 const SCHEMA_ROUTES = {
   list: { key: `GET ${SCHEMAS}`, access: 'schema', scopes: 'custom', handler: listSchemas },
-  get: { key: `GET ${SCHEMAS}/{objectType}`, access: 'schema', handler: getSchema },
+  get: { key: `GET ${SCHEMAS}/{objectType}`, access: 'schema', unknownType: schemaNotFound, handler: getSchema },
   aliasList: { key: 'GET /crm/v3/schemas', access: 'schema', scopes: 'custom', handler: listSchemas },
-  aliasGet: { key: 'GET /crm/v3/schemas/{objectType}', access: 'schema', handler: getSchema },
+  aliasGet: { key: 'GET /crm/v3/schemas/{objectType}', access: 'schema', unknownType: schemaNotFound, handler: getSchema },
 } satisfies Record<string, Route>;
 
 const BATCH_ROUTES: Record<string, Route> = {
@@ -286,7 +289,7 @@ function scopeName(def: ObjectTypeDefinition, access: Access): string {
 /**
  * The scope a route needs that the token lacks (or, when it lacks none, the first one
  * the route needs; undefined for none): the scope of the first forbidden object type
- * among the route's. Throws 404 for an unknown object type.
+ * among the route's. Throws the route's error for an unknown object type (HubSpot's 400).
  */
 function requiredScope(ctx: ServerContext, route: Route, params: Record<string, string>): { scope?: string; missing: boolean } {
   if (route.scopes === 'custom') {
@@ -295,7 +298,9 @@ function requiredScope(ctx: ServerContext, route: Route, params: Record<string, 
   }
   let first: string | undefined;
   for (const name of route.scopes ?? ['type']) {
-    const def = ctx.store.table(params[name] as string).def;
+    const type = params[name] as string;
+    const def = ctx.store.findType(type);
+    if (!def) throw (route.unknownType ?? unknownObjectType)(type);
     const scope = scopeName(def, route.access);
     first ??= scope;
     if (ctx.forbidden.has(def.name)) return { scope, missing: true };

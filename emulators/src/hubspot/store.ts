@@ -11,7 +11,7 @@ import {
   type AssociationType,
 } from './associations.js';
 import { DEFAULT_CUSTOM_OBJECTS, DEFAULT_PORTAL_ID, defineCustomObject, objectSchema, type CustomObjectDefinition } from './custom-objects.js';
-import { notFound, validationError } from './errors.js';
+import { notFound, unknownObjectType, validationError } from './errors.js';
 import { ObjectTable, parseId } from './object-table.js';
 import { ObjectTypeRegistry, type ObjectTypeDefinition, type PropertyDefinition } from './object-types.js';
 import { normalizeWrite } from './values.js';
@@ -91,11 +91,11 @@ export class HubSpotStore {
     return this.types.find(type);
   }
 
-  /** The table of an object type (emulator internals; throws 404 for unknown types). */
+  /** The table of an object type (emulator internals; throws HubSpot's 400 for unknown types). */
   table(type: string): ObjectTable {
     const def = this.types.find(type);
     const table = def && this.tables.get(def.name);
-    if (!table) throw notFound(`Unable to infer object type from: ${type}`);
+    if (!table) throw unknownObjectType(type);
     return table;
   }
 
