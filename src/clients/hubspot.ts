@@ -188,8 +188,9 @@ export class HubSpotClient {
       const missing = scopes.length ? `grant the private app the scope ${scopes.join(' or ')}` : 'grant the private app the read scope for this object';
       return new AuthError(`HubSpot refused ${operation} (403 ${body.category ?? 'forbidden'}): HUBSPOT_ACCESS_TOKEN lacks a scope; ${missing}`);
     }
-    if (status === 404) {
-      return new ApiError(`${operation}: HubSpot answered 404 (${message}); check object_type in mappings.yaml`, status);
+    // HubSpot answers an object type it does not know with 400 "Unable to infer object type from: <type>".
+    if (status === 404 || (status === 400 && body.message?.startsWith('Unable to infer object type from') === true)) {
+      return new ApiError(`${operation}: HubSpot answered ${status} (${message}); check object_type in mappings.yaml`, status);
     }
     return new ApiError(`${operation}: HubSpot rejected the request (${status} ${body.category ?? ''}): ${message}`.replace(' )', ')'), status);
   }

@@ -59,6 +59,13 @@ describe.each(targets)('$name (read-only)', ({ settings }) => {
     expect(times.every((time) => time >= '2025-06-01T00:00:00.000Z')).toBe(true);
   });
 
+  test('an unknown object type fails at once with a message pointing at object_type', async () => {
+    const client = new HubSpotClient(settings());
+    await expect(client.listPage('crmsync_no_such_type', { limit: 1, properties: [] })).rejects.toThrow(
+      /^list crmsync_no_such_type: HubSpot answered \d{3} \(Unable to infer object type from: crmsync_no_such_type\); check object_type in mappings\.yaml$/,
+    );
+  });
+
   test('every mapped property exists in the portal', async () => {
     const client = new HubSpotClient(settings());
     for (const name of ['contacts', 'companies', 'deals']) {
