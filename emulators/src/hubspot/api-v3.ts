@@ -9,6 +9,7 @@ import { parseId, type ObjectTable, type Snapshot } from './object-table.js';
 import type { ApiObject } from './record-json.js';
 import { batchReply, decodeCursor, encodeCursor, isObject, JsonBytes, parseBoolean, type ApiRequest, type Reply } from './http.js';
 import type { PropertyValues } from './seed.js';
+import { bodyHistory, hasReadOptions, HISTORY_LIST_MAX_LIMIT, queryNames, queryReadOptions, withReadOptions, type ReadOptions } from './read-options.js';
 import { executeSearch } from './search.js';
 import type { ServerContext } from './server.js';
 import { normalizeWrite } from './values.js';
@@ -21,21 +22,15 @@ export const LIST_MAX_LIMIT = 100;
 
 // ---- request parsing helpers -------------------------------------------------------------
 
-/** `properties` may be repeated and/or comma-separated. */
-function parseProperties(query: URLSearchParams): string[] {
-  return query
-    .getAll('properties')
-    .flatMap((value) => value.split(','))
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
-}
-
-function parseListLimit(query: URLSearchParams): number {
+function parseListLimit(query: URLSearchParams, withHistory: boolean): number {
   const raw = query.get('limit');
   if (raw === null || raw === '') return LIST_DEFAULT_LIMIT;
   if (!/^\d+$/.test(raw.trim())) throw validationError(`limit must be an integer, got ${JSON.stringify(raw)}.`);
   const limit = Number(raw);
   if (limit < 1 || limit > LIST_MAX_LIMIT) throw validationError(`limit must be between 1 and ${LIST_MAX_LIMIT}, got ${limit}.`);
+  if (withHistory && limit > HISTORY_LIST_MAX_LIMIT) {
+    throw validationError(`limit must be at most ${HISTORY_LIST_MAX_LIMIT} when propertiesWithHistory is requested, got ${limit}.`);
+  }
   return limit;
 }
 
@@ -112,12 +107,23 @@ function rejectDuplicateUniqueValues(table: ObjectTable, list: PropertyValues[])
 
 const RESULTS_OPEN = Buffer.from('{"results":[');
 
+/** A list page's `paging`, for the page starting at `nextMinId`. */
+function nextPage(ctx: ServerContext, type: string, query: URLSearchParams, nextMinId: number): { next: { after: string; link: string } } {
+  const after = encodeCursor(nextMinId);
+  const next = new URLSearchParams(query);
+  next.set('after', after);
+  return { next: { after, link: `${ctx.baseUrl()}/crm/v3/objects/${encodeURIComponent(type)}?${next.toString()}` } };
+}
+
 export function listObjects(ctx: ServerContext, { params, query }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
-  const limit = parseListLimit(query);
+  const options = queryReadOptions(ctx, table, query);
+  const limit = parseListLimit(query, options.history.length > 0);
   const minId = decodeCursor(query.get('after'));
   const archived = parseBoolean(query, 'archived');
-  const plan = table.outputPlan(parseProperties(query));
+  const requested = [...queryNames(query, 'properties'), ...options.history];
+  if (hasReadOptions(options)) return listWithReadOptions(ctx, table, { params, query }, { minId, limit, archived, requested, options });
+  const plan = table.outputPlan(requested);
   const page = table.pageJson(minId, limit, archived, plan);
   // JSON.stringify({ results, paging? }), with the records already serialized.
   let tail = ']';
@@ -126,12 +132,23 @@ export function listObjects(ctx: ServerContext, { params, query }: ApiRequest): 
     // (and the client busy with it), so its request is answered from the page cache.
     const nextMinId = page.nextMinId;
     setImmediate(() => table.pageJson(nextMinId, limit, archived, plan));
-    const after = encodeCursor(page.nextMinId);
-    const next = new URLSearchParams(query);
-    next.set('after', after);
-    tail += ',"paging":' + JSON.stringify({ next: { after, link: `${ctx.baseUrl()}/crm/v3/objects/${encodeURIComponent(params.type as string)}?${next.toString()}` } });
+    tail += ',"paging":' + JSON.stringify(nextPage(ctx, params.type as string, query, page.nextMinId));
   }
   return { status: 200, body: new JsonBytes([RESULTS_OPEN, page.json, Buffer.from(tail + '}', 'utf8')]) };
+}
+
+/** A list page with history or associations: built as objects, not from the JSON page cache. */
+function listWithReadOptions(
+  ctx: ServerContext,
+  table: ObjectTable,
+  { params, query }: Pick<ApiRequest, 'params' | 'query'>,
+  page: { minId: number; limit: number; archived: boolean; requested: string[]; options: ReadOptions },
+): Reply {
+  const names = table.outputProperties(page.requested);
+  const { records, nextMinId } = table.page(page.minId, page.limit, page.archived);
+  const body: Record<string, unknown> = { results: records.map((snapshot) => withReadOptions(ctx, table, snapshot, table.toApiObject(snapshot, names), page.options)) };
+  if (nextMinId !== undefined) body.paging = nextPage(ctx, params.type as string, query, nextMinId);
+  return { status: 200, body };
 }
 
 function findRecord(table: ObjectTable, id: string, idProperty: string | null, archived: boolean): Snapshot {
@@ -146,8 +163,10 @@ function findRecord(table: ObjectTable, id: string, idProperty: string | null, a
 
 export function getObject(ctx: ServerContext, { params, query }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
+  const options = queryReadOptions(ctx, table, query);
   const snapshot = findRecord(table, params.id as string, query.get('idProperty'), parseBoolean(query, 'archived'));
-  return { status: 200, body: table.toApiObject(snapshot, table.outputProperties(parseProperties(query))) };
+  const object = table.toApiObject(snapshot, table.outputProperties([...queryNames(query, 'properties'), ...options.history]));
+  return { status: 200, body: withReadOptions(ctx, table, snapshot, object, options) };
 }
 
 export function createObject(ctx: ServerContext, { params, body }: ApiRequest): Reply {
@@ -186,7 +205,9 @@ export function batchRead(ctx: ServerContext, { params, query, body, now }: ApiR
   const request = body as Record<string, unknown>;
   const idProperty = typeof request.idProperty === 'string' && request.idProperty !== '' ? request.idProperty : undefined;
   const archived = parseBoolean(query, 'archived');
-  const names = table.outputProperties(requestProperties(request));
+  const history = bodyHistory(table, request);
+  const names = table.outputProperties([...(requestProperties(request) ?? []), ...history]);
+  const options: ReadOptions = { history, associations: [] };
   const results: ApiObject[] = [];
   const missing: string[] = [];
   const seen = new Set<number>();
@@ -197,7 +218,7 @@ export function batchRead(ctx: ServerContext, { params, query, body, now }: ApiR
     if (!snapshot || (snapshot.archivedAt !== null) !== archived) missing.push(id);
     else if (!seen.has(snapshot.id)) {
       seen.add(snapshot.id);
-      results.push(table.toApiObject(snapshot, names));
+      results.push(withReadOptions(ctx, table, snapshot, table.toApiObject(snapshot, names), options));
     }
   });
   return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);

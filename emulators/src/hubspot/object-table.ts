@@ -20,6 +20,7 @@
 import { toIso } from '../shared/iso-time.js';
 import { HubSpotApiError, notFound, validationError } from './errors.js';
 import { alwaysReturned, type ObjectTypeDefinition, type PropertyDefinition } from './object-types.js';
+import { PropertyHistory } from './property-history.js';
 import { compileOutputPlan, envelope, seededRecordJson, type ApiObject, type OutputPlan } from './record-json.js';
 import type { RecordView } from './search.js';
 import {
@@ -96,6 +97,8 @@ export class ObjectTable {
   generation = 0;
   /** Search results cached per query (see search.ts). */
   readonly searchCache = new Map<string, unknown>();
+  /** Per-property versions (propertiesWithHistory). */
+  readonly history: PropertyHistory;
 
   private readonly seeder: ObjectSeeder;
   /** Seeded values can be written into JSON between plain quotes (see seededJson). */
@@ -142,6 +145,7 @@ export class ObjectTable {
     for (const property of this.uniqueProperties) this.uniqueIndex.set(property.name, new Map());
     this.createdateDef = def.byName.get(def.creationProperty) as PropertyDefinition;
     this.modificationDef = def.byName.get(def.modificationProperty) as PropertyDefinition;
+    this.history = new PropertyHistory(def.creationProperty, def.modificationProperty);
   }
 
   // ---- enumeration in id order -------------------------------------------------------
@@ -473,6 +477,7 @@ export class ObjectTable {
     props.hs_object_id = String(id);
     props[this.creationProperty] = toIso(createdAt);
     props[this.modificationProperty] = toIso(now);
+    this.history.created(id, props, now);
     return this.commit(id, props, createdAt, now, null, now, false);
   }
 
@@ -491,6 +496,7 @@ export class ObjectTable {
     props.hs_object_id = String(id);
     props[this.creationProperty] = props[this.creationProperty] ?? toIso(createdAt);
     props[this.modificationProperty] = toIso(now);
+    this.history.changed(current, props, now);
     return this.commit(id, props, createdAt, now, null, now, false);
   }
 
@@ -517,6 +523,7 @@ export class ObjectTable {
     this.assertUnique(current.props, id);
     const now = this.now();
     const props: PropertyValues = { ...current.props, [this.modificationProperty]: toIso(now) };
+    this.history.changed(current, props, now);
     return this.commit(id, props, current.createdAt, now, null, now, false);
   }
 
@@ -535,6 +542,7 @@ export class ObjectTable {
     props[this.creationProperty] ??= toIso(createdAt);
     props[this.modificationProperty] ??= toIso(updatedAt);
     const archivedAt = record.archived || record.archivedAt ? (record.archivedAt ? Date.parse(record.archivedAt) : now) : null;
+    this.history.forget(id);
     return this.commit(id, props, createdAt, updatedAt, archivedAt, now, true);
   }
 
