@@ -5,6 +5,7 @@
  * Driven through @hubspot/api-client's typed methods.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { HISTORY_LIST_MAX_LIMIT } from '../src/hubspot/index.js';
 import { closeAll, emulator, failure, fakeClock, raw, sdk } from './helpers.js';
 
 afterEach(closeAll);
@@ -152,6 +153,7 @@ describe('list and batch read', () => {
     const changed = (await dealsApi.getPage(1, '1060', undefined, ['dealstage'])).results[0];
     expect(changed?.propertiesWithHistory?.dealstage?.map((version) => version.value)).toEqual(['closedwon', expect.any(String)]);
 
+    expect(HISTORY_LIST_MAX_LIMIT).toBe(50);
     const tooMany = await failure(() => dealsApi.getPage(51, undefined, undefined, ['dealstage']));
     expect(tooMany.code).toBe(400);
     expect(tooMany.body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR' });

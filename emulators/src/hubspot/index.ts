@@ -39,6 +39,7 @@ export type { OptionInput, PropertyDefinition, PropertyOption, PropertyType } fr
 export { HubSpotApiError, type HubSpotErrorBody } from './errors.js';
 export { HELD_SOCKET_MS, parseFaultSpec, validateFaults, type FaultKind, type FaultOptions } from './faults.js';
 export { BATCH_MAX_INPUTS, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './api-v3.js';
+export { HISTORY_LIST_MAX_LIMIT } from './read-options.js';
 export {
   MAX_FILTERS_PER_GROUP,
   MAX_FILTERS_TOTAL,
