@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import type { Config } from '../config/load.js';
-import type { FieldType } from '../config/schema.js';
+import type { FieldType } from '../config/mappings-schema.js';
 import type { AttributeType, EntitySetDefinition } from '../emulators/dynamics/index.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import yaml from 'js-yaml';
 import type { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { mappingsSchema, type FieldConfig, type MappingsFile } from './schema.js';
+import { mappingsSchema, type FieldConfig, type MappingsFile } from './mappings-schema.js';
 
 export const SOURCES = ['hubspot', 'dynamics'] as const;
 export type SourceName = (typeof SOURCES)[number];

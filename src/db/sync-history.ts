@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { and, desc, eq, inArray, isNotNull } from 'drizzle-orm';
 import { LeaseHeldError } from '../errors.js';
 import type { Store } from './database.js';
-import { syncHistory } from './schema.js';
+import { syncHistory } from './tables.js';
 
 export type SyncType = 'full' | 'incremental' | 'since' | 'force_overwrite';
 export type RunStatus = 'running' | 'success' | 'partial' | 'failed';

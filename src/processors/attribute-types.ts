@@ -1,5 +1,5 @@
 import type { AttributeDefinition, TableDefinition } from '../clients/dynamics.js';
-import type { FieldType } from '../config/schema.js';
+import type { FieldType } from '../config/mappings-schema.js';
 import { columnFor } from './property-types.js';
 
 /**
