@@ -1,4 +1,4 @@
-import type { ObjectConfig } from '../config/load.js';
+import type { ObjectMapping } from '../config/load.js';
 import type { DynamicsClient, ODataPage } from './dynamics.js';
 import { prefetch, type Deletion, type ReadPlan, type RecordSource, type SourcePage } from './source.js';
 
@@ -25,7 +25,7 @@ export class DynamicsSource implements RecordSource {
 
   constructor(
     private readonly client: DynamicsClient,
-    private readonly object: ObjectConfig,
+    private readonly object: ObjectMapping,
   ) {
     this.tracksChanges = object.changeTracking;
   }
@@ -35,15 +35,15 @@ export class DynamicsSource implements RecordSource {
   }
 
   async latestModification(): Promise<string | null> {
-    const { objectType, modifiedProperty } = this.object;
-    const url = this.client.collectionUrl(objectType, { $select: modifiedProperty, $orderby: `${modifiedProperty} desc`, $top: '1' });
-    const page = await this.client.page(`latest change in ${objectType}`, url, { maxPageSize: 1 });
+    const { remoteName: entitySet, modifiedProperty } = this.object;
+    const url = this.client.collectionUrl(entitySet, { $select: modifiedProperty, $orderby: `${modifiedProperty} desc`, $top: '1' });
+    const page = await this.client.page(`latest change in ${entitySet}`, url, { maxPageSize: 1 });
     const latest = page.value[0]?.[modifiedProperty];
     return typeof latest === 'string' ? new Date(latest).toISOString() : null;
   }
 
   async *pages(plan: ReadPlan): AsyncGenerator<SourcePage> {
-    const { objectType, properties, modifiedProperty, primaryKey } = this.object;
+    const { remoteName: entitySet, properties, modifiedProperty, primaryKey } = this.object;
     const $select = properties.join(',');
     let url: string;
     let trackChanges = false;
@@ -53,10 +53,10 @@ export class DynamicsSource implements RecordSource {
     } else if (plan.mode === 'full') {
       trackChanges = this.tracksChanges;
       // Change tracking refuses $orderby; without it Dataverse orders by the primary key anyway.
-      url = this.client.collectionUrl(objectType, { $select });
+      url = this.client.collectionUrl(entitySet, { $select });
     } else {
       // Dataverse date-time literals are unquoted ISO-8601.
-      url = this.client.collectionUrl(objectType, {
+      url = this.client.collectionUrl(entitySet, {
         $select,
         $filter: `${modifiedProperty} ge ${plan.since}`,
         $orderby: `${modifiedProperty} asc,${primaryKey} asc`,
@@ -64,7 +64,7 @@ export class DynamicsSource implements RecordSource {
     }
     if (typeof plan.resume === 'string') url = plan.resume;
 
-    const operation = `${plan.mode === 'changes' ? 'changes in' : 'read'} ${objectType}`;
+    const operation = `${plan.mode === 'changes' ? 'changes in' : 'read'} ${entitySet}`;
     const fetchPage = (link: string) => this.client.page(operation, link, { maxPageSize: plan.pageSize, trackChanges });
     let next: Promise<ODataPage> | undefined = fetchPage(url);
     while (next) {

@@ -1,4 +1,4 @@
-import type { ObjectConfig } from '../config/load.js';
+import type { ObjectMapping } from '../config/load.js';
 import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchFilter, type SearchRequest } from './hubspot.js';
 import { prefetch, type DeletedPage, type ReadPlan, type RecordSource, type SourcePage } from './source.js';
 
@@ -34,7 +34,7 @@ export class HubSpotSource implements RecordSource {
 
   constructor(
     private readonly client: HubSpotClient,
-    private readonly object: ObjectConfig,
+    private readonly object: ObjectMapping,
   ) {}
 
   get metrics() {
@@ -47,7 +47,7 @@ export class HubSpotSource implements RecordSource {
   }
 
   async latestModification(): Promise<string | null> {
-    const page = await this.client.search(this.object.objectType, {
+    const page = await this.client.search(this.object.remoteName, {
       filterGroups: [],
       sorts: [{ propertyName: this.object.modifiedProperty, direction: 'DESCENDING' }],
       properties: [this.object.modifiedProperty],
@@ -75,7 +75,7 @@ export class HubSpotSource implements RecordSource {
   async readByIds(ids: string[]): Promise<unknown[]> {
     const records: unknown[] = [];
     for (let start = 0; start < ids.length; start += HUBSPOT_BATCH_LIMIT) {
-      records.push(...(await this.client.batchRead(this.object.objectType, ids.slice(start, start + HUBSPOT_BATCH_LIMIT), this.object.properties)));
+      records.push(...(await this.client.batchRead(this.object.remoteName, ids.slice(start, start + HUBSPOT_BATCH_LIMIT), this.object.properties)));
     }
     return records;
   }
@@ -86,7 +86,7 @@ export class HubSpotSource implements RecordSource {
     query: { properties: string[]; archived?: boolean } = { properties: this.object.properties },
   ): AsyncGenerator<SourcePage> {
     const fetchPage = (after?: string) =>
-      this.client.listPage(this.object.objectType, { limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT), after, ...query });
+      this.client.listPage(this.object.remoteName, { limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT), after, ...query });
     let next: Promise<HubSpotPage> | undefined = fetchPage(resumeAfter);
     while (next) {
       const page: HubSpotPage = await next;
@@ -99,7 +99,7 @@ export class HubSpotSource implements RecordSource {
   private async *searchPages(since: string, pageSize: number | undefined, resume?: SearchCursor): AsyncGenerator<SourcePage> {
     const limit = Math.min(pageSize ?? HUBSPOT_SEARCH_LIMIT, HUBSPOT_SEARCH_LIMIT);
     const modified = this.object.modifiedProperty;
-    const fetchPage = (at: SearchCursor) => this.client.search(this.object.objectType, this.searchRequest(at, limit));
+    const fetchPage = (at: SearchCursor) => this.client.search(this.object.remoteName, this.searchRequest(at, limit));
     let cursor: SearchCursor = resume ?? { since: Date.parse(since), seen: [] };
     let next: Promise<HubSpotPage> | undefined = fetchPage(cursor);
     while (next) {

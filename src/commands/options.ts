@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { z as Zod } from 'zod';
+import { DEFAULT_SOURCE, SOURCES } from '../config/sources.js';
 import { UsageError } from '../errors.js';
 import { isCalendarDate } from '../processors/calendar.js';
 
@@ -8,7 +9,6 @@ import { isCalendarDate } from '../processors/calendar.js';
  * Dataverse's odata.maxpagesize goes up to 5,000.
  */
 export const MAX_BATCH_SIZE = { hubspot: 200, dynamics: 5_000 } as const;
-export const SOURCE_CHOICES = ['hubspot', 'dynamics'] as const;
 /** More objects at once than this only queue behind the shared rate limit. */
 export const MAX_CONCURRENCY = 10;
 
@@ -18,7 +18,7 @@ export function addSyncFlags(command: Command): Command {
     .option('--since <date>', 'read records modified since YYYY-MM-DD or an ISO-8601 date-time (UTC unless an offset is given)')
     .option('--dry-run', 'do everything except commit: the database file is left untouched', false)
     .option('--force-overwrite', 'read everything and replace local rows even when unchanged or newer', false)
-    .addOption(new Option('--source <crm>', 'CRM to read from').choices(SOURCE_CHOICES).default('hubspot'))
+    .addOption(new Option('--source <crm>', 'CRM to read from').choices(SOURCES).default(DEFAULT_SOURCE))
     .option(
       '--batch-size <n>',
       `records per API page (default: the largest page the API allows; HubSpot: 1-${MAX_BATCH_SIZE.hubspot}, 100 when reading everything; Dynamics 365: 1-${MAX_BATCH_SIZE.dynamics})`,
@@ -49,7 +49,7 @@ export function parseSince(text: string): Date {
 function syncFlagsSchema(z: typeof Zod) {
   const wholeNumber = (flag: string, min: number, max: number) => z.string().transform((text) => wholeNumberFlag(flag, text, min, max));
   return z.object({
-    source: z.enum(SOURCE_CHOICES).default('hubspot'),
+    source: z.enum(SOURCES).default(DEFAULT_SOURCE),
     full: z.boolean().default(false),
     since: z.string().optional(),
     dryRun: z.boolean().default(false),

@@ -1,7 +1,8 @@
 import type { RunResult, ProgressListener } from '../engines/base-sync-engine.js';
 import { formatCounts } from '../engines/base-sync-engine.js';
 import type { Logger } from '../log.js';
-import { displayName, type SyncHistoryRow } from '../db/sync-history.js';
+import { displayName } from '../config/sources.js';
+import type { SyncHistoryRow } from '../db/sync-history.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;

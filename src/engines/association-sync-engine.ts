@@ -62,7 +62,7 @@ export class AssociationSyncEngine {
           batch = batch.slice(0, options.maxRecords - totals.processed);
         }
         const ids = batch.map((record) => record.sourceId);
-        const found = flatten(await client.associations(pair.from.objectType, pair.to.objectType, ids));
+        const found = flatten(await client.associations(pair.from.remoteName, pair.to.remoteName, ids));
         if (strategy.advancesWatermark) watermark = later(watermark, batch.at(-1)!.modifiedAt);
         addCounts(totals, this.associations.replaceFor(runId, ids, found, { lastFromId: ids.at(-1) }, watermark));
         pages++;

@@ -1,10 +1,10 @@
 import type { RequestMetrics } from '../clients/retry.js';
 import { ChangesExpiredError, type Deletion, type RecordSource, type ReadPlan } from '../clients/source.js';
-import type { ObjectConfig } from '../config/load.js';
+import type { ObjectMapping } from '../config/load.js';
+import { displayName } from '../config/sources.js';
 import type { Store } from '../db/database.js';
 import { RecordRepository } from '../db/record-repository.js';
 import {
-  displayName,
   HEARTBEAT_MS,
   SyncHistoryRepository,
   emptyCounts,
@@ -91,7 +91,7 @@ export interface ProgressListener {
 }
 
 export interface EngineDependencies {
-  object: ObjectConfig;
+  object: ObjectMapping;
   store: Store;
   source: RecordSource;
   log: Logger;

@@ -1,7 +1,7 @@
 import { DynamicsClient, type AttributeDefinition, type TableDefinition } from '../clients/dynamics.js';
 import { HubSpotClient, type PropertyDefinition } from '../clients/hubspot.js';
 import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
-import type { Config, ObjectConfig } from '../config/load.js';
+import type { Config, ObjectMapping } from '../config/load.js';
 import { ApiError } from '../errors.js';
 import { attributeFits, isReadable } from '../processors/attribute-types.js';
 import { fits } from '../processors/property-types.js';
@@ -23,10 +23,10 @@ export async function checkAgainstPortal(config: Config, settings: HubSpotSettin
     if (!object) continue;
     let properties: PropertyDefinition[];
     try {
-      properties = await client.properties(object.objectType);
+      properties = await client.properties(object.remoteName);
     } catch (error) {
       if (error instanceof ApiError && (error.status === 404 || error.status === 400)) {
-        problems.push(`objects.${object.name}.object_type: HubSpot has no object type "${object.objectType}"`);
+        problems.push(`objects.${object.name}.object_type: HubSpot has no object type "${object.remoteName}"`);
         continue;
       }
       throw error;
@@ -36,7 +36,7 @@ export async function checkAgainstPortal(config: Config, settings: HubSpotSettin
   return problems;
 }
 
-function objectProblems(object: ObjectConfig, properties: Map<string, PropertyDefinition>): string[] {
+function objectProblems(object: ObjectMapping, properties: Map<string, PropertyDefinition>): string[] {
   const at = `objects.${object.name}`;
   const problems: string[] = [];
   for (const field of object.fields) {
@@ -75,9 +75,9 @@ export async function checkAgainstOrganisation(config: Config, settings: Dynamic
   const problems: string[] = [];
   for (const { dynamics: object } of config.objects.values()) {
     if (!object) continue;
-    const table = await client.tableDefinition(object.objectType);
+    const table = await client.tableDefinition(object.remoteName);
     if (!table) {
-      problems.push(`objects.${object.name}.dynamics.entity_set: Dynamics 365 has no entity set "${object.objectType}"`);
+      problems.push(`objects.${object.name}.dynamics.entity_set: Dynamics 365 has no entity set "${object.remoteName}"`);
       continue;
     }
     problems.push(...tableProblems(object, table));
@@ -85,7 +85,7 @@ export async function checkAgainstOrganisation(config: Config, settings: Dynamic
   return problems;
 }
 
-function tableProblems(object: ObjectConfig, table: TableDefinition): string[] {
+function tableProblems(object: ObjectMapping, table: TableDefinition): string[] {
   const at = `objects.${object.name}.dynamics`;
   const columns = new Map(table.attributes.filter(isReadable).map((attribute) => [attribute.name, attribute]));
   const unknown = (name: string) => `Dynamics 365's ${table.logicalName} table has no column "${name}"${lookupHint(name, columns)}`;

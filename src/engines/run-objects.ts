@@ -5,7 +5,7 @@ import { HubSpotSource } from '../clients/hubspot-source.js';
 import { emptyMetrics, type RetryPolicy } from '../clients/retry.js';
 import type { RecordSource } from '../clients/source.js';
 import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
-import type { AssociationPair, ObjectConfig } from '../config/load.js';
+import type { AssociationPair, ObjectMapping } from '../config/load.js';
 import type { Store } from '../db/database.js';
 import { emptyCounts } from '../db/sync-history.js';
 import { ensureObjectView } from '../db/views.js';
@@ -27,7 +27,7 @@ export interface RunContext {
 }
 
 /** The source an object's mapping reads from. */
-function sourceFor(object: ObjectConfig, context: RunContext): RecordSource {
+function sourceFor(object: ObjectMapping, context: RunContext): RecordSource {
   const onRetry = (message: string) => context.log.warn(message);
   if (object.source === 'dynamics') {
     if (!context.dynamics) throw new Error('Dynamics 365 settings are missing');
@@ -37,7 +37,7 @@ function sourceFor(object: ObjectConfig, context: RunContext): RecordSource {
 }
 
 /** Builds the engine of one configured object (its mapping for one source). */
-export function createEngine(object: ObjectConfig, context: RunContext): BaseSyncEngine {
+export function createEngine(object: ObjectMapping, context: RunContext): BaseSyncEngine {
   return new BaseSyncEngine({
     object,
     store: context.store,
@@ -57,7 +57,7 @@ export const DEFAULT_CONCURRENCY = 3;
  * object failing, or held by another process, does not stop the others. Results come in
  * the order of `objects`; objects not started before an interrupt are left out.
  */
-export async function syncObjects(objects: ObjectConfig[], options: SyncOptions, context: RunContext, concurrency = DEFAULT_CONCURRENCY): Promise<RunResult[]> {
+export async function syncObjects(objects: ObjectMapping[], options: SyncOptions, context: RunContext, concurrency = DEFAULT_CONCURRENCY): Promise<RunResult[]> {
   // Configuration problems (a view name clashing with a table) surface before any run starts.
   for (const object of objects) ensureObjectView(context.store, object);
   const results: (RunResult | undefined)[] = new Array(objects.length);
@@ -88,7 +88,7 @@ function clientFor(context: RunContext): HubSpotClient {
   return new HubSpotClient(context.hubspot, { retry: context.retry, onRetry: (message) => context.log.warn(message) });
 }
 
-function runOne(object: ObjectConfig, options: SyncOptions, context: RunContext): Promise<RunResult> {
+function runOne(object: ObjectMapping, options: SyncOptions, context: RunContext): Promise<RunResult> {
   return startSafely(object.name, object.source, options, context, () => createEngine(object, context).run(options));
 }
 

@@ -1,4 +1,4 @@
-import type { ObjectConfig } from '../config/load.js';
+import type { ObjectMapping } from '../config/load.js';
 import { fieldParser, type FieldValue } from './field-types.js';
 
 /**
@@ -60,7 +60,7 @@ export type MapResult = { ok: true; record: MappedRecord } | { ok: false; reject
 const modificationTime = fieldParser({ type: 'datetime', required: true });
 
 /** Builds the pure function that turns one API record into a local row or a rejection. */
-export function createRecordMapper(object: ObjectConfig): (raw: unknown) => MapResult {
+export function createRecordMapper(object: ObjectMapping): (raw: unknown) => MapResult {
   const isDynamics = object.source === 'dynamics';
   const fields = object.fields.map((field) => ({ ...field, parse: fieldParser(field, isDynamics) }));
   const lenient = object.validation === 'lenient';

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { DynamicsStore } from '../../src/emulators/dynamics/index.js';
 import type { HubSpotStore } from '../../src/emulators/hubspot/index.js';
-import type { ObjectConfig } from '../../src/config/load.js';
+import type { ObjectMapping } from '../../src/config/load.js';
 
 export interface Completeness {
   sourceCount: number;
@@ -25,18 +25,18 @@ interface Values {
  * Compares an emulator's active records of one object with the local database: ids, every
  * fetched property value, and the deleted flag. Local = source when all lists are empty.
  */
-export function compareWithSource(dbPath: string, store: HubSpotStore, object: ObjectConfig): Completeness {
-  const source = store.all(object.objectType).map((record) => ({ id: record.id, values: record.properties as Record<string, unknown> }));
+export function compareWithSource(dbPath: string, store: HubSpotStore, object: ObjectMapping): Completeness {
+  const source = store.all(object.remoteName).map((record) => ({ id: record.id, values: record.properties as Record<string, unknown> }));
   return compare(dbPath, object, source, (raw) => (raw as { properties: Record<string, unknown> }).properties);
 }
 
 /** The same for a Dynamics 365 table: rows are flat, keyed by the mapping's primary key. */
-export function compareWithDynamics(dbPath: string, store: DynamicsStore, object: ObjectConfig): Completeness {
-  const source = store.all(object.objectType).map((row) => ({ id: String(row[object.primaryKey]), values: row as Record<string, unknown> }));
+export function compareWithDynamics(dbPath: string, store: DynamicsStore, object: ObjectMapping): Completeness {
+  const source = store.all(object.remoteName).map((row) => ({ id: String(row[object.primaryKey]), values: row as Record<string, unknown> }));
   return compare(dbPath, object, source, (raw) => raw as Record<string, unknown>);
 }
 
-function compare(dbPath: string, object: ObjectConfig, source: Values[], valuesOf: (raw: unknown) => Record<string, unknown>): Completeness {
+function compare(dbPath: string, object: ObjectMapping, source: Values[], valuesOf: (raw: unknown) => Record<string, unknown>): Completeness {
   const db = new Database(dbPath, { readonly: true });
   try {
     const rows = db

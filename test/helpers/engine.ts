@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadConfig, objectByName, type ObjectConfig } from '../../src/config/load.js';
+import { loadConfig, objectByName, type ObjectMapping } from '../../src/config/load.js';
 import type { RetryPolicy } from '../../src/clients/retry.js';
 import type { DynamicsSettings, HubSpotSettings } from '../../src/config/env.js';
 import { openStore } from '../../src/db/database.js';
@@ -35,7 +35,7 @@ export function syncFromDynamics(
   return runEngine(objectByName(config, object, 'dynamics'), db, { dynamics, log, retry }, options);
 }
 
-export async function runEngine(mapping: ObjectConfig, db: string, context: Omit<RunContext, 'store'>, options: Partial<SyncOptions>): Promise<RunResult> {
+export async function runEngine(mapping: ObjectMapping, db: string, context: Omit<RunContext, 'store'>, options: Partial<SyncOptions>): Promise<RunResult> {
   const merged = { ...DEFAULT_OPTIONS, ...options };
   const store = openStore(db, { dryRun: merged.dryRun });
   try {

@@ -63,7 +63,7 @@ describe.each(targets)('$name (read-only)', ({ settings }) => {
     const client = new HubSpotClient(settings());
     for (const name of ['contacts', 'companies', 'deals']) {
       const object = objectByName(config, name);
-      const known = new Set((await client.properties(object.objectType)).map((property) => property.name));
+      const known = new Set((await client.properties(object.remoteName)).map((property) => property.name));
       expect(object.properties.filter((property) => !known.has(property))).toEqual([]);
     }
   });

@@ -80,7 +80,7 @@ describe('a generated dynamics: entry', () => {
       },
     });
     const config = parseConfig(`version: 1\nobjects:\n${block}`, 'mappings.yaml');
-    expect(config.objects.get('cases')?.dynamics).toMatchObject({ objectType: 'incidents', changeTracking: true });
+    expect(config.objects.get('cases')?.dynamics).toMatchObject({ remoteName: 'incidents', changeTracking: true });
   });
 
   test('a table without change tracking says so in the entry', () => {
