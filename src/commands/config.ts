@@ -14,7 +14,7 @@ export function registerConfigCommand(program: Command, context: CommandContext)
     .action(
       context.action(async (_options: unknown, command: Command) => {
         const global = globalFlags(command);
-        const [{ loadConfig }, env, portal] = await Promise.all([import('../config/load.js'), import('../config/env.js'), import('../engines/portal-check.js')]);
+        const [{ loadConfig }, env, portal] = await Promise.all([import('../config/load.js'), import('../config/env.js'), import('../config/remote-check.js')]);
         env.loadDotEnv();
         const config = loadConfig(global.config);
         const fields = [...config.objects.values()].reduce((total, object) => total + (object.hubspot?.fields.length ?? 0) + (object.dynamics?.fields.length ?? 0), 0);

@@ -23,9 +23,9 @@ export function registerPropertiesCommand(program: Command, context: CommandCont
         const [{ loadConfig }, env, portal, propertyTypes, attributeTypes, { printTable }] = await Promise.all([
           import('../config/load.js'),
           import('../config/env.js'),
-          import('../engines/portal-check.js'),
-          import('../processors/property-types.js'),
-          import('../processors/attribute-types.js'),
+          import('../config/remote-check.js'),
+          import('../clients/hubspot/properties.js'),
+          import('../clients/dynamics/columns.js'),
           import('./output.js'),
         ]);
         env.loadDotEnv();

@@ -1,4 +1,4 @@
-import { HUBSPOT_ASSOCIATIONS_BATCH_LIMIT, type HubSpotClient } from '../clients/hubspot.js';
+import { HUBSPOT_ASSOCIATIONS_BATCH_LIMIT, type HubSpotClient } from '../clients/hubspot/client.js';
 import type { AssociationPair } from '../config/load.js';
 import { AssociationRepository, type Association } from '../db/association-repository.js';
 import type { Store } from '../db/database.js';

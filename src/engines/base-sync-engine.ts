@@ -1,5 +1,5 @@
-import type { RequestMetrics } from '../clients/retry.js';
-import { ChangesExpiredError, type Deletion, type RecordSource, type ReadPlan } from '../clients/source.js';
+import type { RequestMetrics } from '../clients/http/retry.js';
+import { ChangesExpiredError, type Deletion, type RecordSource, type ReadPlan } from '../clients/crm.js';
 import type { ObjectMapping } from '../config/load.js';
 import { displayName } from '../config/sources.js';
 import type { Store } from '../db/database.js';

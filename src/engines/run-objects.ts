@@ -1,9 +1,9 @@
-import { DynamicsClient } from '../clients/dynamics.js';
-import { DynamicsSource } from '../clients/dynamics-source.js';
-import { HubSpotClient } from '../clients/hubspot.js';
-import { HubSpotSource } from '../clients/hubspot-source.js';
-import { emptyMetrics, type RetryPolicy } from '../clients/retry.js';
-import type { RecordSource } from '../clients/source.js';
+import { DynamicsClient } from '../clients/dynamics/client.js';
+import { DynamicsSource } from '../clients/dynamics/reader.js';
+import { HubSpotClient } from '../clients/hubspot/client.js';
+import { HubSpotSource } from '../clients/hubspot/reader.js';
+import { emptyMetrics, type RetryPolicy } from '../clients/http/retry.js';
+import type { RecordSource } from '../clients/crm.js';
 import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
 import type { AssociationPair, ObjectMapping } from '../config/load.js';
 import type { Store } from '../db/database.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig, objectByName, type ObjectMapping } from '../../src/config/load.js';
-import type { RetryPolicy } from '../../src/clients/retry.js';
+import type { RetryPolicy } from '../../src/clients/http/retry.js';
 import type { DynamicsSettings, HubSpotSettings } from '../../src/config/env.js';
 import { openStore } from '../../src/db/database.js';
 import type { SyncOptions, RunResult } from '../../src/engines/base-sync-engine.js';

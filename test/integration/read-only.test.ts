@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { HubSpotClient } from '../../src/clients/hubspot.js';
+import { HubSpotClient } from '../../src/clients/hubspot/client.js';
 import { HUBSPOT_API_URL } from '../../src/config/env.js';
 import { objectByName } from '../../src/config/load.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';

@@ -1,8 +1,8 @@
 import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
-import type { TableDefinition } from '../../src/clients/dynamics.js';
+import type { TableDefinition } from '../../src/clients/dynamics/client.js';
 import { parseConfig } from '../../src/config/load.js';
-import { attributeFits, dynamicsMappingBlock, fieldTypeForAttribute } from '../../src/processors/attribute-types.js';
+import { attributeFits, dynamicsMappingBlock, fieldTypeForAttribute } from '../../src/clients/dynamics/columns.js';
 
 const column = (name: string, type: string) => ({ name, type });
 

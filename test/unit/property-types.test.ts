@@ -1,7 +1,7 @@
 import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { fieldTypeFor, fits, mappingBlock, type PortalProperty } from '../../src/processors/property-types.js';
+import { fieldTypeFor, fits, mappingBlock, type PortalProperty } from '../../src/clients/hubspot/properties.js';
 
 const property = (name: string, type: string, fieldType = 'text', extra: Partial<PortalProperty> = {}): PortalProperty => ({ name, type, fieldType, ...extra });
 

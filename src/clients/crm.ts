@@ -1,4 +1,4 @@
-import type { RequestMetrics } from './retry.js';
+import type { RequestMetrics } from './http/retry.js';
 
 /**
  * What the engine asks a source for. A full read walks every record in the source's

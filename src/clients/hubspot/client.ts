@@ -1,8 +1,8 @@
 import { Client } from '@hubspot/api-client';
-import type { HubSpotSettings } from '../config/env.js';
-import { ApiError, AuthError } from '../errors.js';
-import { limitersFor, type HubSpotLimiters } from './rate-limiter.js';
-import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from './retry.js';
+import type { HubSpotSettings } from '../../config/env.js';
+import { ApiError, AuthError } from '../../errors.js';
+import { limitersFor, type HubSpotLimiters } from '../http/rate-limiter.js';
+import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from '../http/retry.js';
 
 export interface HubSpotPage<T = unknown> {
   results: T[];

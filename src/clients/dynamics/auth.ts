@@ -1,9 +1,9 @@
 import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
-import { DEFAULT_AUTHORITY_HOST, type DynamicsSettings } from '../config/env.js';
-import { AuthError } from '../errors.js';
-import { TransientError } from './retry.js';
+import { DEFAULT_AUTHORITY_HOST, type DynamicsSettings } from '../../config/env.js';
+import { AuthError } from '../../errors.js';
+import { TransientError } from '../http/retry.js';
 
 /**
  * The HTTPS connection pool for one Dynamics 365 organisation and its sign-in authority.

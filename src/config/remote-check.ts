@@ -1,10 +1,10 @@
-import { DynamicsClient, type AttributeDefinition, type TableDefinition } from '../clients/dynamics.js';
-import { HubSpotClient, type PropertyDefinition } from '../clients/hubspot.js';
-import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
-import type { Config, ObjectMapping } from '../config/load.js';
+import { DynamicsClient, type AttributeDefinition, type TableDefinition } from '../clients/dynamics/client.js';
+import { HubSpotClient, type PropertyDefinition } from '../clients/hubspot/client.js';
+import type { DynamicsSettings, HubSpotSettings } from './env.js';
+import type { Config, ObjectMapping } from './load.js';
 import { ApiError } from '../errors.js';
-import { attributeFits, isReadable } from '../processors/attribute-types.js';
-import { fits } from '../processors/property-types.js';
+import { attributeFits, isReadable } from '../clients/dynamics/columns.js';
+import { fits } from '../clients/hubspot/properties.js';
 
 /** Reads an object's properties from the Properties API. */
 export async function portalProperties(settings: HubSpotSettings, objectType: string): Promise<PropertyDefinition[]> {

@@ -1,6 +1,6 @@
-import type { AttributeDefinition, TableDefinition } from '../clients/dynamics.js';
-import type { FieldType } from '../config/mappings-schema.js';
-import { columnFor } from './property-types.js';
+import type { AttributeDefinition, TableDefinition } from './client.js';
+import type { FieldType } from '../../config/mappings-schema.js';
+import { columnFor } from '../hubspot/properties.js';
 
 /**
  * Dataverse attribute types (AttributeMetadata.AttributeType) and crmsync's field types.

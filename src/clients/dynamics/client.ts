@@ -1,10 +1,10 @@
 import { request, type Dispatcher } from 'undici';
-import type { DynamicsSettings } from '../config/env.js';
-import { ApiError, AuthError } from '../errors.js';
-import { createDispatcher, DynamicsTokenProvider } from './dynamics-auth.js';
-import { RollingWindowLimiter } from './rate-limiter.js';
-import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from './retry.js';
-import { ChangesExpiredError } from './source.js';
+import type { DynamicsSettings } from '../../config/env.js';
+import { ApiError, AuthError } from '../../errors.js';
+import { createDispatcher, DynamicsTokenProvider } from './auth.js';
+import { RollingWindowLimiter } from '../http/rate-limiter.js';
+import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from '../http/retry.js';
+import { ChangesExpiredError } from '../crm.js';
 
 export const WEB_API_PATH = '/api/data/v9.2';
 

@@ -1,5 +1,5 @@
-import type { PropertyDefinition } from '../clients/hubspot.js';
-import { RESERVED_COLUMNS, type FieldType } from '../config/mappings-schema.js';
+import type { PropertyDefinition } from './client.js';
+import { RESERVED_COLUMNS, type FieldType } from '../../config/mappings-schema.js';
 
 /** A HubSpot property as the Properties API describes it (the client's type). */
 export type PortalProperty = PropertyDefinition;

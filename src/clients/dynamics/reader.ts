@@ -1,6 +1,6 @@
-import type { ObjectMapping } from '../config/load.js';
-import type { DynamicsClient, ODataPage } from './dynamics.js';
-import { prefetch, type Deletion, type ReadPlan, type RecordSource, type SourcePage } from './source.js';
+import type { ObjectMapping } from '../../config/load.js';
+import type { DynamicsClient, ODataPage } from './client.js';
+import { prefetch, type Deletion, type ReadPlan, type RecordSource, type SourcePage } from '../crm.js';
 
 /** A change read lists a deleted row as {"@odata.context": "…#contacts/$deletedEntity", "id": "<guid>", "reason": "deleted"}. */
 function isDeletedEntity(row: Record<string, unknown>): boolean {

@@ -1,6 +1,6 @@
-import type { ObjectMapping } from '../config/load.js';
-import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchFilter, type SearchRequest } from './hubspot.js';
-import { prefetch, type DeletedPage, type ReadPlan, type RecordSource, type SourcePage } from './source.js';
+import type { ObjectMapping } from '../../config/load.js';
+import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchFilter, type SearchRequest } from './client.js';
+import { prefetch, type DeletedPage, type ReadPlan, type RecordSource, type SourcePage } from '../crm.js';
 
 /** HubSpot accepts at most 100 values in an IN / NOT_IN filter. */
 const MAX_NOT_IN_VALUES = 100;
