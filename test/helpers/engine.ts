@@ -3,7 +3,7 @@ import { loadConfig, objectByName, type ObjectMapping } from '../../src/config/l
 import type { RetryPolicy } from '../../src/clients/http/retry.js';
 import type { DynamicsSettings, HubSpotSettings } from '../../src/config/env.js';
 import { openStore } from '../../src/db/database.js';
-import type { SyncOptions, RunResult } from '../../src/engines/base-sync-engine.js';
+import type { RunResult, SyncOptions } from '../../src/engines/run-lifecycle.js';
 import { createEngine, type RunContext } from '../../src/engines/run-objects.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { ROOT } from './cli.js';
@@ -39,7 +39,7 @@ export async function runEngine(mapping: ObjectMapping, db: string, context: Omi
   const merged = { ...DEFAULT_OPTIONS, ...options };
   const store = openStore(db, { dryRun: merged.dryRun });
   try {
-    return await createEngine(mapping, { ...context, store }).run(merged);
+    return await (await createEngine(mapping, { ...context, store })).run(merged);
   } finally {
     store.close();
   }

@@ -2,9 +2,12 @@ import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
 import type { TableDefinition } from '../../src/clients/dynamics/client.js';
 import { parseConfig } from '../../src/config/load.js';
-import { attributeFits, dynamicsMappingBlock, fieldTypeForAttribute } from '../../src/clients/dynamics/columns.js';
+import { attributeFits, fieldTypeForAttribute, tableDescription } from '../../src/clients/dynamics/columns.js';
+import { draftEntry } from '../../src/clients/dynamics/scaffold.js';
+import { entryYaml } from '../../src/config/scaffold.js';
 
-const column = (name: string, type: string) => ({ name, type });
+const column = (name: string, type: string) => ({ name, type, updatable: true });
+const dynamicsMappingBlock = (name: string, table: TableDefinition) => entryYaml(name, draftEntry(tableDescription(table)));
 
 describe('Dataverse attribute types → crmsync field types', () => {
   test.each([

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { chooseStrategy } from '../../src/engines/base-sync-engine.js';
+import { chooseStrategy } from '../../src/engines/strategy.js';
 
 const watermark = '2025-06-01T12:00:00.000Z';
 const overlap = 600_000;

@@ -1,6 +1,8 @@
-import type { AttributeDefinition, TableDefinition } from './client.js';
+import type { ObjectMapping } from '../../config/load.js';
 import type { FieldType } from '../../config/mappings-schema.js';
-import { columnFor } from '../hubspot/properties.js';
+import { UsageError } from '../../errors.js';
+import type { ObjectDescription } from '../crm.js';
+import type { AttributeDefinition, DynamicsClient, TableDefinition } from './client.js';
 
 /**
  * Dataverse attribute types (AttributeMetadata.AttributeType) and crmsync's field types.
@@ -31,7 +33,7 @@ const FIELD_TYPE_BY_ATTRIBUTE: Record<string, FieldType> = {
 /** Attribute types a sync has no use for: computed collections and internal columns. */
 const UNREADABLE = new Set(['Virtual', 'PartyList', 'ManagedProperty', 'CalendarRules', 'File', 'Image']);
 
-/** The crmsync field type that best fits a Dataverse column (for `crmsync properties --source dynamics --yaml`). */
+/** The crmsync field type that best fits a Dataverse column. */
 export function fieldTypeForAttribute(attribute: AttributeDefinition): FieldType {
   const type = FIELD_TYPE_BY_ATTRIBUTE[attribute.type] ?? 'string';
   if (type !== 'string' || attribute.type !== 'String') return type;
@@ -68,31 +70,67 @@ export function isReadable(attribute: AttributeDefinition): boolean {
   return !UNREADABLE.has(attribute.type);
 }
 
+/** A table's readable columns; an entity set the organisation does not have is a usage error. */
+export async function describeTable(client: DynamicsClient, entitySet: string): Promise<ObjectDescription> {
+  const table = await client.tableDefinition(entitySet);
+  if (!table) throw new UsageError(`Dynamics 365 has no entity set "${entitySet}"; entity sets are plural logical names such as contacts, accounts, incidents`);
+  return tableDescription(table);
+}
+
+export function tableDescription(table: TableDefinition): ObjectDescription {
+  const readable = table.attributes.filter(isReadable);
+  return {
+    remoteName: table.entitySet,
+    primaryKey: table.primaryKey,
+    changeTracking: table.changeTracking,
+    properties: readable.map((column) => ({
+      name: column.name,
+      type: column.type,
+      fieldType: fieldTypeForAttribute(column),
+      readOnly: !column.updatable,
+      unique: column.name === table.primaryKey,
+      hidden: false,
+    })),
+    table: [['name', 'type', 'crmsync type'], ...readable.map((column) => [column.name, column.type, fieldTypeForAttribute(column)])],
+    // The table as Dataverse defines it: every column's name and type.
+    definition: { ...table, attributes: table.attributes.map(({ name, type }) => ({ name, type })) },
+  };
+}
+
 /**
- * A mappings.yaml entry for a Dataverse table, ready to paste under `objects:` (two-space
- * indent): an object that lives only in Dynamics 365, every readable column typed with
- * fieldTypeForAttribute. For an object already in mappings.yaml, its dynamics: block goes
- * under that object instead.
+ * Checks one dynamics: block against the organisation, one line per problem: an unknown
+ * entity set or column, field types that cannot read a column, a primary key that is not
+ * the table's, change tracking the table does not have. Dataverse refuses a whole query
+ * that selects one unknown column, so these would otherwise fail the run.
  */
-export function dynamicsMappingBlock(name: string, table: TableDefinition): string {
-  const modified = table.attributes.some((attribute) => attribute.name === 'modifiedon') ? 'modifiedon' : undefined;
-  const lines = [`  ${name}:`, '    dynamics:', `      entity_set: ${table.entitySet}`, `      primary_key: ${table.primaryKey}`];
-  if (!modified) lines.push('      modified_property: modifiedon  # not found among the columns: name the column Dataverse updates on every change');
-  if (!table.changeTracking) lines.push('      change_tracking: false  # the table has "Track changes" off: incremental runs filter on modifiedon');
-  lines.push('      fields:');
-  const used = new Set<string>();
-  const entries = table.attributes
-    .filter((attribute) => isReadable(attribute) && attribute.name !== table.primaryKey)
-    .map((attribute) => {
-      // _parentcustomerid_value → parentcustomerid_id: the column holds the related row's id.
-      const lookup = /^_(.+)_value$/.exec(attribute.name);
-      return { attribute, column: columnFor(lookup ? `${lookup[1]}_id` : attribute.name, used, 'd365_') };
-    })
-    .sort((a, b) => a.column.localeCompare(b.column));
-  for (const { attribute, column } of entries) {
-    const parts = [...(column === attribute.name ? [] : [`property: ${attribute.name}`]), `type: ${fieldTypeForAttribute(attribute)}`];
-    if (attribute.name === modified) parts.push('required: true');
-    lines.push(`        ${column}: { ${parts.join(', ')} }`);
+export async function checkMapping(client: DynamicsClient, mapping: ObjectMapping): Promise<string[]> {
+  const table = await client.tableDefinition(mapping.remoteName);
+  if (!table) return [`${mapping.path}.entity_set: Dynamics 365 has no entity set "${mapping.remoteName}"`];
+  const at = mapping.path;
+  const columns = new Map(table.attributes.filter(isReadable).map((attribute) => [attribute.name, attribute]));
+  const unknown = (name: string) => `Dynamics 365's ${table.logicalName} table has no column "${name}"${lookupHint(name, columns)}`;
+  const problems: string[] = [];
+  for (const field of mapping.fields) {
+    const column = columns.get(field.property);
+    if (!column) problems.push(`${at}.fields.${field.column}: ${unknown(field.property)}`);
+    else if (!attributeFits(field.type, column)) problems.push(`${at}.fields.${field.column}: type ${field.type} cannot read the ${column.type} column "${field.property}"`);
   }
-  return `${lines.join('\n')}\n`;
+  const modified = columns.get(mapping.modifiedProperty);
+  if (!modified) problems.push(`${at}.modified_property: ${unknown(mapping.modifiedProperty)}`);
+  else if (modified.type !== 'DateTime') problems.push(`${at}.modified_property: "${mapping.modifiedProperty}" is a ${modified.type} column, not a DateTime`);
+  if (mapping.primaryKey !== table.primaryKey) problems.push(`${at}.primary_key: the ${table.logicalName} table's key is "${table.primaryKey}", not "${mapping.primaryKey}"`);
+  if (mapping.changeTracking && !table.changeTracking) {
+    problems.push(`${at}.change_tracking: the ${table.logicalName} table has "Track changes" off; turn it on in the table's settings, or set change_tracking: false`);
+  }
+  const named = (name: string) => name === mapping.modifiedProperty || name === mapping.primaryKey || mapping.fields.some((field) => field.property === name);
+  for (const extra of mapping.properties.filter((name) => !columns.has(name) && !named(name))) {
+    problems.push(`${at}.properties: ${unknown(extra)}`);
+  }
+  return [...new Set(problems)];
+}
+
+/** A lookup is read as _<name>_value, its plain name is refused by $select: say which form exists. */
+function lookupHint(name: string, columns: Map<string, AttributeDefinition>): string {
+  const asLookup = `_${name}_value`;
+  return columns.has(asLookup) ? ` (it is a lookup: use ${asLookup})` : '';
 }

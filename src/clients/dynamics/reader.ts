@@ -1,6 +1,12 @@
 import type { ObjectMapping } from '../../config/load.js';
+import type { Deletion } from '../../records.js';
+import type { ReadPlan, RecordSource, SourcePage } from '../crm.js';
+import { prefetch } from '../http/request.js';
 import type { DynamicsClient, ODataPage } from './client.js';
-import { prefetch, type Deletion, type ReadPlan, type RecordSource, type SourcePage } from '../crm.js';
+
+/** Ids per query of a read by id: each is a GUID in the $filter, and the URL must stay short. */
+const IDS_PER_QUERY = 50;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A change read lists a deleted row as {"@odata.context": "…#contacts/$deletedEntity", "id": "<guid>", "reason": "deleted"}. */
 function isDeletedEntity(row: Record<string, unknown>): boolean {
@@ -18,9 +24,7 @@ function isDeletedEntity(row: Record<string, unknown>): boolean {
  * the next link. Without it, incremental reads filter and sort on the modification time,
  * like HubSpot's, and deletions are found only by full reads.
  */
-export class DynamicsSource implements RecordSource {
-  readonly name = 'dynamics';
-  readonly label = 'Dynamics 365';
+export class DynamicsReader implements RecordSource {
   readonly tracksChanges: boolean;
 
   constructor(
@@ -40,6 +44,30 @@ export class DynamicsSource implements RecordSource {
     const page = await this.client.page(`latest change in ${entitySet}`, url, { maxPageSize: 1 });
     const latest = page.value[0]?.[modifiedProperty];
     return typeof latest === 'string' ? new Date(latest).toISOString() : null;
+  }
+
+  /**
+   * Dataverse has no batch read: rows by id come from a $filter of `key eq <guid>` terms
+   * joined with `or`. A row deleted meanwhile is simply not among them.
+   */
+  async readByIds(ids: string[]): Promise<unknown[]> {
+    const { remoteName: entitySet, properties, primaryKey } = this.object;
+    // Every row's key is a GUID, written unquoted in a filter; anything else matches no row.
+    const guids = ids.filter((id) => GUID.test(id));
+    const rows: unknown[] = [];
+    for (let start = 0; start < guids.length; start += IDS_PER_QUERY) {
+      const $filter = guids
+        .slice(start, start + IDS_PER_QUERY)
+        .map((id) => `${primaryKey} eq ${id}`)
+        .join(' or ');
+      let link: string | undefined = this.client.collectionUrl(entitySet, { $select: properties.join(','), $filter });
+      while (link) {
+        const page: ODataPage = await this.client.page(`read ${entitySet} by id`, link);
+        rows.push(...page.value);
+        link = page.nextLink;
+      }
+    }
+    return rows;
   }
 
   async *pages(plan: ReadPlan): AsyncGenerator<SourcePage> {

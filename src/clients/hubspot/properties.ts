@@ -1,11 +1,14 @@
-import type { PropertyDefinition } from './client.js';
-import { RESERVED_COLUMNS, type FieldType } from '../../config/mappings-schema.js';
+import type { ObjectMapping } from '../../config/load.js';
+import type { FieldType } from '../../config/mappings-schema.js';
+import { ApiError } from '../../errors.js';
+import type { ObjectDescription, PropertyDescription } from '../crm.js';
+import type { HubSpotClient, PropertyDefinition } from './client.js';
 
-/** A HubSpot property as the Properties API describes it (the client's type). */
-export type PortalProperty = PropertyDefinition;
+/** Every HubSpot record's own id, sent outside its properties as the record's `id`. */
+export const RECORD_ID_PROPERTY = 'hs_object_id';
 
-/** The crmsync field type that best fits a HubSpot property (for `crmsync properties --yaml`). */
-export function fieldTypeFor(property: PortalProperty): FieldType {
+/** The crmsync field type that best fits a HubSpot property. */
+export function fieldTypeFor(property: PropertyDefinition): FieldType {
   if (property.fieldType === 'booleancheckbox' || property.type === 'bool') return 'boolean';
   switch (property.type) {
     case 'number':
@@ -29,7 +32,7 @@ export function fieldTypeFor(property: PortalProperty): FieldType {
  * Which crmsync field types can read a HubSpot property type. Every value arrives as a
  * string, so `string` reads anything; the others need the matching kind of property.
  */
-const COMPATIBLE: Record<FieldType, (property: PortalProperty) => boolean> = {
+const COMPATIBLE: Record<FieldType, (property: PropertyDefinition) => boolean> = {
   string: () => true,
   email: (property) => property.type === 'string',
   phone: (property) => property.type === 'string' || property.type === 'phone_number',
@@ -42,43 +45,75 @@ const COMPATIBLE: Record<FieldType, (property: PortalProperty) => boolean> = {
   enumeration: (property) => property.type === 'enumeration' || property.type === 'bool' || property.type === 'string',
 };
 
-export function fits(type: FieldType, property: PortalProperty): boolean {
+export function fits(type: FieldType, property: PropertyDefinition): boolean {
   return COMPATIBLE[type](property);
 }
 
-const RESERVED = new Set<string>(RESERVED_COLUMNS);
-/** Properties every record has and crmsync keeps anyway (the id is the view's `id`). */
-const SKIPPED = new Set(['hs_object_id']);
-
-/**
- * A mappings.yaml entry for an object, ready to paste under `objects:` (two-space indent):
- * every visible property, typed with fieldTypeFor, enumerations with their values.
- */
-export function mappingBlock(name: string, objectType: string, properties: PortalProperty[]): string {
-  const names = new Set(properties.map((property) => property.name));
-  const modified = names.has('hs_lastmodifieddate') ? 'hs_lastmodifieddate' : names.has('lastmodifieddate') ? 'lastmodifieddate' : undefined;
-  const lines = [`  ${name}:`, `    object_type: ${JSON.stringify(objectType)}`];
-  lines.push(modified ? `    modified_property: ${modified}` : '    modified_property: hs_lastmodifieddate  # not found among the properties: check');
-  lines.push('    fields:');
-  const used = new Set<string>();
-  for (const property of [...properties].sort((a, b) => a.name.localeCompare(b.name))) {
-    if (property.hidden || SKIPPED.has(property.name)) continue;
-    const column = columnFor(property.name, used);
-    const type = fieldTypeFor(property);
-    const parts = [...(column === property.name ? [] : [`property: ${JSON.stringify(property.name)}`]), `type: ${type}`];
-    const values = type === 'enumeration' ? (property.options ?? []).filter((option) => !option.hidden).map((option) => option.value) : [];
-    if (values.length > 0) parts.push(`values: [${values.map((value) => JSON.stringify(value)).join(', ')}]`);
-    if (property.name === modified) parts.push('required: true');
-    lines.push(`      ${column}: { ${parts.join(', ')} }${property.label ? `  # ${property.label.replace(/\s+/g, ' ')}` : ''}`);
-  }
-  return `${lines.join('\n')}\n`;
+/** An object's properties from the Properties API; an unknown object type fails the request (400 or 404). */
+export async function describeObject(client: HubSpotClient, objectType: string): Promise<ObjectDescription> {
+  return objectDescription(objectType, await client.properties(objectType));
 }
 
-/** A lower_snake_case column name for a property, unique within the object; a reserved name gets the prefix. */
-export function columnFor(property: string, used: Set<string>, reservedPrefix = 'hs_'): string {
-  let column = property.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^(\d)/, '_$1');
-  if (RESERVED.has(column)) column = `${reservedPrefix}${column}`;
-  while (used.has(column)) column = `${column}_`;
-  used.add(column);
-  return column;
+export function objectDescription(objectType: string, properties: PropertyDefinition[]): ObjectDescription {
+  return {
+    remoteName: objectType,
+    primaryKey: RECORD_ID_PROPERTY,
+    changeTracking: false,
+    properties: properties.map(describeProperty),
+    table: [['name', 'label', 'type', 'field type'], ...properties.map((property) => [property.name, property.label ?? '', property.type, property.fieldType])],
+    definition: properties,
+  };
+}
+
+export function describeProperty(property: PropertyDefinition): PropertyDescription {
+  return {
+    name: property.name,
+    label: property.label,
+    type: property.type,
+    fieldType: fieldTypeFor(property),
+    readOnly: Boolean(property.calculated || property.modificationMetadata?.readOnlyValue),
+    unique: Boolean(property.hasUniqueValue),
+    hidden: Boolean(property.hidden),
+    values: property.options?.filter((option) => !option.hidden).map((option) => option.value),
+  };
+}
+
+/**
+ * Checks one mapping against the portal, one line per problem: an unknown object type,
+ * unknown properties, field types that cannot read the property, a key that is not unique,
+ * a modification property that is not a date-time.
+ */
+export async function checkMapping(client: HubSpotClient, mapping: ObjectMapping): Promise<string[]> {
+  let properties: PropertyDefinition[];
+  try {
+    properties = await client.properties(mapping.remoteName);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 400)) {
+      return [`${mapping.path}.object_type: HubSpot has no object type "${mapping.remoteName}"`];
+    }
+    throw error;
+  }
+  return mappingProblems(mapping, new Map(properties.map((property) => [property.name, property])));
+}
+
+function mappingProblems(mapping: ObjectMapping, properties: Map<string, PropertyDefinition>): string[] {
+  const at = mapping.path;
+  const problems: string[] = [];
+  for (const field of mapping.fields) {
+    const property = properties.get(field.property);
+    if (!property) problems.push(`${at}.fields.${field.column}: HubSpot has no property "${field.property}"`);
+    else if (!fits(field.type, property)) problems.push(`${at}.fields.${field.column}: type ${field.type} cannot read HubSpot's ${property.type} property "${field.property}"`);
+  }
+  const modified = properties.get(mapping.modifiedProperty);
+  if (!modified) problems.push(`${at}.modified_property: HubSpot has no property "${mapping.modifiedProperty}"`);
+  else if (modified.type !== 'datetime') problems.push(`${at}.modified_property: "${mapping.modifiedProperty}" is a ${modified.type} property, not a datetime`);
+  if (mapping.primaryKey !== RECORD_ID_PROPERTY) {
+    const key = properties.get(mapping.primaryKey);
+    if (!key) problems.push(`${at}.primary_key: HubSpot has no property "${mapping.primaryKey}"`);
+    else if (!key.hasUniqueValue) problems.push(`${at}.primary_key: "${mapping.primaryKey}" does not hold unique values in HubSpot; use hs_object_id or a unique property`);
+  }
+  for (const extra of mapping.properties.filter((name) => !properties.has(name) && !mapping.fields.some((field) => field.property === name))) {
+    problems.push(`${at}.properties: HubSpot has no property "${extra}"`);
+  }
+  return [...new Set(problems)];
 }

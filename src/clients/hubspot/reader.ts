@@ -1,6 +1,9 @@
 import type { ObjectMapping } from '../../config/load.js';
-import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchFilter, type SearchRequest } from './client.js';
-import { prefetch, type DeletedPage, type ReadPlan, type RecordSource, type SourcePage } from '../crm.js';
+import type { DeletedPage, ReadPlan, RecordSource, SourcePage } from '../crm.js';
+import { prefetch } from '../http/request.js';
+import type { HubSpotClient, HubSpotPage, SearchFilter, SearchRequest } from './client.js';
+import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT } from './limits.js';
+import { RECORD_ID_PROPERTY } from './properties.js';
 
 /** HubSpot accepts at most 100 values in an IN / NOT_IN filter. */
 const MAX_NOT_IN_VALUES = 100;
@@ -26,9 +29,7 @@ interface SearchCursor {
  * (skipping a record), and offsets stop at HubSpot's 10,000-result cap. Each query starts
  * again at the last modification time seen, so neither problem can occur.
  */
-export class HubSpotSource implements RecordSource {
-  readonly name = 'hubspot';
-  readonly label = 'HubSpot';
+export class HubSpotReader implements RecordSource {
   /** HubSpot has no change tracking: incremental reads search on the modification time. */
   readonly tracksChanges = false;
 
@@ -63,7 +64,7 @@ export class HubSpotSource implements RecordSource {
    * not by archivedAt, so every run walks all of it (one request per 100 archived records).
    */
   async *deletedPages(pageSize: number | undefined, resume?: unknown): AsyncGenerator<DeletedPage> {
-    for await (const page of this.listPages(pageSize, resume as string | undefined, { properties: ['hs_object_id'], archived: true })) {
+    for await (const page of this.listPages(pageSize, resume as string | undefined, { properties: [RECORD_ID_PROPERTY], archived: true })) {
       const deletions = (page.records as { id: string; archivedAt?: string; updatedAt?: string }[]).map((record) => ({
         sourceId: String(record.id),
         deletedAt: new Date(record.archivedAt ?? record.updatedAt ?? Date.now()).toISOString(),
@@ -140,11 +141,11 @@ export class HubSpotSource implements RecordSource {
           {
             filters: [
               { propertyName: modified, operator: 'EQ', value: String(cursor.since) },
-              { propertyName: 'hs_object_id', operator: 'GT', value: cursor.tiesAfterId },
+              { propertyName: RECORD_ID_PROPERTY, operator: 'GT', value: cursor.tiesAfterId },
             ],
           },
         ],
-        sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
+        sorts: [{ propertyName: RECORD_ID_PROPERTY, direction: 'ASCENDING' }],
         properties,
         limit,
       };
@@ -153,7 +154,7 @@ export class HubSpotSource implements RecordSource {
     // Leave out the records already read at the boundary timestamp, so each page brings
     // `limit` new records; past NOT_IN's value limit they are read again and skipped here.
     if (cursor.seen.length > 0 && cursor.seen.length <= MAX_NOT_IN_VALUES) {
-      filters.push({ propertyName: 'hs_object_id', operator: 'NOT_IN', values: cursor.seen });
+      filters.push({ propertyName: RECORD_ID_PROPERTY, operator: 'NOT_IN', values: cursor.seen });
     }
     return { filterGroups: [{ filters }], sorts: [{ propertyName: modified, direction: 'ASCENDING' }], properties, limit };
   }
