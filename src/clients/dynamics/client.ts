@@ -3,12 +3,11 @@ import type { DynamicsSettings } from '../../config/env.js';
 import { ApiError, AuthError } from '../../errors.js';
 import { ChangesExpiredError } from '../crm.js';
 import { RollingWindowLimiter } from '../http/rate-limiter.js';
-import { bodyExcerpt, connectionFailed, errorBody, rejected, requestJson, transientFailure, type Reply } from '../http/request.js';
-import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, type RetryPolicy } from '../http/retry.js';
+import { JsonApi, bodyExcerpt, errorBody, type Reply } from '../http/request.js';
+import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
 import { createDispatcher, DynamicsTokenProvider } from './auth.js';
 import { DYNAMICS_MAX_PAGE_SIZE, SERVICE_PROTECTION } from './limits.js';
 
-const API = 'Dynamics 365';
 
 export const WEB_API_PATH = '/api/data/v9.2';
 
@@ -78,14 +77,19 @@ interface DataverseErrorBody {
  * (tokens can be revoked or cut short before their stated expiry).
  */
 export class DynamicsClient {
-  readonly metrics = emptyMetrics();
+  private readonly api: JsonApi;
   private readonly connection: Connection;
 
   constructor(
     private readonly settings: DynamicsSettings,
-    private readonly options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
+    options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
   ) {
+    this.api = new JsonApi('Dynamics 365', options);
     this.connection = connectionFor(settings);
+  }
+
+  get metrics(): RequestMetrics {
+    return this.api.metrics;
   }
 
   /** Token requests sent to the authority by this organisation's connection so far. */
@@ -145,11 +149,7 @@ export class DynamicsClient {
 
   private get(operation: string, url: string, headers: Record<string, string> = {}): Promise<unknown> {
     const { limiter, tokens } = this.connection;
-    return requestJson(operation, {
-      api: API,
-      policy: this.policy,
-      metrics: this.metrics,
-      onRetry: this.options.onRetry,
+    return this.api.request(operation, {
       limiter,
       send: async () => {
         const reply = await this.send(url, headers, await tokens.token());
@@ -161,10 +161,6 @@ export class DynamicsClient {
       },
       failure: (reply) => this.failure(operation, reply),
     });
-  }
-
-  private get policy(): RetryPolicy {
-    return this.options.retry ?? DEFAULT_RETRY_POLICY;
   }
 
   private async send(url: string, headers: Record<string, string>, token: string): Promise<Reply> {
@@ -191,7 +187,7 @@ export class DynamicsClient {
       if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
         throw new ApiError(`the certificate of ${this.settings.resourceUrl} is not trusted (${code}); set D365_CA_CERT to its CA bundle`);
       }
-      throw connectionFailed(API, error);
+      throw this.api.connectionFailed(error);
     }
   }
 
@@ -201,8 +197,11 @@ export class DynamicsClient {
     const code = body.error?.code ?? '';
     const message = body.error?.message ?? bodyExcerpt(reply);
     // Service protection always says how long to wait, in seconds.
-    const said = { message, rateLimitReason: `throttled by service protection (${code || 'HTTP 429'})`, waitWithoutRetryAfterMs: this.policy.rateLimitWaitMs };
-    const transient = transientFailure(reply, API, said, this.metrics);
+    const transient = this.api.transientFailure(reply, {
+      message,
+      rateLimitReason: `throttled by service protection (${code || 'HTTP 429'})`,
+      waitWithoutRetryAfterMs: this.api.policy.rateLimitWaitMs,
+    });
     if (transient) return transient;
     const { status } = reply;
     if (code === EXPIRED_VERSION_STAMP) return new ChangesExpiredError(message);
@@ -221,7 +220,7 @@ export class DynamicsClient {
       return new ApiError(`${operation}: ${message} Check the dynamics: block of this object in mappings.yaml; crmsync config check names every column the table lacks`, status);
     }
     if (status === 404) return new ApiError(`${operation}: Dynamics 365 answered 404 (${message}); check entity_set in mappings.yaml`, status);
-    return rejected(operation, API, reply, code, message);
+    return this.api.rejected(operation, reply, code, message);
   }
 }
 

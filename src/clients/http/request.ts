@@ -1,5 +1,5 @@
 import { ApiError } from '../../errors.js';
-import { TransientError, withRetry, withTimeout, type RequestMetrics, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from './retry.js';
 
 /** An HTTP answer, read to the end, as both CRMs' clients see it. */
 export interface Reply {
@@ -9,13 +9,8 @@ export interface Reply {
   text: string;
 }
 
-/** One request to a CRM's API, with what to make of its answers. */
-export interface JsonRequest {
-  /** The API as messages name it: HubSpot, Dynamics 365. */
-  api: string;
-  policy: RetryPolicy;
-  metrics: RequestMetrics;
-  onRetry?: (message: string) => void;
+/** One request: how to send it and what to make of its answers. */
+export interface Exchange {
   limiter: { acquire(): Promise<void> };
   /** Sends the request once and reads the whole answer. */
   send(): Promise<Reply>;
@@ -25,21 +20,61 @@ export interface JsonRequest {
   failure(reply: Reply): Error;
 }
 
-/** Sends a request through the rate limiter and the one retry policy and returns its JSON body. */
-export function requestJson(operation: string, request: JsonRequest): Promise<unknown> {
-  const { policy, metrics, onRetry } = request;
-  return withRetry(
-    operation,
-    async () => {
-      // Waiting for the rate limiter is not the API being slow: the timeout starts after it.
-      await request.limiter.acquire();
-      const reply = await withTimeout(request.send(), policy.timeoutMs);
-      if (reply.status < 200 || reply.status >= 300) throw request.failure(reply);
-      request.observe?.(reply);
-      return parseJson(reply.text, request.api);
-    },
-    { policy, metrics, onRetry },
-  );
+/** A CRM's JSON API as its client uses it: the one retry policy, the request counters, and the request loop. */
+export class JsonApi {
+  readonly metrics = emptyMetrics();
+
+  constructor(
+    /** As messages name the API: HubSpot, Dynamics 365. */
+    readonly name: string,
+    private readonly options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
+  ) {}
+
+  get policy(): RetryPolicy {
+    return this.options.retry ?? DEFAULT_RETRY_POLICY;
+  }
+
+  /** Sends a request through its rate limiter and the retry policy and returns its JSON body. */
+  request(operation: string, exchange: Exchange): Promise<unknown> {
+    const { policy, metrics } = this;
+    return withRetry(
+      operation,
+      async () => {
+        // Waiting for the rate limiter is not the API being slow: the timeout starts after it.
+        await exchange.limiter.acquire();
+        const reply = await withTimeout(exchange.send(), policy.timeoutMs);
+        if (reply.status < 200 || reply.status >= 300) throw exchange.failure(reply);
+        exchange.observe?.(reply);
+        return parseJson(reply.text, this.name);
+      },
+      { policy, metrics, onRetry: this.options.onRetry },
+    );
+  }
+
+  /**
+   * Whatever the CRM: 429 waits at least as long as Retry-After says (in seconds) and is
+   * counted, 5xx is retried with backoff. Anything else is the CRM's to classify (undefined).
+   */
+  transientFailure(reply: Reply, said: { message: string; rateLimitReason: string; waitWithoutRetryAfterMs: number }): TransientError | undefined {
+    if (reply.status === 429) {
+      this.metrics.rateLimited++;
+      const retryAfter = Number(reply.header('retry-after'));
+      return new TransientError(said.rateLimitReason, retryAfter > 0 ? retryAfter * 1000 : said.waitWithoutRetryAfterMs, true);
+    }
+    if (reply.status >= 500) return new TransientError(`${this.name} answered ${reply.status}: ${said.message}`);
+    return undefined;
+  }
+
+  /** Connection refused or reset, socket hang-up, body cut off mid-stream: worth retrying. */
+  connectionFailed(error: unknown, redact: (text: string) => string = (text) => text): TransientError {
+    const { code, message } = (error ?? {}) as { code?: string; message?: string };
+    return new TransientError(`connection to ${this.name} failed: ${redact(code || message || String(error))}`);
+  }
+
+  /** A 4xx the CRM's table does not know. */
+  rejected(operation: string, reply: Reply, code: string, message: string): ApiError {
+    return new ApiError(`${operation}: ${this.name} rejected the request (${reply.status}${code ? ` ${code}` : ''}): ${message}`, reply.status);
+  }
 }
 
 /**
@@ -70,39 +105,9 @@ export function bodyExcerpt(reply: Reply): string {
   return reply.text.slice(0, 200) || `HTTP ${reply.status}`;
 }
 
-/**
- * Whatever the CRM: 429 waits at least as long as Retry-After says (in seconds) and is
- * counted, 5xx is retried with backoff. Anything else is the CRM's to classify (undefined).
- */
-export function transientFailure(
-  reply: Reply,
-  api: string,
-  said: { message: string; rateLimitReason: string; waitWithoutRetryAfterMs: number },
-  metrics: RequestMetrics,
-): TransientError | undefined {
-  if (reply.status === 429) {
-    metrics.rateLimited++;
-    const retryAfter = Number(reply.header('retry-after'));
-    return new TransientError(said.rateLimitReason, retryAfter > 0 ? retryAfter * 1000 : said.waitWithoutRetryAfterMs, true);
-  }
-  if (reply.status >= 500) return new TransientError(`${api} answered ${reply.status}: ${said.message}`);
-  return undefined;
-}
-
-/** Connection refused or reset, socket hang-up, body cut off mid-stream: worth retrying. */
-export function connectionFailed(api: string, error: unknown, redact: (text: string) => string = (text) => text): TransientError {
-  const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  return new TransientError(`connection to ${api} failed: ${redact(code || message || String(error))}`);
-}
-
 /** The text with every occurrence of the secret replaced, so that no message carries it. */
 export function redact(text: string, secret: string): string {
   return secret ? text.split(secret).join('***') : text;
-}
-
-/** A 4xx the CRM's table does not know. */
-export function rejected(operation: string, api: string, reply: Reply, code: string, message: string): ApiError {
-  return new ApiError(`${operation}: ${api} rejected the request (${reply.status}${code ? ` ${code}` : ''}): ${message}`, reply.status);
 }
 
 /** A request started ahead of need: if the consumer stops early, its failure is nobody's concern. */

@@ -1,11 +1,9 @@
 import { Client } from '@hubspot/api-client';
 import type { HubSpotSettings } from '../../config/env.js';
 import { ApiError, AuthError } from '../../errors.js';
-import { bodyExcerpt, connectionFailed, errorBody, redact, rejected, requestJson, transientFailure, type Reply } from '../http/request.js';
-import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, type RetryPolicy } from '../http/retry.js';
+import { JsonApi, bodyExcerpt, errorBody, redact, type Reply } from '../http/request.js';
+import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
 import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, limitersFor, observeRateLimit, type HubSpotLimiters } from './limits.js';
-
-const API = 'HubSpot';
 
 export interface HubSpotPage<T = unknown> {
   results: T[];
@@ -61,18 +59,23 @@ interface HubSpotErrorBody {
  * the JSON exactly as received, which crmsync stores.
  */
 export class HubSpotClient {
-  readonly metrics = emptyMetrics();
+  private readonly api: JsonApi;
   private readonly sdk: Client;
   private readonly limiters: HubSpotLimiters;
 
   constructor(
     private readonly settings: HubSpotSettings,
-    private readonly options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
+    options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
   ) {
+    this.api = new JsonApi('HubSpot', options);
     // numberOfApiCallRetries stays unset: the SDK's own retry decorator would retry a
     // second time, ignoring Retry-After; crmsync's policy in retry.ts is the only one.
     this.sdk = new Client({ accessToken: settings.accessToken, basePath: settings.baseUrl });
     this.limiters = limitersFor(settings.baseUrl, settings.accessToken);
+  }
+
+  get metrics(): RequestMetrics {
+    return this.api.metrics;
   }
 
   listPage(objectType: string, page: { limit: number; after?: string; properties: string[]; archived?: boolean }): Promise<HubSpotPage> {
@@ -122,21 +125,13 @@ export class HubSpotClient {
   private call(operation: string, request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<unknown> {
     const isSearch = request.path.endsWith('/search');
     const limiter = isSearch ? this.limiters.search : this.limiters.general;
-    return requestJson(operation, {
-      api: API,
-      policy: this.policy,
-      metrics: this.metrics,
-      onRetry: this.options.onRetry,
+    return this.api.request(operation, {
       limiter,
       send: () => this.send(request),
       // A 429's headers describe the exhausted window; the retry waits for that instead.
       observe: isSearch ? undefined : (reply) => observeRateLimit(limiter, reply),
       failure: (reply) => this.failure(operation, reply),
     });
-  }
-
-  private get policy(): RetryPolicy {
-    return this.options.retry ?? DEFAULT_RETRY_POLICY;
   }
 
   private async send(request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<Reply> {
@@ -147,7 +142,7 @@ export class HubSpotClient {
       this.metrics.bytesReceived += text.length;
       return { status: response.status, header: (name) => response.headers.get(name) ?? undefined, text };
     } catch (error) {
-      throw connectionFailed(API, error, (text) => this.redact(text));
+      throw this.api.connectionFailed(error, (text) => this.redact(text));
     }
   }
 
@@ -157,13 +152,12 @@ export class HubSpotClient {
     const message = this.redact(body.message ?? bodyExcerpt(reply));
     // Without Retry-After: the secondly (search) limit frees within a second, the
     // ten-secondly one within its window.
-    const windowWait = this.policy.rateLimitWaitMs;
-    const transient = transientFailure(
-      reply,
-      API,
-      { message, rateLimitReason: `rate limited (${body.policyName ?? 'HTTP 429'})`, waitWithoutRetryAfterMs: body.policyName === 'SECONDLY' ? Math.min(1_000, windowWait) : windowWait },
-      this.metrics,
-    );
+    const windowWait = this.api.policy.rateLimitWaitMs;
+    const transient = this.api.transientFailure(reply, {
+      message,
+      rateLimitReason: `rate limited (${body.policyName ?? 'HTTP 429'})`,
+      waitWithoutRetryAfterMs: body.policyName === 'SECONDLY' ? Math.min(1_000, windowWait) : windowWait,
+    });
     if (transient) return transient;
     const { status } = reply;
     if (status === 401) {
@@ -179,7 +173,7 @@ export class HubSpotClient {
     if (status === 404) {
       return new ApiError(`${operation}: HubSpot answered 404 (${message}); check object_type in mappings.yaml`, status);
     }
-    return rejected(operation, API, reply, body.category ?? '', message);
+    return this.api.rejected(operation, reply, body.category ?? '', message);
   }
 
   private redact(text: string): string {
