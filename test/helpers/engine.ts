@@ -5,11 +5,17 @@ import type { DynamicsSettings, HubSpotSettings } from '../../src/config/env.js'
 import { openStore } from '../../src/db/database.js';
 import type { RunResult, SyncOptions } from '../../src/engines/run-lifecycle.js';
 import { createEngine, type RunContext } from '../../src/engines/run-objects.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { createLogger, silentLogger, type Logger, type LogLevel } from '../../src/log.js';
 import { ROOT } from './cli.js';
 
 export const config = loadConfig(join(ROOT, 'mappings.yaml'));
 export const DEFAULT_OPTIONS: SyncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
+
+/** A logger that keeps its lines (of `level` and above) for the test to read. */
+export function recordingLogger(level: LogLevel = 'warn'): { lines: string[]; log: Logger } {
+  const lines: string[] = [];
+  return { lines, log: createLogger(level, (line) => lines.push(line)) };
+}
 
 /** Runs one object's engine in-process against a HubSpot API (the emulator, or a live portal). */
 export function syncObject(
