@@ -74,7 +74,7 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
   }
 }
 
-export function formatCounts(counts: PageCounts): string {
+function formatCounts(counts: PageCounts): string {
   return `${counts.processed} processed, ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} rejected`;
 }
 

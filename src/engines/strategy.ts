@@ -1,4 +1,4 @@
-import type { SyncHistoryRow, SyncType } from '../db/sync-history.js';
+import type { SyncHistoryRow } from '../db/sync-history.js';
 
 /** What the command line asks of a read. */
 export interface ReadRequest {
@@ -47,7 +47,7 @@ export function chooseStrategy(request: ReadRequest, previous: PreviousState, ov
 }
 
 /** What a run stores in sync_history.configuration: the flags it was given and the strategy it chose. */
-export interface StoredConfiguration {
+interface StoredConfiguration {
   full?: boolean;
   forceOverwrite?: boolean;
   since?: string;

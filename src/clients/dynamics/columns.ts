@@ -66,7 +66,7 @@ export function attributeFits(type: FieldType, attribute: AttributeDefinition): 
 }
 
 /** Whether a column can be selected at all (and so mapped). */
-export function isReadable(attribute: AttributeDefinition): boolean {
+function isReadable(attribute: AttributeDefinition): boolean {
   return !UNREADABLE.has(attribute.type);
 }
 

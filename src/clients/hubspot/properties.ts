@@ -65,7 +65,7 @@ export function objectDescription(objectType: string, properties: PropertyDefini
   };
 }
 
-export function describeProperty(property: PropertyDefinition): PropertyDescription {
+function describeProperty(property: PropertyDefinition): PropertyDescription {
   return {
     name: property.name,
     label: property.label,
