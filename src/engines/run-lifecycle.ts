@@ -160,16 +160,15 @@ function begin<Checkpoint>(history: SyncHistoryRepository, spec: RunSpec): { run
     { shareLease: options.dryRun },
   );
   for (const row of abandoned) log.warn(`${spec.label}: run ${row.id} (pid ${row.pid} on ${row.host}) died without finishing; closed it as failed`);
-  const resumedRun = resumed as Resumable | undefined;
-  if (resumedRun) {
-    history.inheritCheckpoint(runId, resumedRun.checkpoint);
-    log.info(`${spec.label}: resuming run ${resumedRun.row.id} from its last committed page (run ${runId})`);
+  if (resumed) {
+    history.inheritCheckpoint(runId, resumed.checkpoint);
+    log.info(`${spec.label}: resuming run ${resumed.row.id} from its last committed page (run ${runId})`);
   } else {
     log.info(`${spec.label}: ${spec.kind ? `${spec.kind}, ` : ''}${describeStrategy(strategy)} (run ${runId}${options.dryRun ? ', dry run' : ''})`);
   }
-  const watermark = resumedRun?.row.watermark ?? previousWatermark;
-  const run = new ActiveRun<Checkpoint>(history, runId, strategy, options, watermark, resumedRun?.checkpoint as Checkpoint | undefined, spec.signal);
-  return { run, resumed: resumedRun };
+  const watermark = resumed?.row.watermark ?? previousWatermark;
+  const run = new ActiveRun<Checkpoint>(history, runId, strategy, options, watermark, resumed?.checkpoint as Checkpoint | undefined, spec.signal);
+  return { run, resumed };
 }
 
 /** What sync_history.configuration keeps of a run: its flags, its strategy, and where it came from. */
