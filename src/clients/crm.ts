@@ -112,7 +112,7 @@ export interface ObjectDescription {
   changeTracking: boolean;
   properties: PropertyDescription[];
   /** What `crmsync properties` lists: a header, then a row per property, in the CRM's own terms. */
-  table: string[][];
+  listing: string[][];
   /** The CRM's own description, as `crmsync properties --json` prints it. */
   definition: unknown;
 }

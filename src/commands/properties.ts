@@ -34,7 +34,7 @@ export function registerPropertiesCommand(program: Command, context: CommandCont
         const description = await connection.describe(remoteName);
         if (options.yaml) out(entryYaml(entryName, connection.draft(description)));
         else if (global.json) out(`${JSON.stringify(description.definition, null, 2)}\n`);
-        else printTable(description.table);
+        else printTable(description.listing);
       }),
     );
 }

@@ -91,7 +91,7 @@ export function tableDescription(table: TableDefinition): ObjectDescription {
       unique: column.name === table.primaryKey,
       hidden: false,
     })),
-    table: [['name', 'type', 'crmsync type'], ...readable.map((column) => [column.name, column.type, fieldTypeForAttribute(column)])],
+    listing: [['name', 'type', 'crmsync type'], ...readable.map((column) => [column.name, column.type, fieldTypeForAttribute(column)])],
     // The table as Dataverse defines it: every column's name and type.
     definition: { ...table, attributes: table.attributes.map(({ name, type }) => ({ name, type })) },
   };

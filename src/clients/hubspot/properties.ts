@@ -60,7 +60,7 @@ export function objectDescription(objectType: string, properties: PropertyDefini
     primaryKey: RECORD_ID_PROPERTY,
     changeTracking: false,
     properties: properties.map(describeProperty),
-    table: [['name', 'label', 'type', 'field type'], ...properties.map((property) => [property.name, property.label ?? '', property.type, property.fieldType])],
+    listing: [['name', 'label', 'type', 'field type'], ...properties.map((property) => [property.name, property.label ?? '', property.type, property.fieldType])],
     definition: properties,
   };
 }
