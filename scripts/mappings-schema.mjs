@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run schema: regenerates mappings.schema.json from the zod schema in src/config/schema.ts.
+// npm run schema: regenerates mappings.schema.json from the zod schema in src/config/mappings-schema.ts.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { mappingsJsonSchema } from '../dist/config/json-schema.js';

@@ -44,6 +44,13 @@ export class InterruptedError extends Error {
   }
 }
 
+/** A finished run's exit code: partial is 3, a failure the code its error carries. */
+export function exitCodeForStatus(status: 'success' | 'partial' | 'failed', error?: unknown): number {
+  if (status === 'success') return EXIT_CODES.success;
+  if (status === 'partial') return EXIT_CODES.partial;
+  return exitCodeOf(error);
+}
+
 export function exitCodeOf(error: unknown): number {
   if (error && typeof error === 'object' && 'exitCode' in error && typeof error.exitCode === 'number') {
     return error.exitCode;

@@ -19,3 +19,10 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** `name=value` pairs for a log line: processed=100 created=98. */
+export function logFields(fields: object): string {
+  return Object.entries(fields)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+}

@@ -14,22 +14,25 @@ export function registerConfigCommand(program: Command, context: CommandContext)
     .action(
       context.action(async (_options: unknown, command: Command) => {
         const global = globalFlags(command);
-        const [{ loadConfig }, env, portal] = await Promise.all([import('../config/load.js'), import('../config/env.js'), import('../engines/portal-check.js')]);
+        const [{ loadConfig }, env, { allConnectors }, { checkMappings }] = await Promise.all([
+          import('../config/load.js'),
+          import('../config/env.js'),
+          import('../clients/registry.js'),
+          import('../config/remote-check.js'),
+        ]);
         env.loadDotEnv();
         const config = loadConfig(global.config);
-        const fields = [...config.objects.values()].reduce((total, object) => total + (object.hubspot?.fields.length ?? 0) + (object.dynamics?.fields.length ?? 0), 0);
+        const mappings = [...config.objects.values()].flatMap((entry) => allConnectors().flatMap((crm) => entry[crm.name] ?? []));
+        const fields = mappings.reduce((total, mapping) => total + mapping.fields.length, 0);
         const summary = `${config.path}: ${config.objects.size} objects, ${fields} fields, ${config.associations.length} association pairs`;
 
-        // Each CRM whose credentials are set is checked; with none, the file alone is.
-        const checks: { against: string; problems: () => Promise<string[]> }[] = [];
-        if (process.env.HUBSPOT_ACCESS_TOKEN?.trim()) {
-          const settings = env.hubspotSettings();
-          checks.push({ against: `the portal at ${settings.baseUrl}`, problems: () => portal.checkAgainstPortal(config, settings) });
-        }
-        if (env.dynamicsSettingsGiven()) {
-          const settings = env.dynamicsSettings();
-          checks.push({ against: `the Dynamics 365 organisation at ${settings.resourceUrl}`, problems: () => portal.checkAgainstOrganisation(config, settings) });
-        }
+        // Each CRM whose settings are given is checked; with none, the file alone is.
+        const checks = allConnectors()
+          .filter((crm) => crm.settingsGiven(process.env))
+          .map((crm) => {
+            const settings = crm.settings(process.env);
+            return { against: crm.target(settings), problems: async () => checkMappings(config, crm.name, (await crm.connect(settings)).check) };
+          });
         if (checks.length === 0) {
           process.stdout.write(`${summary}: the file is valid (set HUBSPOT_ACCESS_TOKEN or the D365_* settings to check it against the CRMs too)\n`);
           return EXIT_CODES.success;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import type { Config } from '../config/load.js';
-import type { FieldType } from '../config/schema.js';
+import type { FieldType } from '../config/mappings-schema.js';
 import type { AttributeType, EntitySetDefinition } from '@crmsync/emulators/dynamics';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
@@ -37,16 +37,16 @@ export function entitySetsFromMappings(config: Config, builtIn: EntitySetDefinit
   for (const object of config.objects.values()) {
     const dynamics = object.dynamics;
     if (!dynamics) continue;
-    const known = definitions.get(dynamics.objectType);
+    const known = definitions.get(dynamics.remoteName);
     const attributes = { ...known?.attributes };
     for (const field of dynamics.fields) {
       if (field.property === dynamics.primaryKey || field.property in attributes || SYSTEM_ATTRIBUTES.includes(field.property)) continue;
       attributes[field.property] = field.property.startsWith('_') && field.property.endsWith('_value') ? 'lookup' : ATTRIBUTE_TYPES[field.type];
     }
-    definitions.set(dynamics.objectType, {
-      entitySet: dynamics.objectType,
+    definitions.set(dynamics.remoteName, {
+      entitySet: dynamics.remoteName,
       // Dataverse's logical names are singular: incidents → incident.
-      logicalName: known?.logicalName ?? dynamics.objectType.replace(/ies$/, 'y').replace(/s$/, ''),
+      logicalName: known?.logicalName ?? dynamics.remoteName.replace(/ies$/, 'y').replace(/s$/, ''),
       primaryKey: dynamics.primaryKey,
       changeTracking: dynamics.changeTracking,
       attributes,

@@ -1,14 +1,15 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { globalFlags, SOURCE_CHOICES } from './options.js';
+import { SOURCES } from '../config/sources.js';
+import { globalFlags } from './options.js';
 
 export function registerHistoryCommand(program: Command, context: CommandContext): void {
   program
     .command('history')
     .description('list recent sync runs from the sync_history table, newest first')
     .option('--object <name>', 'only runs of this object')
-    .addOption(new Option('--source <crm>', 'only runs that read from this CRM').choices(SOURCE_CHOICES))
+    .addOption(new Option('--source <crm>', 'only runs that read from this CRM').choices(SOURCES))
     .addOption(new Option('--limit <n>', 'number of runs to show').default('20'))
     .action(
       context.action(async (options: { object?: string; source?: string; limit: string }, command: Command) => {

@@ -1,14 +1,11 @@
 import { Option, type Command } from 'commander';
 import type { z as Zod } from 'zod';
+import type { CrmConnector } from '../clients/crm.js';
+import { allConnectors, connectorFor } from '../clients/registry.js';
+import { DEFAULT_SOURCE, SOURCES } from '../config/sources.js';
 import { UsageError } from '../errors.js';
 import { isCalendarDate } from '../processors/calendar.js';
 
-/**
- * Largest page per source: HubSpot's search takes 200 (its list endpoint caps at 100);
- * Dataverse's odata.maxpagesize goes up to 5,000.
- */
-export const MAX_BATCH_SIZE = { hubspot: 200, dynamics: 5_000 } as const;
-export const SOURCE_CHOICES = ['hubspot', 'dynamics'] as const;
 /** More objects at once than this only queue behind the shared rate limit. */
 export const MAX_CONCURRENCY = 10;
 
@@ -18,13 +15,15 @@ export function addSyncFlags(command: Command): Command {
     .option('--since <date>', 'read records modified since YYYY-MM-DD or an ISO-8601 date-time (UTC unless an offset is given)')
     .option('--dry-run', 'do everything except commit: the database file is left untouched', false)
     .option('--force-overwrite', 'read everything and replace local rows even when unchanged or newer', false)
-    .addOption(new Option('--source <crm>', 'CRM to read from').choices(SOURCE_CHOICES).default('hubspot'))
-    .option(
-      '--batch-size <n>',
-      `records per API page (default: the largest page the API allows; HubSpot: 1-${MAX_BATCH_SIZE.hubspot}, 100 when reading everything; Dynamics 365: 1-${MAX_BATCH_SIZE.dynamics})`,
-    )
+    .addOption(new Option('--source <crm>', 'CRM to read from').choices(SOURCES).default(DEFAULT_SOURCE))
+    .option('--batch-size <n>', `records per API page (default: the largest page the API allows; ${allConnectors().map(pageSizes).join('; ')})`)
     .addOption(new Option('--max-records <n>', 'stop after this many records (0 = no limit)').default('0'))
     .option('--debug', 'log every page and request detail', false);
+}
+
+/** "HubSpot: 1-200, 100 when reading everything" */
+function pageSizes(crm: CrmConnector): string {
+  return `${crm.label}: 1-${crm.pageSize.max}${crm.pageSize.note ? `, ${crm.pageSize.note}` : ''}`;
 }
 
 const ISO_DATE_OR_DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
@@ -49,7 +48,7 @@ export function parseSince(text: string): Date {
 function syncFlagsSchema(z: typeof Zod) {
   const wholeNumber = (flag: string, min: number, max: number) => z.string().transform((text) => wholeNumberFlag(flag, text, min, max));
   return z.object({
-    source: z.enum(SOURCE_CHOICES).default('hubspot'),
+    source: z.enum(SOURCES).default(DEFAULT_SOURCE),
     full: z.boolean().default(false),
     since: z.string().optional(),
     dryRun: z.boolean().default(false),
@@ -71,7 +70,7 @@ export async function parseSyncFlags(raw: Record<string, unknown>): Promise<Sync
   return {
     ...flags,
     since: since === undefined ? undefined : parseSince(since),
-    batchSize: batchSize === undefined ? undefined : wholeNumberFlag('--batch-size', batchSize, 1, MAX_BATCH_SIZE[flags.source]),
+    batchSize: batchSize === undefined ? undefined : wholeNumberFlag('--batch-size', batchSize, 1, connectorFor(flags.source).pageSize.max),
   };
 }
 

@@ -1,7 +1,7 @@
-import type { RunResult, ProgressListener } from '../engines/base-sync-engine.js';
-import { formatCounts } from '../engines/base-sync-engine.js';
+import { displayName } from '../config/sources.js';
+import type { PageCounts, SyncHistoryRow } from '../db/sync-history.js';
+import type { ProgressListener, RunResult } from '../engines/run-lifecycle.js';
 import type { Logger } from '../log.js';
-import { displayName, type SyncHistoryRow } from '../db/sync-history.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -72,6 +72,10 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
     );
     if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);
   }
+}
+
+function formatCounts(counts: PageCounts): string {
+  return `${counts.processed} processed, ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} rejected`;
 }
 
 export function printHistory(rows: SyncHistoryRow[], json: boolean): void {

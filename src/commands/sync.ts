@@ -56,29 +56,32 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 async function syncAction(selection: Selection, rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
   const { concurrency, ...flags } = await parseSyncFlags(rawFlags);
   const global = globalFlags(command);
-  const [{ loadConfig, objectByName, enabledObjects }, env, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] = await Promise.all([
-    import('../config/load.js'),
-    import('../config/env.js'),
-    import('../db/database.js'),
-    import('../engines/run-objects.js'),
-    import('../log.js'),
-    import('./output.js'),
-  ]);
+  const [{ loadConfig, objectByName, enabledObjects }, env, { connectorFor }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] =
+    await Promise.all([
+      import('../config/load.js'),
+      import('../config/env.js'),
+      import('../clients/registry.js'),
+      import('../db/database.js'),
+      import('../engines/run-objects.js'),
+      import('../log.js'),
+      import('./output.js'),
+    ]);
   env.loadDotEnv();
   const config = loadConfig(global.config);
   const { source } = flags;
   // A plain sync-all takes the enabled objects that the source has.
   const objects = selection.objects === 'enabled' ? enabledObjects(config, source) : selection.objects.map((name) => objectByName(config, name, source));
-  if (source === 'dynamics' && typeof selection.associations === 'object') {
-    throw new UsageError('sync-associations reads HubSpot associations only; drop --source dynamics');
-  }
+  // Pairs whose objects are both selected from this source; a pair named outright must be of this source.
   const pairs =
-    selection.associations === 'none' || source !== 'hubspot'
+    selection.associations === 'none'
       ? []
       : selection.associations === 'selected'
         ? config.associations.filter((pair) => objects.includes(pair.from) && objects.includes(pair.to))
         : [pairByName(config, selection.associations.from, selection.associations.to)];
-  const settings = source === 'hubspot' ? { hubspot: env.hubspotSettings() } : { dynamics: env.dynamicsSettings() };
+  for (const pair of pairs) {
+    if (pair.from.source !== source) throw new UsageError(`sync-associations reads ${connectorFor(pair.from.source).label} associations only; drop --source ${source}`);
+  }
+  const settings = { [source]: connectorFor(source).settings(process.env) };
   const log = createLogger(flags.debug ? 'debug' : global.quiet ? 'warn' : 'info');
   const progress = await output.createProgress(log, !global.quiet && !global.json);
 

@@ -18,6 +18,11 @@ export interface HubSpotSettings {
   baseUrl: string;
 }
 
+/** Whether HubSpot's token is given: then `config check` checks the portal too. */
+export function hubspotSettingsGiven(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.HUBSPOT_ACCESS_TOKEN?.trim());
+}
+
 export function hubspotSettings(env: NodeJS.ProcessEnv = process.env): HubSpotSettings {
   const accessToken = env.HUBSPOT_ACCESS_TOKEN?.trim();
   if (!accessToken) {

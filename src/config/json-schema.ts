@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HUBSPOT_REQUIRED_KEYS, mappingsSchema, objectSchema } from './schema.js';
+import { HUBSPOT_REQUIRED_KEYS, mappingsSchema, objectSchema } from './mappings-schema.js';
 
 /**
  * The JSON Schema of mappings.yaml, generated from the zod schema that validates it, so

@@ -3,58 +3,52 @@ import { resolve } from 'node:path';
 import yaml from 'js-yaml';
 import type { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { mappingsSchema, type FieldConfig, type MappingsFile } from './schema.js';
-
-export const SOURCES = ['hubspot', 'dynamics'] as const;
-export type SourceName = (typeof SOURCES)[number];
+import { DEFAULT_OVERLAP_MS, mappingsSchema, type FieldConfig, type MappingsFile } from './mappings-schema.js';
+import { DEFAULT_SOURCE, type SourceName } from './sources.js';
 
 export const DEFAULT_CONFIG_PATH = 'mappings.yaml';
-const DEFAULT_OVERLAP_MS = 600_000;
 
-export interface MappedField extends Omit<FieldConfig, 'property'> {
+/** One mapped field: which property of the CRM fills which local column, with its type. */
+export interface FieldMapping extends Omit<FieldConfig, 'property'> {
   column: string;
   property: string;
 }
 
-/** One object of mappings.yaml, as one source holds it, with every default filled in. */
-export interface ObjectConfig {
+/** One CRM's mapping of an object in mappings.yaml, with every default filled in. */
+export interface ObjectMapping {
+  /** The entry's name under objects: (contacts), the same for every CRM. */
   name: string;
   source: SourceName;
+  /** Where the mapping sits in mappings.yaml, for messages: objects.contacts, objects.contacts.dynamics. */
+  path: string;
   enabled: boolean;
-  /** HubSpot: the object type (contacts, 2-1234567); Dynamics 365: the entity set (accounts). */
-  objectType: string;
+  /** The object as the CRM's API names it: a HubSpot object type (contacts, 2-1234567) or a Dataverse entity set (accounts). */
+  remoteName: string;
   primaryKey: string;
   modifiedProperty: string;
   validation: 'strict' | 'lenient';
   table: string;
   overlapMs: number;
-  fields: MappedField[];
+  fields: FieldMapping[];
   /** Every property requested from the API: mapped ones, extras, the key and the modification time. */
   properties: string[];
-  /** Dynamics 365: whether the table has change tracking on (HubSpot: never). */
+  /** Whether the CRM tracks changes of this object, so incremental runs read delta links (Dataverse tables; HubSpot never). */
   changeTracking: boolean;
 }
 
-/** One entry under objects: in mappings.yaml: the object as each CRM that has it holds it. */
-export interface ConfiguredObject {
-  name: string;
-  enabled: boolean;
-  /** Absent for an object that lives only in Dynamics 365 (no object_type). */
-  hubspot?: ObjectConfig;
-  /** Present when the entry has a dynamics: block. */
-  dynamics?: ObjectConfig;
-}
+/** One entry under objects: in mappings.yaml, with the mapping of each CRM that has the object. */
+export type ObjectEntry = { name: string; enabled: boolean } & { [S in SourceName]?: ObjectMapping };
 
 export interface AssociationPair {
-  from: ObjectConfig;
-  to: ObjectConfig;
+  from: ObjectMapping;
+  to: ObjectMapping;
   /** How sync_history names the pair's runs, e.g. "contacts->companies". */
   name: string;
 }
 
 export interface Config {
   path: string;
-  objects: Map<string, ConfiguredObject>;
+  objects: Map<string, ObjectEntry>;
   associations: AssociationPair[];
 }
 
@@ -98,24 +92,26 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
   return `${where}: ${message}${more}`;
 }
 
-function resolveObjects(file: MappingsFile): Map<string, ConfiguredObject> {
-  const objects = new Map<string, ConfiguredObject>();
+function resolveObjects(file: MappingsFile): Map<string, ObjectEntry> {
+  const objects = new Map<string, ObjectEntry>();
   const defaultOverlap = file.defaults.incremental?.overlap ?? DEFAULT_OVERLAP_MS;
   for (const [name, object] of Object.entries(file.objects)) {
-    const entry: ConfiguredObject = { name, enabled: object.enabled };
+    const entry: ObjectEntry = { name, enabled: object.enabled };
     // The schema requires modified_property and fields wherever object_type is given.
     if (object.object_type !== undefined && object.modified_property !== undefined && object.fields !== undefined) {
       entry.hubspot = {
         name,
         source: 'hubspot',
+        path: `objects.${name}`,
         enabled: object.enabled,
-        objectType: object.object_type,
+        remoteName: object.object_type,
         primaryKey: object.primary_key,
         modifiedProperty: object.modified_property,
         validation: object.validation,
         table: object.table ?? `hubspot_${name}`,
         overlapMs: object.incremental?.overlap ?? defaultOverlap,
         changeTracking: false,
+        // hs_object_id is the record's own id, sent with every record outside its properties.
         ...fieldsAndProperties(object.fields, object.properties, object.modified_property, object.primary_key === 'hs_object_id' ? [] : [object.primary_key]),
       };
     }
@@ -124,8 +120,9 @@ function resolveObjects(file: MappingsFile): Map<string, ConfiguredObject> {
       entry.dynamics = {
         name,
         source: 'dynamics',
+        path: `objects.${name}.dynamics`,
         enabled: object.enabled,
-        objectType: dynamics.entity_set,
+        remoteName: dynamics.entity_set,
         primaryKey: dynamics.primary_key,
         modifiedProperty: dynamics.modified_property,
         validation: dynamics.validation ?? object.validation,
@@ -146,19 +143,19 @@ function fieldsAndProperties(
   extra: string[],
   modifiedProperty: string,
   key: string[],
-): Pick<ObjectConfig, 'fields' | 'properties'> {
+): Pick<ObjectMapping, 'fields' | 'properties'> {
   const fields = Object.entries(configured).map(([column, field]) => ({ ...field, column, property: field.property ?? column }));
   const properties = [...new Set([...fields.map((field) => field.property), ...extra, modifiedProperty, ...key])];
   return { fields, properties };
 }
 
 /** The enabled objects that one source has, as that source holds them (what a plain sync-all runs). */
-export function enabledObjects(config: Config, source: SourceName): ObjectConfig[] {
+export function enabledObjects(config: Config, source: SourceName): ObjectMapping[] {
   return [...config.objects.values()].flatMap((object) => (object.enabled && object[source] ? [object[source]] : []));
 }
 
 /** An object as one source holds it, by name; or which names exist, or what to add to mappings.yaml. */
-export function objectByName(config: Config, name: string, source: SourceName = 'hubspot'): ObjectConfig {
+export function objectByName(config: Config, name: string, source: SourceName = DEFAULT_SOURCE): ObjectMapping {
   const object = config.objects.get(name);
   if (!object) {
     throw new UsageError(`unknown object "${name}"; ${config.path} defines: ${[...config.objects.keys()].join(', ')}`);

@@ -1,14 +1,7 @@
 import type Database from 'better-sqlite3';
+import type { Association } from '../records.js';
 import type { Store } from './database.js';
 import { emptyCounts, type PageCounts, type SyncHistoryRepository } from './sync-history.js';
-
-export interface Association {
-  fromId: string;
-  toId: string;
-  typeId: number;
-  category: string;
-  label: string | null;
-}
 
 /** Associations of one pair of objects (e.g. deals → contacts) from one source. */
 export class AssociationRepository {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { Deletion } from '../clients/source.js';
-import type { MappedRecord, RejectedRecord } from '../processors/mapper.js';
+import type { Deletion, MappedRecord, RejectedRecord } from '../records.js';
 import type { Store } from './database.js';
 import { emptyCounts, type PageCounts, type SyncHistoryRepository } from './sync-history.js';
 

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { and, desc, eq, inArray, isNotNull } from 'drizzle-orm';
+import { displayName } from '../config/sources.js';
 import { LeaseHeldError } from '../errors.js';
 import type { Store } from './database.js';
-import { syncHistory } from './schema.js';
+import { syncHistory } from './tables.js';
 
 export type SyncType = 'full' | 'incremental' | 'since' | 'force_overwrite';
 export type RunStatus = 'running' | 'success' | 'partial' | 'failed';
@@ -21,11 +22,6 @@ export interface PageCounts {
 export const emptyCounts = (): PageCounts => ({ processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, failed: 0 });
 
 const now = () => new Date().toISOString();
-
-/** How runs are named to users. HubSpot is the default source and goes unnamed: contacts; contacts (dynamics). */
-export function displayName(object: string, source: string): string {
-  return source === 'hubspot' ? object : `${object} (${source})`;
-}
 
 /**
  * A run whose heartbeat is older than this is taken for dead even if its pid is alive

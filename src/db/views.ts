@@ -1,4 +1,4 @@
-import type { ObjectConfig } from '../config/load.js';
+import type { ObjectMapping } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import type { Store } from './database.js';
 
@@ -6,7 +6,7 @@ const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** The SELECT behind an object's normalised view: one SQL column per mapped field. */
-export function viewSql(object: ObjectConfig): string {
+export function viewSql(object: ObjectMapping): string {
   const columns = object.fields.map(
     (field) => `json_extract(fields_json, ${literal(`$.${quote(field.column)}`)}) AS ${quote(field.column)}`,
   );
@@ -18,7 +18,7 @@ export function viewSql(object: ObjectConfig): string {
 }
 
 /** Creates or refreshes the view when mappings.yaml changed; adding an object needs no code. */
-export function ensureObjectView(store: Store, object: ObjectConfig): void {
+export function ensureObjectView(store: Store, object: ObjectMapping): void {
   const wanted = viewSql(object);
   const existing = store.sqlite
     .prepare('SELECT type, sql FROM sqlite_master WHERE name = ?')

@@ -1,24 +1,21 @@
-import { DynamicsClient } from '../clients/dynamics.js';
-import { DynamicsSource } from '../clients/dynamics-source.js';
-import { HubSpotClient } from '../clients/hubspot.js';
-import { HubSpotSource } from '../clients/hubspot-source.js';
-import { emptyMetrics, type RetryPolicy } from '../clients/retry.js';
-import type { RecordSource } from '../clients/source.js';
-import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
-import type { AssociationPair, ObjectConfig } from '../config/load.js';
+import type { CrmConnection, CrmConnector } from '../clients/crm.js';
+import type { RetryPolicy } from '../clients/http/retry.js';
+import { connectorFor } from '../clients/registry.js';
+import type { AssociationPair, ObjectMapping } from '../config/load.js';
+import type { SourceName } from '../config/sources.js';
 import type { Store } from '../db/database.js';
-import { emptyCounts } from '../db/sync-history.js';
 import { ensureObjectView } from '../db/views.js';
-import { exitCodeOf } from '../errors.js';
+import { EXIT_CODES } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AssociationSyncEngine } from './association-sync-engine.js';
-import { BaseSyncEngine, type ProgressListener, type RunResult, type SyncOptions } from './base-sync-engine.js';
+import { ObjectSyncEngine } from './object-sync-engine.js';
+import { notStarted, type ProgressListener, type RunResult, type SyncOptions } from './run-lifecycle.js';
 
-export interface RunContext {
+/** Connection settings of the CRMs the objects come from, by source name (as each CRM's connector reads them). */
+export type CrmSettings = { [S in SourceName]?: unknown };
+
+export interface RunContext extends CrmSettings {
   store: Store;
-  /** Connection settings of the sources the objects come from. */
-  hubspot?: HubSpotSettings;
-  dynamics?: DynamicsSettings;
   log: Logger;
   progress?: ProgressListener;
   signal?: AbortSignal;
@@ -26,26 +23,20 @@ export interface RunContext {
   retry?: RetryPolicy;
 }
 
-/** The source an object's mapping reads from. */
-function sourceFor(object: ObjectConfig, context: RunContext): RecordSource {
-  const onRetry = (message: string) => context.log.warn(message);
-  if (object.source === 'dynamics') {
-    if (!context.dynamics) throw new Error('Dynamics 365 settings are missing');
-    return new DynamicsSource(new DynamicsClient(context.dynamics, { retry: context.retry, onRetry }), object);
-  }
-  return new HubSpotSource(clientFor(context), object);
+/** A connection to the CRM a source name stands for, with the settings the context holds for it. */
+async function connect(source: SourceName, context: RunContext): Promise<{ crm: CrmConnector; connection: CrmConnection }> {
+  const crm = connectorFor(source);
+  const settings = context[source];
+  if (settings === undefined) throw new Error(`${crm.label} settings are missing`);
+  const connection = await crm.connect(settings, { retry: context.retry, onRetry: (message) => context.log.warn(message) });
+  return { crm, connection };
 }
 
-/** Builds the engine of one configured object (its mapping for one source). */
-export function createEngine(object: ObjectConfig, context: RunContext): BaseSyncEngine {
-  return new BaseSyncEngine({
-    object,
-    store: context.store,
-    source: sourceFor(object, context),
-    log: context.log,
-    progress: context.progress,
-    signal: context.signal,
-  });
+/** Builds the engine of one object's mapping, connected to its CRM. */
+export async function createEngine(mapping: ObjectMapping, context: RunContext): Promise<ObjectSyncEngine> {
+  const { crm, connection } = await connect(mapping.source, context);
+  const { store, log, progress, signal } = context;
+  return new ObjectSyncEngine({ mapping, crm, reader: connection.reader(mapping), store, log, progress, signal });
 }
 
 /** Objects synced at the same time by default: enough to keep HubSpot's rate limit busy while one waits on the network. */
@@ -57,7 +48,7 @@ export const DEFAULT_CONCURRENCY = 3;
  * object failing, or held by another process, does not stop the others. Results come in
  * the order of `objects`; objects not started before an interrupt are left out.
  */
-export async function syncObjects(objects: ObjectConfig[], options: SyncOptions, context: RunContext, concurrency = DEFAULT_CONCURRENCY): Promise<RunResult[]> {
+export async function syncObjects(objects: ObjectMapping[], options: SyncOptions, context: RunContext, concurrency = DEFAULT_CONCURRENCY): Promise<RunResult[]> {
   // Configuration problems (a view name clashing with a table) surface before any run starts.
   for (const object of objects) ensureObjectView(context.store, object);
   const results: (RunResult | undefined)[] = new Array(objects.length);
@@ -65,7 +56,8 @@ export async function syncObjects(objects: ObjectConfig[], options: SyncOptions,
   const worker = async () => {
     while (next < objects.length && !context.signal?.aborted) {
       const index = next++;
-      results[index] = await runOne(objects[index], options, context);
+      const mapping = objects[index];
+      results[index] = await startSafely(mapping.name, mapping.source, options, context, async () => (await createEngine(mapping, context)).run(options));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, worker));
@@ -77,47 +69,32 @@ export async function syncAssociations(pairs: AssociationPair[], options: SyncOp
   const results: RunResult[] = [];
   for (const pair of pairs) {
     if (context.signal?.aborted) break;
-    const engine = new AssociationSyncEngine({ pair, store: context.store, client: clientFor(context), log: context.log, signal: context.signal });
-    results.push(await startSafely(pair.name, pair.from.source, options, context, () => engine.run(options)));
+    const source = pair.from.source;
+    results.push(
+      await startSafely(pair.name, source, options, context, async () => {
+        const { crm, connection } = await connect(source, context);
+        if (!connection.associations) throw new Error(`${crm.label} keeps no associations`);
+        const { store, log, signal } = context;
+        return new AssociationSyncEngine({ pair, store, associations: connection.associations, metrics: connection.metrics, log, signal }).run(options);
+      }),
+    );
   }
   return results;
-}
-
-function clientFor(context: RunContext): HubSpotClient {
-  if (!context.hubspot) throw new Error('HubSpot settings are missing');
-  return new HubSpotClient(context.hubspot, { retry: context.retry, onRetry: (message) => context.log.warn(message) });
-}
-
-function runOne(object: ObjectConfig, options: SyncOptions, context: RunContext): Promise<RunResult> {
-  return startSafely(object.name, object.source, options, context, () => createEngine(object, context).run(options));
 }
 
 async function startSafely(name: string, source: string, options: SyncOptions, context: RunContext, run: () => Promise<RunResult>): Promise<RunResult> {
   try {
     return await run();
   } catch (error) {
-    // Only a run that never started gets here (its lease is held elsewhere): there is no
-    // SyncHistory row to record it in.
-    const message = (error as Error).message;
-    context.log.error(message);
-    return {
-      runId: null,
-      object: name,
-      source,
-      syncType: options.full ? 'full' : 'incremental',
-      status: 'failed',
-      dryRun: options.dryRun,
-      counts: emptyCounts(),
-      watermark: null,
-      metrics: { durationMs: 0, recordsPerSecond: 0, pages: 0, ...emptyMetrics(), peakRssMb: 0 },
-      error: message,
-      exitCode: exitCodeOf(error),
-    };
+    // Only a run that never started gets here (its lease is held elsewhere): the lifecycle
+    // records every failure after that in the run's row.
+    context.log.error((error as Error).message);
+    return notStarted(name, source, options, error);
   }
 }
 
-/** sync-all's exit code: the worst outcome (failed > lease held > partial > success). */
+/** sync-all's exit code: the worst outcome (failed > usage > lease held > partial > success). */
 export function worstExitCode(codes: number[]): number {
-  const severity = [0, 3, 4, 2, 1];
-  return codes.reduce((worst, code) => (severity.indexOf(code) > severity.indexOf(worst) ? code : worst), 0);
+  const severity: number[] = [EXIT_CODES.success, EXIT_CODES.partial, EXIT_CODES.leaseHeld, EXIT_CODES.usage, EXIT_CODES.failed];
+  return codes.reduce((worst, code) => (severity.indexOf(code) > severity.indexOf(worst) ? code : worst), EXIT_CODES.success);
 }

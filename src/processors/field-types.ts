@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FieldType } from '../config/schema.js';
+import type { FieldType } from '../config/mappings-schema.js';
 import { isCalendarDate } from './calendar.js';
 
 /**

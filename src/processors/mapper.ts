@@ -1,12 +1,13 @@
-import type { ObjectConfig } from '../config/load.js';
-import { fieldParser, type FieldValue } from './field-types.js';
+import type { ObjectMapping } from '../config/load.js';
+import type { FieldProblem, MappedRecord, RecordShape, RejectedRecord } from '../records.js';
+import { fieldParser } from './field-types.js';
 
 /**
- * The envelope of a record: only the id and the property values are required; values are
- * checked field by field against mappings.yaml. Checked by hand rather than with a zod
- * schema because it runs for every record.
+ * A record's id and property values: only these are required; values are checked field by
+ * field against mappings.yaml. Checked by hand rather than with a zod schema because it
+ * runs for every record.
  */
-interface SourceRecord {
+interface Envelope {
   id: string;
   properties: Record<string, unknown>;
   updatedAt?: unknown;
@@ -16,13 +17,13 @@ function isPlainObject(raw: unknown): raw is Record<string, unknown> {
   return raw !== null && typeof raw === 'object' && !Array.isArray(raw);
 }
 
-/** Dataverse rows are flat: attributes, the primary key among them, and @odata annotations. */
-function readDynamicsRow(raw: unknown): SourceRecord | string {
+/** A flat row: its keys are its properties, the key among them (annotations too, unmapped). */
+function readFlatRow(raw: unknown): Envelope | string {
   return isPlainObject(raw) ? { id: '', properties: raw } : 'record is not an object';
 }
 
-/** HubSpot's objects API: { id, properties: {...}, createdAt, updatedAt, archived }. */
-function readHubSpotRecord(raw: unknown): SourceRecord | string {
+/** An envelope: { id, properties: {...}, createdAt, updatedAt, archived }. */
+function readEnvelope(raw: unknown): Envelope | string {
   if (!isPlainObject(raw)) return 'record is not an object';
   const { id, properties, updatedAt } = raw;
   if (!((typeof id === 'string' && id !== '') || typeof id === 'number')) return 'id is missing';
@@ -32,27 +33,10 @@ function readHubSpotRecord(raw: unknown): SourceRecord | string {
   return { id: String(id), properties: (properties ?? {}) as Record<string, unknown>, updatedAt };
 }
 
-export interface FieldProblem {
-  column: string;
-  property: string;
-  value: unknown;
-  reason: string;
-}
-
-export interface MappedRecord {
-  sourceId: string;
-  /** ISO-8601 modification time from the object's modification property. */
-  modifiedAt: string;
-  fields: Record<string, FieldValue | unknown>;
-  raw: unknown;
-  /** Lenient mode: fields stored as received because they did not parse. */
-  warnings: FieldProblem[];
-}
-
-export interface RejectedRecord {
-  sourceId: string | null;
-  raw: unknown;
-  reasons: FieldProblem[];
+/** The property values of a record as received, or undefined when it has none to read. */
+export function propertiesOf(raw: unknown, shape: RecordShape): Record<string, unknown> | undefined {
+  const properties = shape.layout === 'flat' ? raw : isPlainObject(raw) ? raw.properties : undefined;
+  return isPlainObject(properties) ? properties : undefined;
 }
 
 export type MapResult = { ok: true; record: MappedRecord } | { ok: false; rejected: RejectedRecord };
@@ -60,30 +44,30 @@ export type MapResult = { ok: true; record: MappedRecord } | { ok: false; reject
 const modificationTime = fieldParser({ type: 'datetime', required: true });
 
 /** Builds the pure function that turns one API record into a local row or a rejection. */
-export function createRecordMapper(object: ObjectConfig): (raw: unknown) => MapResult {
-  const isDynamics = object.source === 'dynamics';
-  const fields = object.fields.map((field) => ({ ...field, parse: fieldParser(field, isDynamics) }));
-  const lenient = object.validation === 'lenient';
-  const readEnvelope = isDynamics ? readDynamicsRow : readHubSpotRecord;
-  const keyInProperties = isDynamics || object.primaryKey !== 'hs_object_id';
+export function createRecordMapper(mapping: ObjectMapping, shape: RecordShape): (raw: unknown) => MapResult {
+  const fields = mapping.fields.map((field) => ({ ...field, parse: fieldParser(field, shape.jsonScalars) }));
+  const lenient = mapping.validation === 'lenient';
+  const flat = shape.layout === 'flat';
+  const read = flat ? readFlatRow : readEnvelope;
+  const keyInProperties = flat || mapping.primaryKey !== shape.idProperty;
 
   return (raw) => {
-    const envelope = readEnvelope(raw);
+    const envelope = read(raw);
     if (typeof envelope === 'string') {
-      return reject(idOf(raw, isDynamics ? object.primaryKey : 'id'), raw, [{ column: '(record)', property: '(record)', value: null, reason: `malformed record: ${envelope}` }]);
+      return reject(idOf(raw, flat ? mapping.primaryKey : 'id'), raw, [{ column: '(record)', property: '(record)', value: null, reason: `malformed record: ${envelope}` }]);
     }
     const { properties } = envelope;
-    const sourceId = keyInProperties ? String(properties[object.primaryKey] ?? '') : envelope.id;
+    const sourceId = keyInProperties ? String(properties[mapping.primaryKey] ?? '') : envelope.id;
     const problems: FieldProblem[] = [];
     if (!sourceId) {
-      problems.push({ column: '(key)', property: object.primaryKey, value: null, reason: 'primary key is empty' });
+      problems.push({ column: '(key)', property: mapping.primaryKey, value: null, reason: 'primary key is empty' });
     }
-    const modified = modificationTime(properties[object.modifiedProperty] ?? envelope.updatedAt);
+    const modified = modificationTime(properties[mapping.modifiedProperty] ?? envelope.updatedAt);
     if (!modified.ok) {
       problems.push({
         column: '(modified)',
-        property: object.modifiedProperty,
-        value: properties[object.modifiedProperty] ?? null,
+        property: mapping.modifiedProperty,
+        value: properties[mapping.modifiedProperty] ?? null,
         reason: `modification time ${modified.reason}`,
       });
     }
@@ -114,7 +98,7 @@ function reject(sourceId: string | null, raw: unknown, reasons: FieldProblem[]):
   return { ok: false, rejected: { sourceId, raw, reasons } };
 }
 
-function idOf(raw: unknown, key = 'id'): string | null {
+function idOf(raw: unknown, key: string): string | null {
   const id = isPlainObject(raw) ? raw[key] : undefined;
   return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { entitySetsFromMappings } from '../../src/commands/emulator.js';
 import { objectByName, parseConfig } from '../../src/config/load.js';
 import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '@crmsync/emulators/dynamics';
-import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
+import { crmsync, ROOT, startCrmsync, summary, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithDynamics, expectComplete } from '../helpers/completeness.js';
+import { countRows, history as historyRows, queryOne, savedRecords, waitForRecords } from '../helpers/db.js';
 import { dynamicsEnvOf, MAPPED_ENTITY_SETS } from '../helpers/dynamics.js';
 import { config } from '../helpers/engine.js';
 
@@ -24,14 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.close());
 
-const history = (db: string) => {
-  const handle = new Database(db, { readonly: true });
-  try {
-    return handle.prepare('SELECT object_type, crm_source, sync_type, status, error_message FROM sync_history ORDER BY id').all() as Record<string, unknown>[];
-  } finally {
-    handle.close();
-  }
-};
+const history = (db: string) => historyRows(db, 'object_type, crm_source, sync_type, status, error_message');
 
 describe('--source dynamics through the command line', () => {
   test('sync-contacts reads Dynamics contacts; a second run reads only the changes; history names the source', async () => {
@@ -39,7 +32,7 @@ describe('--source dynamics through the command line', () => {
     const first = await crmsync(['sync-contacts', '--source', 'dynamics', '--json'], env(db));
     expect(first.stderr).toContain('contacts (dynamics): full read');
     expect(first.code).toBe(0);
-    const [result] = JSON.parse(first.stdout).results;
+    const [result] = summary(first.stdout).results;
     expect(result).toMatchObject({ object: 'contacts', source: 'dynamics', syncType: 'full', status: 'success', counts: { created: 1_200 } });
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
 
@@ -60,7 +53,7 @@ describe('--source dynamics through the command line', () => {
     const db = join(dir, 'all.db');
     const run = await crmsync(['sync-all', '--source', 'dynamics', '--json'], env(db));
     expect(run.code).toBe(0);
-    const results = JSON.parse(run.stdout).results as { object: string; source: string }[];
+    const { results } = summary(run.stdout);
     expect(results.map((result) => `${result.object}/${result.source}`)).toEqual(['contacts/dynamics', 'companies/dynamics']);
     expect(expectComplete(compareWithDynamics(db, emulator.store, companies))).toEqual(COMPLETE);
     expect(history(db).every((entry) => entry.crm_source === 'dynamics')).toBe(true);
@@ -106,20 +99,18 @@ describe('a Dynamics 365 table that is only configuration', () => {
     const db = join(dir, 'cases.db');
     const first = await crmsync(['--config', mappingsPath, 'sync-object', 'cases', '--source', 'dynamics', '--json'], casesEnv(db));
     expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout).results[0]).toMatchObject({ object: 'cases', source: 'dynamics', syncType: 'full', counts: { created: 640 } });
+    expect(summary(first.stdout).results[0]).toMatchObject({ object: 'cases', source: 'dynamics', syncType: 'full', counts: { created: 640 } });
     expect(expectComplete(compareWithDynamics(db, withCases.store, cases))).toEqual(COMPLETE);
 
     const [row] = withCases.store.all('incidents');
     withCases.store.update('incidents', String(row.incidentid), { title: 'Printer on fire' });
     const all = await crmsync(['--config', mappingsPath, 'sync-all', '--source', 'dynamics', '--json'], casesEnv(db));
     expect(all.code, all.stderr).toBe(0);
-    const results = JSON.parse(all.stdout).results as { object: string; syncType: string; counts: { updated: number } }[];
+    const { results } = summary(all.stdout);
     expect(results.map((result) => result.object)).toEqual(['contacts', 'companies', 'cases']);
     expect(results[2]).toMatchObject({ syncType: 'incremental', counts: { updated: 1 } });
     expect(expectComplete(compareWithDynamics(db, withCases.store, cases))).toEqual(COMPLETE);
-    const handle = new Database(db, { readonly: true });
-    expect(handle.prepare('SELECT title FROM dynamics_cases WHERE id = ?').get(row.incidentid)).toEqual({ title: 'Printer on fire' });
-    handle.close();
+    expect(queryOne(db, 'SELECT title FROM dynamics_cases WHERE id = ?', row.incidentid)).toEqual({ title: 'Printer on fire' });
   });
 
   test('asked for from HubSpot, it says how to sync it, and writes nothing', async () => {
@@ -153,7 +144,7 @@ describe('discovering and checking Dynamics 365 tables', () => {
     const db = join(dir, 'generated-accounts.db');
     const run = await crmsync(['--config', mappings, 'sync-object', 'accounts', '--source', 'dynamics', '--json'], dynamicsOnly(db));
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).results[0]).toMatchObject({ status: 'success', counts: { created: 150, failed: 0 } });
+    expect(summary(run.stdout).results[0]).toMatchObject({ status: 'success', counts: { created: 150, failed: 0 } });
     const check = await crmsync(['--config', mappings, 'config', 'check'], dynamicsOnly(db));
     expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toMatch(/: matches the Dynamics 365 organisation at https:\/\/127\.0\.0\.1:\d+\n$/);
@@ -186,9 +177,7 @@ describe('discovering and checking Dynamics 365 tables', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("Could not find a property named 'job_title' on type 'Microsoft.Dynamics.CRM.contact'. Check the dynamics: block of this object in mappings.yaml; crmsync config check names every column");
     expect(history(db)).toEqual([expect.objectContaining({ status: 'failed' })]);
-    const handle = new Database(db, { readonly: true });
-    expect(handle.prepare('SELECT count(*) AS n FROM records').get()).toEqual({ n: 0 });
-    handle.close();
+    expect(countRows(db, 'records')).toEqual(0);
   });
 
   test('config check names a table without change tracking that the mapping expects to have it', async () => {
@@ -235,27 +224,16 @@ describe('mistakes get one clear line and a non-zero exit', () => {
 
 describe('crmsync emulator and crmsync demo', () => {
   test('the emulator command serves Dynamics 365 too and prints the settings to export', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/crmsync.js'), 'emulator', '--port', '0', '--dynamics-port', '0', '--seed', 'contacts=10', '--dynamics-seed', 'contacts=40,accounts=5'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-        if (stdout.includes('Press Ctrl-C')) resolve();
-      });
-      child.on('close', () => reject(new Error(`emulator exited early: ${stdout}`)));
-    });
+    const emulatorCommand = startCrmsync(['emulator', '--port', '0', '--dynamics-port', '0', '--seed', 'contacts=10', '--dynamics-seed', 'contacts=40,accounts=5']);
+    await emulatorCommand.printed('Press Ctrl-C');
     try {
-      const exported = Object.fromEntries([...stdout.matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1], match[2]]));
+      const exported = Object.fromEntries([...emulatorCommand.stdout().matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1], match[2]]));
       expect(Object.keys(exported)).toEqual(expect.arrayContaining(['D365_RESOURCE_URL', 'D365_AUTHORITY_HOST', 'D365_TENANT_ID', 'D365_CLIENT_ID', 'D365_CLIENT_SECRET', 'D365_CA_CERT']));
       const run = await crmsync(['sync-contacts', '--source', 'dynamics', '--json'], { ...exported, CRMSYNC_DB: join(dir, 'via-emulator.db') });
       expect(run.code).toBe(0);
-      expect(JSON.parse(run.stdout).results[0].counts.created).toBe(40);
+      expect(summary(run.stdout).results[0].counts.created).toBe(40);
     } finally {
-      child.kill('SIGINT');
+      emulatorCommand.child.kill('SIGINT');
     }
   });
 
@@ -278,34 +256,9 @@ describe('kill -9 and the lease, reading from Dynamics 365', () => {
   });
   afterAll(() => slow?.close());
 
-  const startSync = (db: string) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/crmsync.js'), 'sync-contacts', '--source', 'dynamics', '--batch-size', '100', '--quiet'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, ...slowEnv(db) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, output })));
-    return { child, done };
-  };
-
-  const savedContacts = (db: string): number => {
-    try {
-      const handle = new Database(db, { readonly: true, timeout: 1_000 });
-      try {
-        return (handle.prepare("SELECT count(*) AS n FROM records WHERE source = 'dynamics'").get() as { n: number }).n;
-      } finally {
-        handle.close();
-      }
-    } catch {
-      return 0;
-    }
-  };
-  const waitFor = async (db: string, count: number) => {
-    for (let tries = 0; tries < 800 && savedContacts(db) < count; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
-  };
+  const startSync = (db: string) => startCrmsync(['sync-contacts', '--source', 'dynamics', '--batch-size', '100', '--quiet'], slowEnv(db));
+  const savedContacts = (db: string) => savedRecords(db, "source = 'dynamics'");
+  const waitFor = (db: string, count: number) => waitForRecords(db, count, "source = 'dynamics'");
 
   test('a run killed mid-read is resumed from its last page by the next, ending with local = source', async () => {
     const db = join(dir, 'kill.db');
@@ -320,7 +273,7 @@ describe('kill -9 and the lease, reading from Dynamics 365', () => {
     const next = await crmsync(['sync-contacts', '--source', 'dynamics', '--batch-size', '100', '--json'], slowEnv(db));
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(/contacts \(dynamics\): run 1 \(pid \d+ on .*\) died without finishing; closed it as failed/);
-    const [result] = JSON.parse(next.stdout).results;
+    const [result] = summary(next.stdout).results;
     expect(result).toMatchObject({ resumedFrom: 1, syncType: 'full', counts: { created: 4_000 - saved } });
     expect(expectComplete(compareWithDynamics(db, slow.store, contacts))).toEqual(COMPLETE);
     expect(history(db).map((entry) => entry.status)).toEqual(['failed', 'success']);
@@ -334,6 +287,6 @@ describe('kill -9 and the lease, reading from Dynamics 365', () => {
     expect(second.code).toBe(4);
     expect(second.stderr).toMatch(new RegExp(`contacts \\(dynamics\\) is already being synced by pid ${first.child.pid}`));
     const finished = await first.done;
-    expect(finished.code, finished.output).toBe(0);
+    expect(finished.code, finished.stdout + finished.stderr).toBe(0);
   });
 });

@@ -1,27 +1,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Client } from '@hubspot/api-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadConfig, objectByName } from '../../src/config/load.js';
+import { objectByName } from '../../src/config/load.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
+import { crmsync, summary as json, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { countRows, history, query, queryOne } from '../helpers/db.js';
+import { hubspotEnvOf } from '../helpers/emulator.js';
+import { config } from '../helpers/engine.js';
 
 const SEED = { contacts: 1200, companies: 150, deals: 400 };
-const config = loadConfig(join(ROOT, 'mappings.yaml'));
-
 let emulator: HubSpotEmulator;
 let dir: string;
-const env = (db: string, extra: Record<string, string> = {}) => ({
-  HUBSPOT_BASE_URL: emulator.url,
-  HUBSPOT_ACCESS_TOKEN: emulator.token,
-  CRMSYNC_DB: db,
-  ...extra,
-});
-const json = (stdout: string) => JSON.parse(stdout) as { exitCode: number; results: { object: string; status: string; syncType: string; counts: Record<string, number>; metrics: Record<string, number>; error?: string }[] };
-const history = (db: string) => new Database(db, { readonly: true }).prepare('SELECT * FROM sync_history ORDER BY id').all() as Record<string, unknown>[];
+const env = (db: string, extra: Record<string, string> = {}) => ({ ...hubspotEnvOf(emulator, db), ...extra });
 const fileHash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 beforeAll(async () => {
@@ -53,14 +46,12 @@ describe('sync-all against the emulator, through the real command line', () => {
     for (const name of ['contacts', 'companies', 'deals']) {
       expect(expectComplete(compareWithSource(db, emulator.store, objectByName(config, name)))).toEqual(COMPLETE);
     }
-    const sqlite = new Database(db, { readonly: true });
-    expect(sqlite.prepare('SELECT count(*) AS n FROM hubspot_contacts').get()).toEqual({ n: SEED.contacts });
+    expect(countRows(db, 'hubspot_contacts')).toEqual(SEED.contacts);
     const first = emulator.store.all('contacts')[0];
-    expect(sqlite.prepare('SELECT email, firstname FROM hubspot_contacts WHERE id = ?').get(first.id)).toEqual({
+    expect(queryOne(db, 'SELECT email, firstname FROM hubspot_contacts WHERE id = ?', first.id)).toEqual({
       email: first.properties.email?.toLowerCase() ?? null,
       firstname: first.properties.firstname,
     });
-    sqlite.close();
   });
 
   test('a second run changes nothing and makes at most 2 requests per object', async () => {
@@ -94,13 +85,11 @@ describe('sync-all against the emulator, through the real command line', () => {
     const counts = Object.fromEntries(json(run.stdout).results.map((result) => [result.object, [result.counts.created, result.counts.updated]]));
     expect(counts).toMatchObject({ contacts: [1, 2], companies: [0, 0], deals: [0, 1], tickets: [0, 0] });
 
-    const sqlite = new Database(db, { readonly: true });
-    const contact = (id: string) => sqlite.prepare('SELECT firstname, lastname, jobtitle, phone, email FROM hubspot_contacts WHERE id = ?').get(id);
+    const contact = (id: string) => queryOne(db, 'SELECT firstname, lastname, jobtitle, phone, email FROM hubspot_contacts WHERE id = ?', id);
     expect(contact(a.id)).toMatchObject({ firstname: 'Grace', jobtitle: 'Rear Admiral' });
     expect(contact(b.id)).toMatchObject({ phone: '+442079460958' });
     expect(contact(created.id)).toEqual({ firstname: 'Margaret', lastname: 'Hamilton', jobtitle: null, phone: null, email: 'margaret.hamilton@example.org' });
-    expect(sqlite.prepare('SELECT amount, dealstage FROM hubspot_deals WHERE id = ?').get(deal.id)).toEqual({ amount: 98765.43, dealstage: 'closedwon' });
-    sqlite.close();
+    expect(queryOne(db, 'SELECT amount, dealstage FROM hubspot_deals WHERE id = ?', deal.id)).toEqual({ amount: 98765.43, dealstage: 'closedwon' });
     expect(expectComplete(compareWithSource(db, emulator.store, objectByName(config, 'contacts')))).toEqual(COMPLETE);
   });
 
@@ -172,18 +161,16 @@ describe('rejected records', () => {
       const victim = local.store.all('contacts')[5];
       local.store.put('contacts', { ...victim, properties: { ...victim.properties, email: 'not-an-email' } });
       const db = join(dir, 'rejected.db');
-      const run = await crmsync(['sync-contacts', '--json'], { HUBSPOT_BASE_URL: local.url, HUBSPOT_ACCESS_TOKEN: local.token, CRMSYNC_DB: db });
+      const run = await crmsync(['sync-contacts', '--json'], hubspotEnvOf(local, db));
       expect(run.code).toBe(3);
       expect(run.stderr).toContain(`contacts ${victim.id} rejected: email: not a valid email address (value "not-an-email")`);
       const [result] = json(run.stdout).results;
       expect(result).toMatchObject({ status: 'partial', counts: { processed: 50, created: 49, failed: 1 } });
-      const sqlite = new Database(db, { readonly: true });
-      const rejected = sqlite.prepare('SELECT source_id, reasons FROM rejected_records').all() as { source_id: string; reasons: string }[];
+      const rejected = query<{ source_id: string; reasons: string }>(db, 'SELECT source_id, reasons FROM rejected_records');
       expect(rejected).toHaveLength(1);
       expect(rejected[0].source_id).toBe(victim.id);
       expect(JSON.parse(rejected[0].reasons)).toEqual([{ column: 'email', property: 'email', value: 'not-an-email', reason: 'not a valid email address' }]);
-      expect(sqlite.prepare("SELECT status FROM sync_history").all()).toEqual([{ status: 'partial' }]);
-      sqlite.close();
+      expect(history(db, 'status')).toEqual([{ status: 'partial' }]);
     } finally {
       await local.close();
     }
@@ -211,7 +198,7 @@ describe('sync-all when one object fails', () => {
     const local = await startHubSpotEmulator({ seed: { contacts: 120, companies: 30, deals: 40 }, seedValue: 9, forbiddenObjects: ['deals'] });
     try {
       const db = join(dir, 'one-fails.db');
-      const run = await crmsync(['sync-all', '--json', '--concurrency', '2'], { HUBSPOT_BASE_URL: local.url, HUBSPOT_ACCESS_TOKEN: local.token, CRMSYNC_DB: db });
+      const run = await crmsync(['sync-all', '--json', '--concurrency', '2'], hubspotEnvOf(local, db));
       expect(run.code).toBe(1);
       const { exitCode, results } = json(run.stdout);
       expect(exitCode).toBe(1);

@@ -1,19 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
+import { crmsync, startCrmsync, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { countRows, history, waitForRecords } from '../helpers/db.js';
+import { hubspotEnvOf } from '../helpers/emulator.js';
 import { config } from '../helpers/engine.js';
 
 const contacts = objectByName(config, 'contacts');
 const dir = tempDir();
 let emulator: HubSpotEmulator;
-const env = (db: string) => ({ HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const env = (db: string) => hubspotEnvOf(emulator, db);
 
 beforeAll(async () => {
   // Latency makes a full read take a few seconds, long enough to be interrupted.
@@ -21,49 +19,12 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.close());
 
-function start(args: string[], db: string): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/crmsync.js'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env(db) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+const start = (args: string[], db: string) => startCrmsync(args, env(db));
+const runs = (db: string) =>
+  history<{ id: number; status: string; error_message: string | null; performance_metrics: string | null; configuration: string }>(
+    db,
+    'id, status, error_message, performance_metrics, configuration',
   );
-  return { child, done };
-}
-
-/** Waits until the database holds at least `count` contacts (read while the sync writes). */
-async function waitForRecords(db: string, count: number): Promise<void> {
-  for (let tries = 0; tries < 600; tries++) {
-    if (existsSync(db)) {
-      const handle = new Database(db, { readonly: true, timeout: 1000 });
-      try {
-        const row = handle.prepare("SELECT count(*) AS n FROM records WHERE object_type = 'contacts'").get() as { n: number } | undefined;
-        if (row && row.n >= count) return;
-      } catch {
-        // tables not created yet
-      } finally {
-        handle.close();
-      }
-    }
-    await sleep(25);
-  }
-  throw new Error(`never reached ${count} records`);
-}
-
-const runs = (db: string) => {
-  const handle = new Database(db, { readonly: true });
-  const rows = handle.prepare('SELECT id, status, error_message, performance_metrics, configuration FROM sync_history ORDER BY id').all() as {
-    id: number;
-    status: string;
-    error_message: string | null;
-    performance_metrics: string | null;
-    configuration: string;
-  }[];
-  handle.close();
-  return rows;
-};
 
 describe('kill -9 at any moment', () => {
   test('a kill loop ends with local = source, no duplicates, no running row, and resumes instead of starting over', async () => {
@@ -78,7 +39,7 @@ describe('kill -9 at any moment', () => {
     const killAt = [1, 2, 3, 4].map((step) => Math.floor(step * 2_400 + Math.random() * 1_800)).sort((a, b) => a - b);
     for (const count of killAt) {
       const { child, done } = start(['sync-contacts', '--quiet'], db);
-      await waitForRecords(db, count);
+      await waitForRecords(db, count, "object_type = 'contacts'");
       child.kill('SIGKILL');
       expect((await done).signal).toBe('SIGKILL');
     }
@@ -111,7 +72,7 @@ describe('one run at a time', () => {
   test('a second concurrent run of the same object exits 4 naming the holder', async () => {
     const db = join(dir, 'lease.db');
     const first = start(['sync-contacts', '--quiet'], db);
-    await waitForRecords(db, 500);
+    await waitForRecords(db, 500, "object_type = 'contacts'");
     const second = await crmsync(['sync-contacts'], env(db));
     expect(second.code).toBe(4);
     expect(second.stderr).toMatch(new RegExp(`error: contacts is already being synced by pid ${first.child.pid} on .+ since \\d{4}-\\d{2}-\\d{2}T.+ \\(run 1\\); wait for it to finish, or stop that process`));
@@ -127,16 +88,14 @@ describe('one run at a time', () => {
   test('SIGTERM finishes the current page, records the run as failed "interrupted", and the next run resumes', async () => {
     const db = join(dir, 'sigterm.db');
     const run = start(['sync-contacts'], db);
-    await waitForRecords(db, 2_000);
+    await waitForRecords(db, 2_000, "object_type = 'contacts'");
     run.child.kill('SIGTERM');
     const result = await run.done;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('SIGTERM: finishing the current page, then stopping');
     const [interrupted] = runs(db);
     expect(interrupted).toMatchObject({ status: 'failed', error_message: 'interrupted' });
-    const handle = new Database(db, { readonly: true });
-    const saved = (handle.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
-    handle.close();
+    const saved = countRows(db, 'records');
     expect(saved % 100).toBe(0); // whole pages only
 
     const next = await crmsync(['sync-contacts', '--json'], env(db));

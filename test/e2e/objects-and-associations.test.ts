@@ -1,28 +1,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
-import { loadConfig, objectByName } from '../../src/config/load.js';
+import { objectByName } from '../../src/config/load.js';
 import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
+import { crmsync, summary as json, ROOT, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
-import { emulatorPerTest } from '../helpers/emulator.js';
+import { query } from '../helpers/db.js';
+import { emulatorPerTest, hubspotEnvOf as env } from '../helpers/emulator.js';
+import { config } from '../helpers/engine.js';
 
-const config = loadConfig(join(ROOT, 'mappings.yaml'));
 const dir = tempDir();
 const startEmulator = emulatorPerTest();
-const env = (emulator: HubSpotEmulator, db: string) => ({ HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db });
-type Summary = { exitCode: number; results: { object: string; status: string; syncType: string; counts: Record<string, number>; error?: string }[] };
-const json = (stdout: string) => JSON.parse(stdout) as Summary;
-const query = <T>(db: string, sql: string, ...params: unknown[]) => {
-  const handle = new Database(db, { readonly: true });
-  try {
-    return handle.prepare(sql).all(...params) as T[];
-  } finally {
-    handle.close();
-  }
-};
 
 /** The emulator's associations of a pair, as sorted "from->to" strings. */
 function sourceAssociations(emulator: HubSpotEmulator, from: string, to: string): string[] {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,25 +8,66 @@ const BIN = join(ROOT, 'bin/crmsync.js');
 
 export interface CliResult {
   code: number;
+  /** The signal that ended the process, if one did (kill -9). */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
-/** Runs the built CLI (npm test builds it first) the way a user or cron would. */
-export function crmsync(args: string[], env: Record<string, string | undefined> = {}, options: { cwd?: string } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+export interface RunningCli {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** What it has printed on stdout so far. */
+  stdout(): string;
+  /** Resolves once stdout holds `text`; rejects if the process ends first. */
+  printed(text: string): Promise<void>;
+}
+
+/** Starts the built CLI (npm test builds it first) in the background, the way cron or a second terminal would. */
+export function startCrmsync(args: string[], env: Record<string, string | undefined> = {}, options: { cwd?: string } = {}): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
+  });
+  const printed = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => stdout.includes(text) && resolve();
+      child.stdout!.on('data', check);
+      check();
+      void done.then(() => reject(new Error(`crmsync ${args.join(' ')} ended before printing "${text}": ${stdout}${stderr}`)));
+    });
+  return { child, done, printed, stdout: () => stdout };
+}
+
+/** Runs the built CLI to the end. */
+export function crmsync(args: string[], env: Record<string, string | undefined> = {}, options: { cwd?: string } = {}): Promise<CliResult> {
+  return startCrmsync(args, env, options).done;
+}
+
+/** One run in a sync command's --json summary. */
+export interface SummaryResult {
+  object: string;
+  source: string;
+  status: string;
+  syncType: string;
+  counts: Record<string, number>;
+  metrics: Record<string, number>;
+  error?: string;
+  resumedFrom?: number;
+}
+
+/** A sync command's --json summary. */
+export function summary(stdout: string): { exitCode: number; results: SummaryResult[] } {
+  return JSON.parse(stdout) as { exitCode: number; results: SummaryResult[] };
 }
 
 export function tempDir(): string {

@@ -1,7 +1,7 @@
-import Database from 'better-sqlite3';
 import type { DynamicsStore } from '@crmsync/emulators/dynamics';
 import type { HubSpotStore } from '@crmsync/emulators/hubspot';
-import type { ObjectConfig } from '../../src/config/load.js';
+import type { ObjectMapping } from '../../src/config/load.js';
+import { query } from './db.js';
 
 export interface Completeness {
   sourceCount: number;
@@ -25,45 +25,43 @@ interface Values {
  * Compares an emulator's active records of one object with the local database: ids, every
  * fetched property value, and the deleted flag. Local = source when all lists are empty.
  */
-export function compareWithSource(dbPath: string, store: HubSpotStore, object: ObjectConfig): Completeness {
-  const source = store.all(object.objectType).map((record) => ({ id: record.id, values: record.properties as Record<string, unknown> }));
+export function compareWithSource(dbPath: string, store: HubSpotStore, object: ObjectMapping): Completeness {
+  const source = store.all(object.remoteName).map((record) => ({ id: record.id, values: record.properties as Record<string, unknown> }));
   return compare(dbPath, object, source, (raw) => (raw as { properties: Record<string, unknown> }).properties);
 }
 
 /** The same for a Dynamics 365 table: rows are flat, keyed by the mapping's primary key. */
-export function compareWithDynamics(dbPath: string, store: DynamicsStore, object: ObjectConfig): Completeness {
-  const source = store.all(object.objectType).map((row) => ({ id: String(row[object.primaryKey]), values: row as Record<string, unknown> }));
+export function compareWithDynamics(dbPath: string, store: DynamicsStore, object: ObjectMapping): Completeness {
+  const source = store.all(object.remoteName).map((row) => ({ id: String(row[object.primaryKey]), values: row as Record<string, unknown> }));
   return compare(dbPath, object, source, (raw) => raw as Record<string, unknown>);
 }
 
-function compare(dbPath: string, object: ObjectConfig, source: Values[], valuesOf: (raw: unknown) => Record<string, unknown>): Completeness {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const rows = db
-      .prepare('SELECT source_id, raw_json, is_deleted FROM records WHERE source = ? AND object_type = ?')
-      .all(object.source, object.name) as { source_id: string; raw_json: string; is_deleted: number }[];
-    const duplicates = rows.length - new Set(rows.map((row) => row.source_id)).size;
-    const local = new Map(rows.filter((row) => !row.is_deleted).map((row) => [row.source_id, valuesOf(JSON.parse(row.raw_json))]));
-    const result: Completeness = { sourceCount: source.length, localCount: local.size, missing: [], extra: [], mismatched: [], duplicates };
-    const sourceIds = new Set<string>();
-    for (const record of source) {
-      sourceIds.add(record.id);
-      const copy = local.get(record.id);
-      if (!copy) {
-        result.missing.push(record.id);
-        continue;
-      }
-      for (const property of object.properties) {
-        const expected = record.values[property] ?? null;
-        const actual = copy[property] ?? null;
-        if (expected !== actual) result.mismatched.push({ id: record.id, property, source: expected, local: actual });
-      }
+function compare(dbPath: string, object: ObjectMapping, source: Values[], valuesOf: (raw: unknown) => Record<string, unknown>): Completeness {
+  const rows = query<{ source_id: string; raw_json: string; is_deleted: number }>(
+    dbPath,
+    'SELECT source_id, raw_json, is_deleted FROM records WHERE source = ? AND object_type = ?',
+    object.source,
+    object.name,
+  );
+  const duplicates = rows.length - new Set(rows.map((row) => row.source_id)).size;
+  const local = new Map(rows.filter((row) => !row.is_deleted).map((row) => [row.source_id, valuesOf(JSON.parse(row.raw_json))]));
+  const result: Completeness = { sourceCount: source.length, localCount: local.size, missing: [], extra: [], mismatched: [], duplicates };
+  const sourceIds = new Set<string>();
+  for (const record of source) {
+    sourceIds.add(record.id);
+    const copy = local.get(record.id);
+    if (!copy) {
+      result.missing.push(record.id);
+      continue;
     }
-    for (const id of local.keys()) if (!sourceIds.has(id)) result.extra.push(id);
-    return result;
-  } finally {
-    db.close();
+    for (const property of object.properties) {
+      const expected = record.values[property] ?? null;
+      const actual = copy[property] ?? null;
+      if (expected !== actual) result.mismatched.push({ id: record.id, property, source: expected, local: actual });
+    }
   }
+  for (const id of local.keys()) if (!sourceIds.has(id)) result.extra.push(id);
+  return result;
 }
 
 /** expectComplete(...) of a local store equal to its source. */

@@ -13,3 +13,6 @@ export function emulatorPerTest(): (options: HubSpotEmulatorOptions) => Promise<
 
 /** Connection settings for crmsync's HubSpot client. */
 export const settingsOf = (emulator: HubSpotEmulator) => ({ baseUrl: emulator.url, accessToken: emulator.token });
+
+/** The same for the command line, with the database to write. */
+export const hubspotEnvOf = (emulator: HubSpotEmulator, db: string) => ({ HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db });

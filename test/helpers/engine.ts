@@ -1,15 +1,21 @@
 import { join } from 'node:path';
-import { loadConfig, objectByName, type ObjectConfig } from '../../src/config/load.js';
-import type { RetryPolicy } from '../../src/clients/retry.js';
+import { loadConfig, objectByName, type ObjectMapping } from '../../src/config/load.js';
+import type { RetryPolicy } from '../../src/clients/http/retry.js';
 import type { DynamicsSettings, HubSpotSettings } from '../../src/config/env.js';
 import { openStore } from '../../src/db/database.js';
-import type { SyncOptions, RunResult } from '../../src/engines/base-sync-engine.js';
+import type { RunResult, SyncOptions } from '../../src/engines/run-lifecycle.js';
 import { createEngine, type RunContext } from '../../src/engines/run-objects.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { createLogger, silentLogger, type Logger, type LogLevel } from '../../src/log.js';
 import { ROOT } from './cli.js';
 
 export const config = loadConfig(join(ROOT, 'mappings.yaml'));
 export const DEFAULT_OPTIONS: SyncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
+
+/** A logger that keeps its lines (of `level` and above) for the test to read. */
+export function recordingLogger(level: LogLevel = 'warn'): { lines: string[]; log: Logger } {
+  const lines: string[] = [];
+  return { lines, log: createLogger(level, (line) => lines.push(line)) };
+}
 
 /** Runs one object's engine in-process against a HubSpot API (the emulator, or a live portal). */
 export function syncObject(
@@ -35,11 +41,11 @@ export function syncFromDynamics(
   return runEngine(objectByName(config, object, 'dynamics'), db, { dynamics, log, retry }, options);
 }
 
-export async function runEngine(mapping: ObjectConfig, db: string, context: Omit<RunContext, 'store'>, options: Partial<SyncOptions>): Promise<RunResult> {
+export async function runEngine(mapping: ObjectMapping, db: string, context: Omit<RunContext, 'store'>, options: Partial<SyncOptions>): Promise<RunResult> {
   const merged = { ...DEFAULT_OPTIONS, ...options };
   const store = openStore(db, { dryRun: merged.dryRun });
   try {
-    return await createEngine(mapping, { ...context, store }).run(merged);
+    return await (await createEngine(mapping, { ...context, store })).run(merged);
   } finally {
     store.close();
   }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { HubSpotClient } from '../../src/clients/hubspot.js';
+import { HubSpotClient } from '../../src/clients/hubspot/client.js';
 import { AuthError, ApiError } from '../../src/errors.js';
 
 type Reply = { status: number; body?: string; headers?: Record<string, string>; reset?: boolean };

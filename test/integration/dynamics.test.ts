@@ -1,13 +1,14 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
+import { dynamics as dynamicsConnector } from '../../src/clients/dynamics/index.js';
 import { objectByName } from '../../src/config/load.js';
 import { CONTACTS, type DynamicsEmulator } from '@crmsync/emulators/dynamics';
-import { createLogger, silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithDynamics, expectComplete } from '../helpers/completeness.js';
+import { history, localRow } from '../helpers/db.js';
 import { dynamicsEmulatorPerTest, dynamicsSettingsOf, MAPPED_ENTITY_SETS } from '../helpers/dynamics.js';
-import { config, DEFAULT_OPTIONS, runEngine, syncFromDynamics } from '../helpers/engine.js';
+import { config, DEFAULT_OPTIONS, recordingLogger, runEngine, syncFromDynamics } from '../helpers/engine.js';
 
 const contacts = objectByName(config, 'contacts', 'dynamics');
 const companies = objectByName(config, 'companies', 'dynamics');
@@ -16,37 +17,11 @@ const start = dynamicsEmulatorPerTest();
 const RETRY = { retries: 5, minDelayMs: 5, maxDelayMs: 40, timeoutMs: 10_000, rateLimitWaitMs: 50 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function historyOf(db: string) {
-  const handle = new Database(db, { readonly: true });
-  try {
-    return handle.prepare('SELECT id, crm_source, sync_type, status, error_message, delta_link, watermark FROM sync_history ORDER BY id').all() as {
-      id: number;
-      crm_source: string;
-      sync_type: string;
-      status: string;
-      error_message: string | null;
-      delta_link: string | null;
-      watermark: string | null;
-    }[];
-  } finally {
-    handle.close();
-  }
-}
-
-function localRow(db: string, table: string, id: string): Record<string, unknown> | undefined {
-  const handle = new Database(db, { readonly: true });
-  try {
-    return handle.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
-  } finally {
-    handle.close();
-  }
-}
-
-/** A logger that keeps its warnings for the test to read. */
-function recordingLogger() {
-  const lines: string[] = [];
-  return { lines, log: createLogger('warn', (line) => lines.push(line)) };
-}
+const historyOf = (db: string) =>
+  history<{ id: number; crm_source: string; sync_type: string; status: string; error_message: string | null; delta_link: string | null; watermark: string | null }>(
+    db,
+    'id, crm_source, sync_type, status, error_message, delta_link, watermark',
+  );
 
 const idOf = (row: Record<string, unknown>, key = 'contactid') => String(row[key]);
 
@@ -270,5 +245,19 @@ describe('service protection', () => {
     expect(result.metrics.retries).toBeGreaterThan(0);
     expect(result.counts).toMatchObject({ created: 20, updated: 300, deleted: 10 });
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
+  });
+});
+
+describe('reading rows by id', () => {
+  test('returns the rows asked for, in queries of 50 ids, leaving out deleted and unknown ones', async () => {
+    const emulator = await start({ seed: { contacts: 120 }, seedValue: 20 });
+    const connection = await dynamicsConnector.connect(dynamicsSettingsOf(emulator));
+    const wanted = emulator.store.all('contacts').slice(0, 60).map((row) => idOf(row));
+    const deleted = wanted[5];
+    emulator.store.delete('contacts', deleted);
+    const rows = (await connection.reader(contacts).readByIds([...wanted, '00000000-0000-0000-0000-00000000dead', 'not-a-guid'])) as Record<string, unknown>[];
+    expect(rows.map((row) => idOf(row)).sort()).toEqual(wanted.filter((id) => id !== deleted).sort());
+    expect(Object.keys(rows[0]).filter((key) => !key.startsWith('@'))).toEqual(expect.arrayContaining(contacts.properties));
+    expect(connection.metrics.requests).toBe(2);
   });
 });

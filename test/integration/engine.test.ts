@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
+import { countRows, queryOne } from '../helpers/db.js';
 import { config, syncObject } from '../helpers/engine.js';
 
 const contacts = objectByName(config, 'contacts');
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.close());
 
-describe('BaseSyncEngine against the emulator', () => {
+describe('the object sync engine against the emulator', () => {
   test('given several pages when read in full then every record is stored once', async () => {
     const db = join(dir, 'pages.db');
     const result = await syncObject('contacts', db, hubspot(), { batchSize: 50 });
@@ -55,9 +55,7 @@ describe('BaseSyncEngine against the emulator', () => {
     expect(result).toMatchObject({ syncType: 'incremental', counts: { processed: inWindow, updated: 350, created: 0, unchanged: inWindow - 350 } });
     expect(result.watermark).toBe(tie);
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
-    const sqlite = new Database(db, { readonly: true });
-    expect(sqlite.prepare("SELECT count(*) AS n FROM hubspot_contacts WHERE city = 'Tie Town'").get()).toEqual({ n: 350 });
-    sqlite.close();
+    expect(countRows(db, 'hubspot_contacts', "city = 'Tie Town'")).toEqual(350);
   });
 
   test('a record modified during a full read is picked up by the next incremental run', async () => {
@@ -80,9 +78,7 @@ describe('BaseSyncEngine against the emulator', () => {
     expect(modified).toBe(true);
     const next = await syncObject('deals', db, hubspot());
     expect(next.counts.updated).toBeGreaterThanOrEqual(1);
-    const sqlite = new Database(db, { readonly: true });
-    expect(sqlite.prepare('SELECT dealname FROM hubspot_deals WHERE id = ?').get(early.id)).toEqual({ dealname: 'Renamed mid-run' });
-    sqlite.close();
+    expect(queryOne(db, 'SELECT dealname FROM hubspot_deals WHERE id = ?', early.id)).toEqual({ dealname: 'Renamed mid-run' });
   });
 
   test('a dry run reports what it would write and stores nothing', async () => {

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
 import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { crmsync, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
-import { emulatorPerTest, settingsOf } from '../helpers/emulator.js';
+import { countRows, history, query } from '../helpers/db.js';
+import { emulatorPerTest, hubspotEnvOf, settingsOf } from '../helpers/emulator.js';
 import { config, syncObject } from '../helpers/engine.js';
 
 // Short delays so the suite stays quick; the policy itself is the production one.
@@ -14,12 +14,7 @@ const MIX = { rate429: 0.1, rate5xx: 0.05, rateReset: 0.02, rateTruncated: 0.01,
 const dir = tempDir();
 const startEmulator = emulatorPerTest();
 
-const records = (db: string) => {
-  const handle = new Database(db, { readonly: true });
-  const rows = handle.prepare('SELECT source_id, raw_json, fields_json, is_deleted FROM records ORDER BY source_id').all();
-  handle.close();
-  return rows;
-};
+const records = (db: string) => query(db, 'SELECT source_id, raw_json, fields_json, is_deleted FROM records ORDER BY source_id');
 const injected = (emu: HubSpotEmulator) => Object.entries(emu.stats.faults).filter(([kind]) => kind !== 'wrong-types').reduce((total, [, count]) => total + count, 0);
 
 describe('a flaky API', () => {
@@ -69,10 +64,8 @@ describe('a permanent fault', () => {
     const result = await syncObject('contacts', db, settingsOf(emulator), { batchSize: 100 }, log, RETRY);
     expect(result).toMatchObject({ status: 'failed', exitCode: 1, counts: { created: 300 } });
     expect(result.error).toMatch(/^list contacts still failing after 9 attempts: HubSpot answered 500: internal error/);
-    const handle = new Database(db, { readonly: true });
-    expect(handle.prepare('SELECT count(*) AS n FROM records').get()).toEqual({ n: 300 });
-    expect(handle.prepare('SELECT status, error_message FROM sync_history').get()).toEqual({ status: 'failed', error_message: result.error });
-    handle.close();
+    expect(countRows(db, 'records')).toEqual(300);
+    expect(history(db, 'status, error_message')[0]).toEqual({ status: 'failed', error_message: result.error });
 
     // Once the API is back, the next run resumes after the three committed pages.
     emulator.setFaults(undefined);
@@ -86,14 +79,12 @@ describe('a permanent fault', () => {
   ] as const)('%i through the CLI: exit 1 at once, a message saying what to fix, the row failed with it', async (status, message) => {
     const emulator = await startEmulator({ seed: { contacts: 50 }, seedValue: 43, faults: { permanent: status } });
     const db = join(dir, `permanent-${status}.db`);
-    const run = await crmsync(['sync-contacts'], { HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db });
+    const run = await crmsync(['sync-contacts'], hubspotEnvOf(emulator, db));
     expect(run.code).toBe(1);
     expect(run.stdout + run.stderr).toMatch(message);
     expect(run.stdout + run.stderr).not.toContain(emulator.token);
     expect(emulator.stats.requests).toBe(1); // no retry
-    const handle = new Database(db, { readonly: true });
-    const row = handle.prepare('SELECT status, error_message FROM sync_history').get() as { status: string; error_message: string };
-    handle.close();
+    const [row] = history<{ status: string; error_message: string }>(db, 'status, error_message');
     expect(row.status).toBe('failed');
     expect(row.error_message).toMatch(status === 401 ? /HUBSPOT_ACCESS_TOKEN \(401/ : /403 MISSING_SCOPES/);
   });
@@ -111,9 +102,7 @@ describe('malformed records', () => {
     expect(failed).toBeGreaterThanOrEqual(Math.max(3, malformed - 1));
     expect(failed).toBeLessThanOrEqual(malformed);
     expect(result).toMatchObject({ status: 'partial', exitCode: 3, counts: { processed: 800, created: 800 - failed } });
-    const handle = new Database(db, { readonly: true });
-    const rejected = handle.prepare('SELECT source_id, reasons FROM rejected_records').all() as { source_id: string; reasons: string }[];
-    handle.close();
+    const rejected = query<{ source_id: string; reasons: string }>(db, 'SELECT source_id, reasons FROM rejected_records');
     expect(rejected).toHaveLength(failed);
     for (const row of rejected) {
       const reasons = JSON.parse(row.reasons) as { reason: string }[];

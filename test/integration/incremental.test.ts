@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Client } from '@hubspot/api-client';
 import { describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
 import { crmsync, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
-import { emulatorPerTest, settingsOf } from '../helpers/emulator.js';
+import { countRows, query, queryOne } from '../helpers/db.js';
+import { emulatorPerTest, hubspotEnvOf, settingsOf } from '../helpers/emulator.js';
 import { config, syncObject } from '../helpers/engine.js';
 
 const contacts = objectByName(config, 'contacts');
@@ -56,13 +56,7 @@ describe('deletions', () => {
 
     const afterArchive = await syncObject('contacts', db, settingsOf(emulator));
     expect(afterArchive.counts).toMatchObject({ deleted: 3, created: 0, updated: 0 });
-    const sqlite = () => new Database(db, { readonly: true });
-    const row = (id: string) => {
-      const handle = sqlite();
-      const found = handle.prepare('SELECT is_deleted, deleted_at, email FROM hubspot_contacts WHERE id = ?').get(id) as { is_deleted: number; deleted_at: string; email: string };
-      handle.close();
-      return found;
-    };
+    const row = (id: string) => queryOne<{ is_deleted: number; deleted_at: string; email: string }>(db, 'SELECT is_deleted, deleted_at, email FROM hubspot_contacts WHERE id = ?', id)!;
     expect(row(a.id)).toMatchObject({ is_deleted: 1, deleted_at: new Date(emulator.store.get('contacts', a.id)!.archivedAt!).toISOString(), email: a.properties.email?.toLowerCase() ?? null });
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
 
@@ -88,7 +82,7 @@ describe('writes while a sync runs, with search-index lag', () => {
     const emulator = await startEmulator({ seed: { contacts: 4_000 }, seedValue: 24, searchLagMs: lagMs, latencyMs: 3 });
     const client = new Client({ accessToken: emulator.token, basePath: emulator.url });
     const db = join(dir, 'lag.db');
-    const env = { HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db };
+    const env = hubspotEnvOf(emulator, db);
     expect((await crmsync(['sync-contacts', '--quiet'], env)).code).toBe(0);
 
     const ids = emulator.store.all('contacts').map((record) => record.id);
@@ -117,10 +111,7 @@ describe('writes while a sync runs, with search-index lag', () => {
     const last = await crmsync(['sync-contacts', '--quiet'], env);
     expect(last.code).toBe(0);
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
-    const handle = new Database(db, { readonly: true });
-    const deleted = handle.prepare('SELECT count(*) AS n FROM records WHERE is_deleted = 1').get() as { n: number };
-    handle.close();
-    expect(deleted.n).toBe(emulator.store.count('contacts', { archived: true }));
+    expect(countRows(db, 'records', 'is_deleted = 1')).toBe(emulator.store.count('contacts', { archived: true }));
   });
 });
 
@@ -128,12 +119,7 @@ describe('idempotence', () => {
   test('running a sync twice leaves the records identical, with nothing created or updated', async () => {
     const emulator = await startEmulator({ seed: { contacts: 500, deals: 200 }, seedValue: 25 });
     const db = join(dir, 'twice.db');
-    const dump = () => {
-      const handle = new Database(db, { readonly: true });
-      const rows = handle.prepare('SELECT * FROM records ORDER BY source, object_type, source_id').all();
-      handle.close();
-      return rows;
-    };
+    const dump = () => query(db, 'SELECT * FROM records ORDER BY source, object_type, source_id');
     for (const options of [{ full: true }, {}, { since: new Date('2025-01-01T00:00:00Z') }]) {
       await syncObject('contacts', db, settingsOf(emulator), options);
       await syncObject('deals', db, settingsOf(emulator), options);

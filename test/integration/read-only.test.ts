@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { HubSpotClient } from '../../src/clients/hubspot.js';
+import { HubSpotClient } from '../../src/clients/hubspot/client.js';
 import { HUBSPOT_API_URL } from '../../src/config/env.js';
 import { objectByName } from '../../src/config/load.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { tempDir } from '../helpers/cli.js';
+import { query, queryOne } from '../helpers/db.js';
 import { config, syncObject } from '../helpers/engine.js';
 
 /**
@@ -33,9 +33,7 @@ describe.each(targets)('$name (read-only)', ({ settings }) => {
     expect(['success', 'partial']).toContain(result.status);
     expect(result.counts.processed).toBeLessThanOrEqual(250);
     expect(result.counts.created + result.counts.failed).toBe(result.counts.processed);
-    const sqlite = new Database(db, { readonly: true });
-    const { rows, ids } = sqlite.prepare('SELECT count(*) AS rows, count(DISTINCT source_id) AS ids FROM records').get() as { rows: number; ids: number };
-    sqlite.close();
+    const { rows, ids } = queryOne<{ rows: number; ids: number }>(db, 'SELECT count(*) AS rows, count(DISTINCT source_id) AS ids FROM records')!;
     expect(rows).toBe(result.counts.created);
     expect(ids).toBe(rows);
   });
@@ -52,9 +50,7 @@ describe.each(targets)('$name (read-only)', ({ settings }) => {
     const db = join(dir, 'since.db');
     const result = await syncObject('deals', db, settings(), { since: new Date('2025-06-01T00:00:00Z'), maxRecords: 150, batchSize: 50 });
     expect(['success', 'partial']).toContain(result.status);
-    const sqlite = new Database(db, { readonly: true });
-    const times = (sqlite.prepare('SELECT source_modified_at AS t FROM records ORDER BY rowid').all() as { t: string }[]).map((row) => row.t);
-    sqlite.close();
+    const times = query<{ t: string }>(db, 'SELECT source_modified_at AS t FROM records ORDER BY rowid').map((row) => row.t);
     expect(times).toEqual([...times].sort());
     expect(times.every((time) => time >= '2025-06-01T00:00:00.000Z')).toBe(true);
   });
@@ -70,7 +66,7 @@ describe.each(targets)('$name (read-only)', ({ settings }) => {
     const client = new HubSpotClient(settings());
     for (const name of ['contacts', 'companies', 'deals']) {
       const object = objectByName(config, name);
-      const known = new Set((await client.properties(object.objectType)).map((property) => property.name));
+      const known = new Set((await client.properties(object.remoteName)).map((property) => property.name));
       expect(object.properties.filter((property) => !known.has(property))).toEqual([]);
     }
   });

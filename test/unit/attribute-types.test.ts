@@ -1,10 +1,13 @@
 import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
-import type { TableDefinition } from '../../src/clients/dynamics.js';
+import type { TableDefinition } from '../../src/clients/dynamics/client.js';
 import { parseConfig } from '../../src/config/load.js';
-import { attributeFits, dynamicsMappingBlock, fieldTypeForAttribute } from '../../src/processors/attribute-types.js';
+import { attributeFits, fieldTypeForAttribute, tableDescription } from '../../src/clients/dynamics/columns.js';
+import { draftEntry } from '../../src/clients/dynamics/scaffold.js';
+import { entryYaml } from '../../src/config/scaffold.js';
 
-const column = (name: string, type: string) => ({ name, type });
+const column = (name: string, type: string) => ({ name, type, updatable: true });
+const dynamicsMappingBlock = (name: string, table: TableDefinition) => entryYaml(name, draftEntry(tableDescription(table)));
 
 describe('Dataverse attribute types → crmsync field types', () => {
   test.each([
@@ -80,7 +83,7 @@ describe('a generated dynamics: entry', () => {
       },
     });
     const config = parseConfig(`version: 1\nobjects:\n${block}`, 'mappings.yaml');
-    expect(config.objects.get('cases')?.dynamics).toMatchObject({ objectType: 'incidents', changeTracking: true });
+    expect(config.objects.get('cases')?.dynamics).toMatchObject({ remoteName: 'incidents', changeTracking: true });
   });
 
   test('a table without change tracking says so in the entry', () => {

@@ -13,7 +13,7 @@ describe('the shipped mappings.yaml', () => {
   test('defines the standard objects, example custom objects and associations', () => {
     expect([...config.objects.keys()]).toEqual(['contacts', 'companies', 'deals', 'tickets', 'appointments', 'divisions']);
     expect([...config.objects.values()].filter((object) => !object.enabled).map((object) => object.name)).toEqual(['appointments', 'divisions']);
-    expect(objectByName(config, 'appointments').objectType).toBe('2-1234567');
+    expect(objectByName(config, 'appointments').remoteName).toBe('2-1234567');
     expect(config.associations.map((pair) => pair.name)).toEqual(['contacts->companies', 'deals->contacts', 'deals->companies', 'appointments->contacts']);
     expect(objectByName(config, 'contacts').modifiedProperty).toBe('lastmodifieddate');
     expect(objectByName(config, 'companies').modifiedProperty).toBe('hs_lastmodifieddate');
@@ -69,7 +69,7 @@ test('a new standard object needs only YAML', () => {
       name: { type: string }
 `;
   const lineItems = objectByName(parseConfig(text, 'mappings.yaml'), 'line_items');
-  expect(lineItems).toMatchObject({ table: 'hubspot_line_items', overlapMs: 120_000, objectType: 'line_items', primaryKey: 'hs_object_id', enabled: true });
+  expect(lineItems).toMatchObject({ table: 'hubspot_line_items', overlapMs: 120_000, remoteName: 'line_items', primaryKey: 'hs_object_id', enabled: true });
   expect(lineItems.properties).toEqual(['name', 'hs_lastmodifieddate']);
 });
 
@@ -77,7 +77,7 @@ describe('an object that lives only in Dynamics 365', () => {
   const config = parseConfig(`version: 1\nobjects:\n  cases:\n${DYNAMICS_ONLY}  contacts:\n${valid}`, 'mappings.yaml');
 
   test('needs no object_type, and syncs from Dynamics 365 only', () => {
-    expect(objectByName(config, 'cases', 'dynamics')).toMatchObject({ objectType: 'incidents', primaryKey: 'incidentid', table: 'dynamics_cases', changeTracking: true });
+    expect(objectByName(config, 'cases', 'dynamics')).toMatchObject({ remoteName: 'incidents', primaryKey: 'incidentid', table: 'dynamics_cases', changeTracking: true });
     expect(() => objectByName(config, 'cases')).toThrow(
       'object "cases" lives only in Dynamics 365 in mappings.yaml (no object_type); sync it with --source dynamics, or add object_type, modified_property and fields',
     );

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { hubspot } from '../../src/clients/hubspot/index.js';
 import { parseConfig, objectByName } from '../../src/config/load.js';
 import { createRecordMapper } from '../../src/processors/mapper.js';
 
@@ -15,7 +16,7 @@ objects:
       employees: { property: numemployees, type: integer }
       modified_at: { property: lastmodifieddate, type: datetime, required: true }
 `;
-const mapper = (validation: 'strict' | 'lenient') => createRecordMapper(objectByName(parseConfig(yaml(validation), 'm.yaml'), 'contacts'));
+const mapper = (validation: 'strict' | 'lenient') => createRecordMapper(objectByName(parseConfig(yaml(validation), 'm.yaml'), 'contacts'), hubspot.recordShape);
 
 const record = (properties: Record<string, string | null>) => ({
   id: '1001',

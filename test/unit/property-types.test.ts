@@ -1,9 +1,14 @@
 import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { fieldTypeFor, fits, mappingBlock, type PortalProperty } from '../../src/processors/property-types.js';
+import type { PropertyDefinition } from '../../src/clients/hubspot/client.js';
+import { fieldTypeFor, fits, objectDescription } from '../../src/clients/hubspot/properties.js';
+import { draftEntry } from '../../src/clients/hubspot/scaffold.js';
+import { entryYaml } from '../../src/config/scaffold.js';
 
-const property = (name: string, type: string, fieldType = 'text', extra: Partial<PortalProperty> = {}): PortalProperty => ({ name, type, fieldType, ...extra });
+const mappingBlock = (name: string, objectType: string, properties: PropertyDefinition[]) => entryYaml(name, draftEntry(objectDescription(objectType, properties)));
+
+const property = (name: string, type: string, fieldType = 'text', extra: Partial<PropertyDefinition> = {}): PropertyDefinition => ({ name, type, fieldType, ...extra });
 
 describe('HubSpot property types → crmsync field types', () => {
   test.each([

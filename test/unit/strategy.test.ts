@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { chooseStrategy } from '../../src/engines/base-sync-engine.js';
+import { chooseStrategy, describeStrategy, resumableRun, type Strategy } from '../../src/engines/strategy.js';
+import type { SyncHistoryRow } from '../../src/db/sync-history.js';
 
 const watermark = '2025-06-01T12:00:00.000Z';
 const overlap = 600_000;
@@ -43,5 +44,35 @@ describe('a source with change tracking reads from its delta link', () => {
     ],
   ])('%s', (_, options, link, expected) => {
     expect(chooseStrategy(options, { watermark, deltaLink: link, tracksChanges: true }, overlap)).toEqual(expected);
+  });
+});
+
+describe('each kind of read says what it does', () => {
+  test.each<[Strategy, string]>([
+    [{ syncType: 'full', mode: 'full', advancesWatermark: true }, 'full read'],
+    [{ syncType: 'force_overwrite', mode: 'full', advancesWatermark: true }, 'full read, overwriting every local row'],
+    [{ syncType: 'incremental', mode: 'incremental', since: watermark, advancesWatermark: true }, `incremental read of changes since ${watermark}`],
+    [{ syncType: 'since', mode: 'incremental', since: watermark, advancesWatermark: false }, `reading changes since ${watermark}`],
+    [{ syncType: 'incremental', mode: 'changes', deltaLink: 'https://org.example/x', advancesWatermark: true }, 'reading changes since the last run (change tracking)'],
+  ])('%o', (strategy, text) => {
+    expect(describeStrategy(strategy)).toBe(text);
+  });
+});
+
+describe('which failed run the next one continues', () => {
+  const strategy: Strategy = { syncType: 'full', mode: 'full', advancesWatermark: true };
+  const row = (changes: Partial<SyncHistoryRow>) =>
+    ({ id: 7, status: 'failed', checkpoint: '{"cursor":"abc"}', configuration: JSON.stringify({ full: false, forceOverwrite: false, strategy }), ...changes }) as SyncHistoryRow;
+
+  test.each([
+    ['a failed run with a checkpoint, asked nothing else', row({}), none, true],
+    ['the same flags again', row({ configuration: JSON.stringify({ full: true, forceOverwrite: false, strategy }) }), { ...none, full: true }, true],
+    ['other flags', row({}), { ...none, full: true }, false],
+    ['a run that finished', row({ status: 'success' }), none, false],
+    ['a run that committed nothing', row({ checkpoint: null }), none, false],
+  ])('%s: %#', (_, previous, options, resumes) => {
+    const resumed = resumableRun(previous, options);
+    expect(resumed !== undefined).toBe(resumes);
+    if (resumed) expect(resumed).toMatchObject({ strategy, checkpoint: { cursor: 'abc' } });
   });
 });

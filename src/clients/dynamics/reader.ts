@@ -1,6 +1,12 @@
-import type { ObjectConfig } from '../config/load.js';
-import type { DynamicsClient, ODataPage } from './dynamics.js';
-import { prefetch, type Deletion, type ReadPlan, type RecordSource, type SourcePage } from './source.js';
+import type { ObjectMapping } from '../../config/load.js';
+import type { Deletion } from '../../records.js';
+import type { ReadPlan, RecordSource, SourcePage } from '../crm.js';
+import { prefetch } from '../http/request.js';
+import type { DynamicsClient, ODataPage } from './client.js';
+
+/** Ids per query of a read by id: each is a GUID in the $filter, and the URL must stay short. */
+const IDS_PER_QUERY = 50;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A change read lists a deleted row as {"@odata.context": "…#contacts/$deletedEntity", "id": "<guid>", "reason": "deleted"}. */
 function isDeletedEntity(row: Record<string, unknown>): boolean {
@@ -18,14 +24,12 @@ function isDeletedEntity(row: Record<string, unknown>): boolean {
  * the next link. Without it, incremental reads filter and sort on the modification time,
  * like HubSpot's, and deletions are found only by full reads.
  */
-export class DynamicsSource implements RecordSource {
-  readonly name = 'dynamics';
-  readonly label = 'Dynamics 365';
+export class DynamicsReader implements RecordSource {
   readonly tracksChanges: boolean;
 
   constructor(
     private readonly client: DynamicsClient,
-    private readonly object: ObjectConfig,
+    private readonly object: ObjectMapping,
   ) {
     this.tracksChanges = object.changeTracking;
   }
@@ -35,15 +39,39 @@ export class DynamicsSource implements RecordSource {
   }
 
   async latestModification(): Promise<string | null> {
-    const { objectType, modifiedProperty } = this.object;
-    const url = this.client.collectionUrl(objectType, { $select: modifiedProperty, $orderby: `${modifiedProperty} desc`, $top: '1' });
-    const page = await this.client.page(`latest change in ${objectType}`, url, { maxPageSize: 1 });
+    const { remoteName: entitySet, modifiedProperty } = this.object;
+    const url = this.client.collectionUrl(entitySet, { $select: modifiedProperty, $orderby: `${modifiedProperty} desc`, $top: '1' });
+    const page = await this.client.page(`latest change in ${entitySet}`, url, { maxPageSize: 1 });
     const latest = page.value[0]?.[modifiedProperty];
     return typeof latest === 'string' ? new Date(latest).toISOString() : null;
   }
 
+  /**
+   * Dataverse has no batch read: rows by id come from a $filter of `key eq <guid>` terms
+   * joined with `or`. A row deleted meanwhile is simply not among them.
+   */
+  async readByIds(ids: string[]): Promise<unknown[]> {
+    const { remoteName: entitySet, properties, primaryKey } = this.object;
+    // Every row's key is a GUID, written unquoted in a filter; anything else matches no row.
+    const guids = ids.filter((id) => GUID.test(id));
+    const rows: unknown[] = [];
+    for (let start = 0; start < guids.length; start += IDS_PER_QUERY) {
+      const $filter = guids
+        .slice(start, start + IDS_PER_QUERY)
+        .map((id) => `${primaryKey} eq ${id}`)
+        .join(' or ');
+      let link: string | undefined = this.client.collectionUrl(entitySet, { $select: properties.join(','), $filter });
+      while (link) {
+        const page: ODataPage = await this.client.page(`read ${entitySet} by id`, link);
+        rows.push(...page.value);
+        link = page.nextLink;
+      }
+    }
+    return rows;
+  }
+
   async *pages(plan: ReadPlan): AsyncGenerator<SourcePage> {
-    const { objectType, properties, modifiedProperty, primaryKey } = this.object;
+    const { remoteName: entitySet, properties, modifiedProperty, primaryKey } = this.object;
     const $select = properties.join(',');
     let url: string;
     let trackChanges = false;
@@ -53,10 +81,10 @@ export class DynamicsSource implements RecordSource {
     } else if (plan.mode === 'full') {
       trackChanges = this.tracksChanges;
       // Change tracking refuses $orderby; without it Dataverse orders by the primary key anyway.
-      url = this.client.collectionUrl(objectType, { $select });
+      url = this.client.collectionUrl(entitySet, { $select });
     } else {
       // Dataverse date-time literals are unquoted ISO-8601.
-      url = this.client.collectionUrl(objectType, {
+      url = this.client.collectionUrl(entitySet, {
         $select,
         $filter: `${modifiedProperty} ge ${plan.since}`,
         $orderby: `${modifiedProperty} asc,${primaryKey} asc`,
@@ -64,7 +92,7 @@ export class DynamicsSource implements RecordSource {
     }
     if (typeof plan.resume === 'string') url = plan.resume;
 
-    const operation = `${plan.mode === 'changes' ? 'changes in' : 'read'} ${objectType}`;
+    const operation = `${plan.mode === 'changes' ? 'changes in' : 'read'} ${entitySet}`;
     const fetchPage = (link: string) => this.client.page(operation, link, { maxPageSize: plan.pageSize, trackChanges });
     let next: Promise<ODataPage> | undefined = fetchPage(url);
     while (next) {

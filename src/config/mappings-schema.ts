@@ -6,6 +6,9 @@ export const FIELD_TYPES = [
 ] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
+/** How far before the last watermark an incremental run starts, unless mappings.yaml says otherwise. */
+export const DEFAULT_OVERLAP_MS = 600_000;
+
 /** Columns every normalised view has; a mapped field may not reuse these names. */
 export const RESERVED_COLUMNS = ['id', 'source_modified_at', 'is_deleted', 'deleted_at', 'last_run_id'] as const;
 
@@ -41,7 +44,7 @@ export const incrementalSchema = z
      * minutes of changes is harmless (unchanged records are skipped by content hash) and
      * covers records whose modification time was set before they became searchable.
      */
-    overlap: durationSchema.default(600_000),
+    overlap: durationSchema.default(DEFAULT_OVERLAP_MS),
   })
   .strict();
 

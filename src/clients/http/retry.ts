@@ -1,5 +1,5 @@
 import pRetry, { AbortError } from 'p-retry';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../../errors.js';
 
 /** A failure worth retrying: 429, 5xx, connection reset, timeout, unreadable body. */
 export class TransientError extends Error {

@@ -1,9 +1,10 @@
 import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
-import { DEFAULT_AUTHORITY_HOST, type DynamicsSettings } from '../config/env.js';
-import { AuthError } from '../errors.js';
-import { TransientError } from './retry.js';
+import { DEFAULT_AUTHORITY_HOST, type DynamicsSettings } from '../../config/env.js';
+import { AuthError } from '../../errors.js';
+import { parseJson, redact } from '../http/request.js';
+import { TransientError } from '../http/retry.js';
 
 /**
  * The HTTPS connection pool for one Dynamics 365 organisation and its sign-in authority.
@@ -62,13 +63,7 @@ export class UndiciNetworkClient implements INetworkModule {
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     }
-    let body: T;
-    try {
-      body = (text === '' ? {} : JSON.parse(text)) as T;
-    } catch {
-      throw new TransientError(`the sign-in authority sent an unreadable response (HTTP ${response.statusCode})`);
-    }
-    return { status: response.statusCode, headers, body };
+    return { status: response.statusCode, headers, body: parseJson(text, 'the sign-in authority') as T };
   }
 }
 
@@ -154,7 +149,7 @@ export class DynamicsTokenProvider {
   }
 
   private redact(text: string): string {
-    return text.split(this.settings.clientSecret).join('***');
+    return redact(text, this.settings.clientSecret);
   }
 }
 

@@ -1,8 +1,9 @@
 import { Client } from '@hubspot/api-client';
-import type { HubSpotSettings } from '../config/env.js';
-import { ApiError, AuthError } from '../errors.js';
-import { limitersFor, type HubSpotLimiters } from './rate-limiter.js';
-import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from './retry.js';
+import type { HubSpotSettings } from '../../config/env.js';
+import { ApiError, AuthError } from '../../errors.js';
+import { JsonApi, bodyExcerpt, errorBody, redact, type Reply } from '../http/request.js';
+import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
+import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, limitersFor, observeRateLimit, type HubSpotLimiters } from './limits.js';
 
 export interface HubSpotPage<T = unknown> {
   results: T[];
@@ -40,14 +41,9 @@ export interface PropertyDefinition {
   hasUniqueValue?: boolean;
   hidden?: boolean;
   calculated?: boolean;
+  modificationMetadata?: { readOnlyValue?: boolean };
   options?: { value: string; label?: string; hidden?: boolean }[];
 }
-
-/** HubSpot's page limits: the objects list endpoint and the search endpoint. */
-export const HUBSPOT_LIST_LIMIT = 100;
-export const HUBSPOT_SEARCH_LIMIT = 200;
-export const HUBSPOT_BATCH_LIMIT = 100;
-export const HUBSPOT_ASSOCIATIONS_BATCH_LIMIT = 1_000;
 
 interface HubSpotErrorBody {
   message?: string;
@@ -63,18 +59,23 @@ interface HubSpotErrorBody {
  * the JSON exactly as received, which crmsync stores.
  */
 export class HubSpotClient {
-  readonly metrics = emptyMetrics();
+  private readonly api: JsonApi;
   private readonly sdk: Client;
   private readonly limiters: HubSpotLimiters;
 
   constructor(
     private readonly settings: HubSpotSettings,
-    private readonly options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
+    options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
   ) {
+    this.api = new JsonApi('HubSpot', options);
     // numberOfApiCallRetries stays unset: the SDK's own retry decorator would retry a
     // second time, ignoring Retry-After; crmsync's policy in retry.ts is the only one.
     this.sdk = new Client({ accessToken: settings.accessToken, basePath: settings.baseUrl });
     this.limiters = limitersFor(settings.baseUrl, settings.accessToken);
+  }
+
+  get metrics(): RequestMetrics {
+    return this.api.metrics;
   }
 
   listPage(objectType: string, page: { limit: number; after?: string; properties: string[]; archived?: boolean }): Promise<HubSpotPage> {
@@ -124,60 +125,41 @@ export class HubSpotClient {
   private call(operation: string, request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<unknown> {
     const isSearch = request.path.endsWith('/search');
     const limiter = isSearch ? this.limiters.search : this.limiters.general;
-    const policy = this.options.retry ?? DEFAULT_RETRY_POLICY;
-    return withRetry(
-      operation,
-      async () => {
-        // Waiting for the rate limiter is not the API being slow: the timeout starts after it.
-        await limiter.acquire();
-        this.metrics.requests++;
-        const { status, headers, text } = await withTimeout(this.send(request), policy.timeoutMs);
-        this.metrics.bytesReceived += text.length;
-        // A 429's headers describe the exhausted window; the retry waits for that instead.
-        if (!isSearch && status < 300) limiter.observe(headers);
-        if (status >= 200 && status < 300) {
-          if (text === '') return {};
-          try {
-            return JSON.parse(text);
-          } catch {
-            throw new TransientError(`HubSpot sent an unreadable response (${text.length} bytes of invalid JSON)`);
-          }
-        }
-        throw this.failure(operation, status, headers, text);
-      },
-      { policy, metrics: this.metrics, onRetry: this.options.onRetry },
-    );
+    return this.api.request(operation, {
+      limiter,
+      send: () => this.send(request),
+      // A 429's headers describe the exhausted window; the retry waits for that instead.
+      observe: isSearch ? undefined : (reply) => observeRateLimit(limiter, reply),
+      failure: (reply) => this.failure(operation, reply),
+    });
   }
 
-  private async send(request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<{ status: number; headers: { get(name: string): string | null }; text: string }> {
+  private async send(request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<Reply> {
+    this.metrics.requests++;
     try {
       const response = await this.sdk.apiRequest(request);
-      return { status: response.status, headers: response.headers, text: await response.text() };
+      const text = await response.text();
+      this.metrics.bytesReceived += text.length;
+      return { status: response.status, header: (name) => response.headers.get(name) ?? undefined, text };
     } catch (error) {
-      // Connection refused/reset, socket hang-up, body cut off mid-stream.
-      throw new TransientError(`connection to HubSpot failed: ${this.redact(errorCode(error))}`);
+      throw this.api.connectionFailed(error, (text) => this.redact(text));
     }
   }
 
   /** HubSpot's error responses, classified: what to retry and what to tell the user. */
-  private failure(operation: string, status: number, headers: { get(name: string): string | null }, text: string): Error {
-    let body: HubSpotErrorBody = {};
-    try {
-      body = JSON.parse(text) as HubSpotErrorBody;
-    } catch {
-      // Not JSON (a proxy's HTML page, a truncated body): the status decides.
-    }
-    const message = this.redact(body.message ?? (text.slice(0, 200) || `HTTP ${status}`));
-    if (status === 429) {
-      this.metrics.rateLimited++;
-      const retryAfter = Number(headers.get('retry-after'));
-      // Without Retry-After: the secondly (search) limit frees within a second, the
-      // ten-secondly one within its window.
-      const windowWait = (this.options.retry ?? DEFAULT_RETRY_POLICY).rateLimitWaitMs;
-      const waitMs = retryAfter > 0 ? retryAfter * 1000 : body.policyName === 'SECONDLY' ? Math.min(1_000, windowWait) : windowWait;
-      return new TransientError(`rate limited (${body.policyName ?? 'HTTP 429'})`, waitMs, true);
-    }
-    if (status >= 500) return new TransientError(`HubSpot answered ${status}: ${message}`);
+  private failure(operation: string, reply: Reply): Error {
+    const body = errorBody<HubSpotErrorBody>(reply);
+    const message = this.redact(body.message ?? bodyExcerpt(reply));
+    // Without Retry-After: the secondly (search) limit frees within a second, the
+    // ten-secondly one within its window.
+    const windowWait = this.api.policy.rateLimitWaitMs;
+    const transient = this.api.transientFailure(reply, {
+      message,
+      rateLimitReason: `rate limited (${body.policyName ?? 'HTTP 429'})`,
+      waitWithoutRetryAfterMs: body.policyName === 'SECONDLY' ? Math.min(1_000, windowWait) : windowWait,
+    });
+    if (transient) return transient;
+    const { status } = reply;
     if (status === 401) {
       return new AuthError(
         `HubSpot rejected HUBSPOT_ACCESS_TOKEN (401 ${body.category ?? 'unauthorized'}): check that the token is current and belongs to the portal at ${this.settings.baseUrl}`,
@@ -192,11 +174,11 @@ export class HubSpotClient {
     if (status === 404 || (status === 400 && body.message?.startsWith('Unable to infer object type from') === true)) {
       return new ApiError(`${operation}: HubSpot answered ${status} (${message}); check object_type in mappings.yaml`, status);
     }
-    return new ApiError(`${operation}: HubSpot rejected the request (${status} ${body.category ?? ''}): ${message}`.replace(' )', ')'), status);
+    return this.api.rejected(operation, reply, body.category ?? '', message);
   }
 
   private redact(text: string): string {
-    return text.split(this.settings.accessToken).join('***');
+    return redact(text, this.settings.accessToken);
   }
 }
 
@@ -204,9 +186,4 @@ function toPage(body: unknown): HubSpotPage {
   const page = body as { results?: unknown; total?: number; paging?: { next?: { after?: string } } };
   if (!Array.isArray(page.results)) throw new TransientError('HubSpot sent a page without a results array');
   return { results: page.results, after: page.paging?.next?.after, total: page.total };
-}
-
-function errorCode(error: unknown): string {
-  const { code, message } = error as { code?: string; message?: string };
-  return code ?? message ?? String(error);
 }

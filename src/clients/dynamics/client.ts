@@ -1,15 +1,15 @@
 import { request, type Dispatcher } from 'undici';
-import type { DynamicsSettings } from '../config/env.js';
-import { ApiError, AuthError } from '../errors.js';
-import { createDispatcher, DynamicsTokenProvider } from './dynamics-auth.js';
-import { RollingWindowLimiter } from './rate-limiter.js';
-import { DEFAULT_RETRY_POLICY, TransientError, emptyMetrics, withRetry, withTimeout, type RetryPolicy } from './retry.js';
-import { ChangesExpiredError } from './source.js';
+import type { DynamicsSettings } from '../../config/env.js';
+import { ApiError, AuthError } from '../../errors.js';
+import { ChangesExpiredError } from '../crm.js';
+import { RollingWindowLimiter } from '../http/rate-limiter.js';
+import { JsonApi, bodyExcerpt, errorBody, type Reply } from '../http/request.js';
+import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
+import { createDispatcher, DynamicsTokenProvider } from './auth.js';
+import { DYNAMICS_MAX_PAGE_SIZE, SERVICE_PROTECTION } from './limits.js';
+
 
 export const WEB_API_PATH = '/api/data/v9.2';
-
-/** Dataverse's largest page (and the default): Prefer: odata.maxpagesize may ask for less. */
-export const DYNAMICS_MAX_PAGE_SIZE = 5_000;
 
 /** A table's definition, from EntityDefinitions and its Attributes. */
 export interface TableDefinition {
@@ -26,6 +26,8 @@ export interface AttributeDefinition {
   name: string;
   /** AttributeType: String, Memo, Integer, Money, DateTime, Picklist, Lookup, ... */
   type: string;
+  /** Whether an update may set it (IsValidForUpdate): false for system columns (modifiedon, versionnumber). */
+  updatable: boolean;
 }
 
 /** Lookups are read through their _<name>_value property, which holds the related row's id. */
@@ -37,12 +39,6 @@ export interface ODataPage {
   nextLink?: string;
   deltaLink?: string;
 }
-
-/**
- * Dataverse's service protection allows 6,000 requests per user in any five minutes (and
- * 52 at once); crmsync stays under the first and never comes near the second.
- */
-const SERVICE_PROTECTION = { requests: 6_000, windowMs: 300_000 };
 
 /** Dataverse's answer when a delta token is older than the organisation keeps changes. */
 const EXPIRED_VERSION_STAMP = '0x80044352';
@@ -81,14 +77,19 @@ interface DataverseErrorBody {
  * (tokens can be revoked or cut short before their stated expiry).
  */
 export class DynamicsClient {
-  readonly metrics = emptyMetrics();
+  private readonly api: JsonApi;
   private readonly connection: Connection;
 
   constructor(
     private readonly settings: DynamicsSettings,
-    private readonly options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
+    options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
   ) {
+    this.api = new JsonApi('Dynamics 365', options);
     this.connection = connectionFor(settings);
+  }
+
+  get metrics(): RequestMetrics {
+    return this.api.metrics;
   }
 
   /** Token requests sent to the authority by this organisation's connection so far. */
@@ -133,39 +134,33 @@ export class DynamicsClient {
     if (!table) return null;
     const columns = await this.page(
       `columns of ${entitySet}`,
-      this.collectionUrl(`EntityDefinitions(LogicalName='${table.LogicalName}')/Attributes`, { $select: 'LogicalName,AttributeType,AttributeOf,IsValidForRead' }),
+      this.collectionUrl(`EntityDefinitions(LogicalName='${table.LogicalName}')/Attributes`, { $select: 'LogicalName,AttributeType,AttributeOf,IsValidForRead,IsValidForUpdate' }),
     );
-    const attributes = (columns.value as { LogicalName: string; AttributeType: string; AttributeOf: string | null; IsValidForRead: boolean }[])
+    const attributes = (columns.value as { LogicalName: string; AttributeType: string; AttributeOf: string | null; IsValidForRead: boolean; IsValidForUpdate?: boolean }[])
       // A lookup's name and type columns (AttributeOf set) are no Web API properties: $select refuses them.
       .filter((column) => column.IsValidForRead && !column.AttributeOf)
-      .map((column) => ({ name: LOOKUP_TYPES.has(column.AttributeType) ? `_${column.LogicalName}_value` : column.LogicalName, type: column.AttributeType }));
+      .map((column) => ({
+        name: LOOKUP_TYPES.has(column.AttributeType) ? `_${column.LogicalName}_value` : column.LogicalName,
+        type: column.AttributeType,
+        updatable: column.IsValidForUpdate === true,
+      }));
     return { entitySet, logicalName: table.LogicalName, primaryKey: table.PrimaryIdAttribute, changeTracking: table.ChangeTrackingEnabled === true, attributes };
   }
 
   private get(operation: string, url: string, headers: Record<string, string> = {}): Promise<unknown> {
-    const policy = this.options.retry ?? DEFAULT_RETRY_POLICY;
     const { limiter, tokens } = this.connection;
-    return withRetry(
-      operation,
-      async () => {
-        await limiter.acquire();
-        let reply = await withTimeout(this.send(url, headers, await tokens.token()), policy.timeoutMs);
-        if (reply.status === 401) {
-          reply = await withTimeout(this.send(url, headers, await tokens.token(true)), policy.timeoutMs);
-        }
-        const remaining = reply.headers['x-ms-ratelimit-burst-remaining-xrm-requests'];
-        if (typeof remaining === 'string' && reply.status < 300) limiter.reconcile(Number(remaining));
-        if (reply.status >= 200 && reply.status < 300) {
-          try {
-            return JSON.parse(reply.text);
-          } catch {
-            throw new TransientError(`Dynamics 365 sent an unreadable response (${reply.text.length} bytes of invalid JSON)`);
-          }
-        }
-        throw this.failure(operation, reply);
+    return this.api.request(operation, {
+      limiter,
+      send: async () => {
+        const reply = await this.send(url, headers, await tokens.token());
+        return reply.status === 401 ? this.send(url, headers, await tokens.token(true)) : reply;
       },
-      { policy, metrics: this.metrics, onRetry: this.options.onRetry },
-    );
+      observe: (reply) => {
+        const remaining = reply.header('x-ms-ratelimit-burst-remaining-xrm-requests');
+        if (remaining !== undefined) limiter.reconcile(Number(remaining));
+      },
+      failure: (reply) => this.failure(operation, reply),
+    });
   }
 
   private async send(url: string, headers: Record<string, string>, token: string): Promise<Reply> {
@@ -186,34 +181,29 @@ export class DynamicsClient {
       });
       const text = await response.body.text();
       this.metrics.bytesReceived += text.length;
-      return { status: response.statusCode, headers: response.headers, text };
+      return { status: response.statusCode, header: (name) => headerValue(response.headers[name.toLowerCase()]), text };
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
         throw new ApiError(`the certificate of ${this.settings.resourceUrl} is not trusted (${code}); set D365_CA_CERT to its CA bundle`);
       }
-      throw new TransientError(`connection to Dynamics 365 failed: ${code || (error as Error).message}`);
+      throw this.api.connectionFailed(error);
     }
   }
 
   /** Dataverse's error responses, classified: what to retry and what to tell the user. */
   private failure(operation: string, reply: Reply): Error {
-    let body: DataverseErrorBody = {};
-    try {
-      body = JSON.parse(reply.text) as DataverseErrorBody;
-    } catch {
-      // Not JSON (a gateway's page, an empty 401): the status decides.
-    }
+    const body = errorBody<DataverseErrorBody>(reply);
     const code = body.error?.code ?? '';
-    const message = body.error?.message ?? (reply.text.slice(0, 200) || `HTTP ${reply.status}`);
+    const message = body.error?.message ?? bodyExcerpt(reply);
+    // Service protection always says how long to wait, in seconds.
+    const transient = this.api.transientFailure(reply, {
+      message,
+      rateLimitReason: `throttled by service protection (${code || 'HTTP 429'})`,
+      waitWithoutRetryAfterMs: this.api.policy.rateLimitWaitMs,
+    });
+    if (transient) return transient;
     const { status } = reply;
-    if (status === 429) {
-      this.metrics.rateLimited++;
-      // Service protection always says how long to wait, in seconds.
-      const retryAfter = Number(reply.headers['retry-after']);
-      return new TransientError(`throttled by service protection (${code || 'HTTP 429'})`, retryAfter > 0 ? retryAfter * 1000 : (this.options.retry ?? DEFAULT_RETRY_POLICY).rateLimitWaitMs, true);
-    }
-    if (status >= 500) return new TransientError(`Dynamics 365 answered ${status}: ${message}`);
     if (code === EXPIRED_VERSION_STAMP) return new ChangesExpiredError(message);
     if (status === 401) {
       return new AuthError(
@@ -230,12 +220,11 @@ export class DynamicsClient {
       return new ApiError(`${operation}: ${message} Check the dynamics: block of this object in mappings.yaml; crmsync config check names every column the table lacks`, status);
     }
     if (status === 404) return new ApiError(`${operation}: Dynamics 365 answered 404 (${message}); check entity_set in mappings.yaml`, status);
-    return new ApiError(`${operation}: Dynamics 365 rejected the request (${status}${code ? ` ${code}` : ''}): ${message}`, status);
+    return this.api.rejected(operation, reply, code, message);
   }
 }
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
+/** undici gives a repeated header as an array. */
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -1,6 +1,9 @@
-import type { ObjectConfig } from '../config/load.js';
-import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, type HubSpotClient, type HubSpotPage, type SearchFilter, type SearchRequest } from './hubspot.js';
-import { prefetch, type DeletedPage, type ReadPlan, type RecordSource, type SourcePage } from './source.js';
+import type { ObjectMapping } from '../../config/load.js';
+import type { DeletedPage, ReadPlan, RecordSource, SourcePage } from '../crm.js';
+import { prefetch } from '../http/request.js';
+import type { HubSpotClient, HubSpotPage, SearchFilter, SearchRequest } from './client.js';
+import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT } from './limits.js';
+import { RECORD_ID_PROPERTY } from './properties.js';
 
 /** HubSpot accepts at most 100 values in an IN / NOT_IN filter. */
 const MAX_NOT_IN_VALUES = 100;
@@ -26,15 +29,13 @@ interface SearchCursor {
  * (skipping a record), and offsets stop at HubSpot's 10,000-result cap. Each query starts
  * again at the last modification time seen, so neither problem can occur.
  */
-export class HubSpotSource implements RecordSource {
-  readonly name = 'hubspot';
-  readonly label = 'HubSpot';
+export class HubSpotReader implements RecordSource {
   /** HubSpot has no change tracking: incremental reads search on the modification time. */
   readonly tracksChanges = false;
 
   constructor(
     private readonly client: HubSpotClient,
-    private readonly object: ObjectConfig,
+    private readonly object: ObjectMapping,
   ) {}
 
   get metrics() {
@@ -47,7 +48,7 @@ export class HubSpotSource implements RecordSource {
   }
 
   async latestModification(): Promise<string | null> {
-    const page = await this.client.search(this.object.objectType, {
+    const page = await this.client.search(this.object.remoteName, {
       filterGroups: [],
       sorts: [{ propertyName: this.object.modifiedProperty, direction: 'DESCENDING' }],
       properties: [this.object.modifiedProperty],
@@ -63,7 +64,7 @@ export class HubSpotSource implements RecordSource {
    * not by archivedAt, so every run walks all of it (one request per 100 archived records).
    */
   async *deletedPages(pageSize: number | undefined, resume?: unknown): AsyncGenerator<DeletedPage> {
-    for await (const page of this.listPages(pageSize, resume as string | undefined, { properties: ['hs_object_id'], archived: true })) {
+    for await (const page of this.listPages(pageSize, resume as string | undefined, { properties: [RECORD_ID_PROPERTY], archived: true })) {
       const deletions = (page.records as { id: string; archivedAt?: string; updatedAt?: string }[]).map((record) => ({
         sourceId: String(record.id),
         deletedAt: new Date(record.archivedAt ?? record.updatedAt ?? Date.now()).toISOString(),
@@ -75,7 +76,7 @@ export class HubSpotSource implements RecordSource {
   async readByIds(ids: string[]): Promise<unknown[]> {
     const records: unknown[] = [];
     for (let start = 0; start < ids.length; start += HUBSPOT_BATCH_LIMIT) {
-      records.push(...(await this.client.batchRead(this.object.objectType, ids.slice(start, start + HUBSPOT_BATCH_LIMIT), this.object.properties)));
+      records.push(...(await this.client.batchRead(this.object.remoteName, ids.slice(start, start + HUBSPOT_BATCH_LIMIT), this.object.properties)));
     }
     return records;
   }
@@ -86,7 +87,7 @@ export class HubSpotSource implements RecordSource {
     query: { properties: string[]; archived?: boolean } = { properties: this.object.properties },
   ): AsyncGenerator<SourcePage> {
     const fetchPage = (after?: string) =>
-      this.client.listPage(this.object.objectType, { limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT), after, ...query });
+      this.client.listPage(this.object.remoteName, { limit: Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT), after, ...query });
     let next: Promise<HubSpotPage> | undefined = fetchPage(resumeAfter);
     while (next) {
       const page: HubSpotPage = await next;
@@ -99,7 +100,7 @@ export class HubSpotSource implements RecordSource {
   private async *searchPages(since: string, pageSize: number | undefined, resume?: SearchCursor): AsyncGenerator<SourcePage> {
     const limit = Math.min(pageSize ?? HUBSPOT_SEARCH_LIMIT, HUBSPOT_SEARCH_LIMIT);
     const modified = this.object.modifiedProperty;
-    const fetchPage = (at: SearchCursor) => this.client.search(this.object.objectType, this.searchRequest(at, limit));
+    const fetchPage = (at: SearchCursor) => this.client.search(this.object.remoteName, this.searchRequest(at, limit));
     let cursor: SearchCursor = resume ?? { since: Date.parse(since), seen: [] };
     let next: Promise<HubSpotPage> | undefined = fetchPage(cursor);
     while (next) {
@@ -140,11 +141,11 @@ export class HubSpotSource implements RecordSource {
           {
             filters: [
               { propertyName: modified, operator: 'EQ', value: String(cursor.since) },
-              { propertyName: 'hs_object_id', operator: 'GT', value: cursor.tiesAfterId },
+              { propertyName: RECORD_ID_PROPERTY, operator: 'GT', value: cursor.tiesAfterId },
             ],
           },
         ],
-        sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
+        sorts: [{ propertyName: RECORD_ID_PROPERTY, direction: 'ASCENDING' }],
         properties,
         limit,
       };
@@ -153,7 +154,7 @@ export class HubSpotSource implements RecordSource {
     // Leave out the records already read at the boundary timestamp, so each page brings
     // `limit` new records; past NOT_IN's value limit they are read again and skipped here.
     if (cursor.seen.length > 0 && cursor.seen.length <= MAX_NOT_IN_VALUES) {
-      filters.push({ propertyName: 'hs_object_id', operator: 'NOT_IN', values: cursor.seen });
+      filters.push({ propertyName: RECORD_ID_PROPERTY, operator: 'NOT_IN', values: cursor.seen });
     }
     return { filterGroups: [{ filters }], sorts: [{ propertyName: modified, direction: 'ASCENDING' }], properties, limit };
   }

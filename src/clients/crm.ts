@@ -1,0 +1,143 @@
+import type { ObjectMapping } from '../config/load.js';
+import type { SourceName } from '../config/sources.js';
+import type { FieldType } from '../config/mappings-schema.js';
+import type { EntryDraft } from '../config/scaffold.js';
+import type { Association, Deletion, RecordShape } from '../records.js';
+import type { RequestMetrics, RetryPolicy } from './http/retry.js';
+
+/**
+ * A CRM as the rest of crmsync knows it. Generic code gets one only from the registry
+ * (registry.ts) and never asks which one it holds. The connector itself is cheap to load
+ * (the command line reads its page limits for --help); the client and its libraries load
+ * when `connect` is called.
+ */
+export interface CrmConnector<Settings = unknown> {
+  /** As --source and sync_history.crm_source name it. */
+  readonly name: SourceName;
+  /** As users know it: HubSpot, Dynamics 365. */
+  readonly label: string;
+  /** What the mapper needs to know about the records it sends. */
+  readonly recordShape: RecordShape;
+  /** --batch-size's bounds: the largest page a read may ask for, and what else to know. */
+  readonly pageSize: { max: number; note?: string };
+  /** Whether any of its settings is in the environment: then it is meant, and a missing one is an error. */
+  settingsGiven(env: NodeJS.ProcessEnv): boolean;
+  /** Its connection settings from the environment; a UsageError names what is missing or wrong. */
+  settings(env: NodeJS.ProcessEnv): Settings;
+  /** Where the settings point, as messages name it: "the portal at https://api.hubapi.com". */
+  target(settings: Settings): string;
+  connect(settings: Settings, options?: ConnectOptions): Promise<CrmConnection>;
+}
+
+export interface ConnectOptions {
+  /** Overrides the default retry policy (tests use short delays). */
+  retry?: RetryPolicy;
+  /** Told of every retry, with the reason. */
+  onRetry?: (message: string) => void;
+}
+
+/**
+ * What crmsync does with a CRM once connected. Each capability is a member of its own:
+ * reading an object (`reader`), describing and checking one, reading associations; writing
+ * batches of records is the next, beside `reader`.
+ */
+export interface CrmConnection {
+  /** Requests, retries, 429s and bytes so far: a run's performance_metrics. */
+  readonly metrics: RequestMetrics;
+  /** Reads one object as mapped in mappings.yaml. */
+  reader(mapping: ObjectMapping): RecordSource;
+  /** The object's properties (columns), described alike for every CRM. Unknown objects fail with a message saying so. */
+  describe(remoteName: string): Promise<ObjectDescription>;
+  /** One line per way the mapping does not fit the live object (unknown object or property, type, key); none when it fits. */
+  check(mapping: ObjectMapping): Promise<string[]>;
+  /** A mappings.yaml entry for the described object (`crmsync properties --yaml`). */
+  draft(description: ObjectDescription): EntryDraft;
+  /** Present when the CRM keeps associations between records. */
+  readonly associations?: AssociationReader;
+}
+
+/**
+ * What a reader is asked for. A full read walks every record in the CRM's natural order;
+ * an incremental one every record modified at or after `since`, in ascending modification
+ * order; a change read every change after a delta link (CRMs with change tracking).
+ * `pageSize` undefined: the largest page each endpoint allows.
+ */
+export type ReadPlan =
+  | { mode: 'full'; pageSize?: number; resume?: unknown }
+  | { mode: 'incremental'; since: string; pageSize?: number; resume?: unknown }
+  | { mode: 'changes'; deltaLink: string; pageSize?: number; resume?: unknown };
+
+export interface SourcePage {
+  records: unknown[];
+  /** Records deleted in the CRM (change reads). */
+  deletions?: Deletion[];
+  /** Serializable position after this page; passing it back as `resume` continues here. */
+  checkpoint: unknown;
+  /** On the last page of a change-tracked read: where the next change read starts. */
+  deltaLink?: string;
+}
+
+export interface DeletedPage {
+  deletions: Deletion[];
+  checkpoint: unknown;
+}
+
+/** One object of one CRM, as the engine reads it. */
+export interface RecordSource {
+  readonly metrics: RequestMetrics;
+  /** Whether full reads return a delta link and change reads are possible. */
+  readonly tracksChanges: boolean;
+  pages(plan: ReadPlan): AsyncGenerator<SourcePage>;
+  /** The greatest modification time the CRM holds now, or null when the object is empty. */
+  latestModification(): Promise<string | null>;
+  /**
+   * Every record deleted (archived) in the CRM, page by page. A CRM without such a list
+   * tells of deletions in change reads, and by what a full read no longer sees.
+   */
+  deletedPages?(pageSize: number | undefined, resume?: unknown): AsyncGenerator<DeletedPage>;
+  /** Reads records by id; ids not active in the CRM are absent from the result. */
+  readByIds(ids: string[]): Promise<unknown[]>;
+}
+
+/** A delta link too old to use: the CRM wants a full read. */
+export class ChangesExpiredError extends Error {}
+
+/** An object's properties (HubSpot) or columns (Dataverse), described alike. */
+export interface ObjectDescription {
+  /** The object as the API names it: a HubSpot object type or a Dataverse entity set. */
+  remoteName: string;
+  /** The property holding each record's id. */
+  primaryKey: string;
+  /** Whether the CRM tracks the object's changes (delta links). */
+  changeTracking: boolean;
+  properties: PropertyDescription[];
+  /** What `crmsync properties` lists: a header, then a row per property, in the CRM's own terms. */
+  listing: string[][];
+  /** The CRM's own description, as `crmsync properties --json` prints it. */
+  definition: unknown;
+}
+
+export interface PropertyDescription {
+  /** As the API reads it (a lookup column as _<name>_value). */
+  name: string;
+  label?: string;
+  /** The CRM's own type: string, number, enumeration (HubSpot); String, Money, Lookup (Dataverse). */
+  type: string;
+  /** The crmsync field type that reads it best. */
+  fieldType: FieldType;
+  /** Set by the CRM (calculated, system-maintained): never written through the API. */
+  readOnly: boolean;
+  /** Holds a different value on every record, so it can be a primary key. */
+  unique: boolean;
+  /** Hidden from the CRM's own forms: left out of a drafted entry. */
+  hidden: boolean;
+  /** The values an enumeration allows, where the CRM lists them. */
+  values?: string[];
+}
+
+/** Associations of records of one object with records of another, read in batches. */
+export interface AssociationReader {
+  /** Most "from" records one read takes. */
+  readonly batchLimit: number;
+  read(from: ObjectMapping, to: ObjectMapping, fromIds: string[]): Promise<Association[]>;
+}

@@ -1,0 +1,18 @@
+import type { DynamicsSettings } from '../../config/env.js';
+import type { ConnectOptions, CrmConnection } from '../crm.js';
+import { DynamicsClient } from './client.js';
+import { checkMapping, describeTable } from './columns.js';
+import { DynamicsReader } from './reader.js';
+import { draftEntry } from './scaffold.js';
+
+/** Dynamics 365 (the Dataverse Web API) behind the one interface every CRM implements. It keeps no associations of its own. */
+export function connectDynamics(settings: DynamicsSettings, options: ConnectOptions = {}): CrmConnection {
+  const client = new DynamicsClient(settings, options);
+  return {
+    metrics: client.metrics,
+    reader: (mapping) => new DynamicsReader(client, mapping),
+    describe: (entitySet) => describeTable(client, entitySet),
+    check: (mapping) => checkMapping(client, mapping),
+    draft: draftEntry,
+  };
+}

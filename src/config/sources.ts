@@ -1,0 +1,11 @@
+/** The CRMs crmsync reads from, as `--source` and sync_history.crm_source name them. */
+export const SOURCES = ['hubspot', 'dynamics'] as const;
+export type SourceName = (typeof SOURCES)[number];
+
+/** What `--source` means when it is not given. */
+export const DEFAULT_SOURCE: SourceName = 'hubspot';
+
+/** How runs are named to users: runs of the default source go unnamed (contacts), others say it (contacts (dynamics)). */
+export function displayName(object: string, source: string): string {
+  return source === DEFAULT_SOURCE ? object : `${object} (${source})`;
+}
