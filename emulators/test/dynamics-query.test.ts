@@ -328,24 +328,33 @@ describe('metadata', () => {
 
     const attributes = await call(emu, 'GET', "EntityDefinitions(LogicalName='contact')/Attributes?$select=LogicalName,AttributeType");
     const types = Object.fromEntries(attributes.body.value.map((row: any) => [row.LogicalName, row.AttributeType]));
-    expect(types).toEqual({
+    expect(types).toMatchObject({
       contactid: 'Uniqueidentifier',
       firstname: 'String',
-      lastname: 'String',
       fullname: 'String',
       emailaddress1: 'String',
-      telephone1: 'String',
-      jobtitle: 'String',
-      address1_city: 'String',
-      address1_country: 'String',
+      mobilephone: 'String',
+      address1_line1: 'String',
+      address1_latitude: 'Double',
       birthdate: 'DateTime',
       donotbulkemail: 'Boolean',
-      parentcustomerid: 'Lookup',
+      gendercode: 'Picklist',
+      annualincome: 'Money',
+      description: 'Memo',
+      parentcustomerid: 'Customer',
+      ownerid: 'Owner',
+      owningbusinessunit: 'Lookup',
       createdon: 'DateTime',
+      createdby: 'Lookup',
       modifiedon: 'DateTime',
+      modifiedby: 'Lookup',
       versionnumber: 'BigInt',
       statecode: 'State',
+      statuscode: 'Status',
     });
+    // What the platform alone sets is valid neither for create nor for update.
+    const writable = await call(emu, 'GET', "EntityDefinitions(LogicalName='contact')/Attributes?$select=LogicalName,IsValidForCreate,IsValidForUpdate&$filter=IsValidForCreate eq false and IsValidForUpdate eq false");
+    expect(writable.body.value.map((row: any) => row.LogicalName).sort()).toEqual(['createdby', 'createdon', 'fullname', 'modifiedby', 'modifiedon', 'owningbusinessunit', 'versionnumber']);
     const key = attributes.body.value.find((row: any) => row.LogicalName === 'contactid');
     expect(key['@odata.type']).toBe('#Microsoft.Dynamics.CRM.UniqueIdentifierAttributeMetadata');
     const project = await call(emu, 'GET', "EntityDefinitions(LogicalName='new_project')/Attributes?$select=LogicalName,AttributeType&$filter=AttributeType eq 'Money'");

@@ -39,7 +39,6 @@ export interface WebApiContext {
   retentionMs: number;
   /** Delta tokens with a lower version were expired by expireDeltaTokens(). */
   deltaMinVersion: () => number;
-  clientId: string;
   /** $batch (handled by batch.ts). */
   batch: (request: ApiRequest) => ApiResponse;
 }
