@@ -157,6 +157,19 @@ describe('$top, $count, $skip', () => {
   ])('rejects $query', async ({ query, message }) => {
     expectError(await call(shared, 'GET', `contacts?${query}`), 400, '0x80060888', message);
   });
+
+  // Each of these replaces the OData query: ignored, it would answer with the whole table.
+  test.each([
+    ['fetchXml', encodeURIComponent('<fetch top="5"><entity name="contact"><attribute name="fullname" /></entity></fetch>'), 'FetchXML queries'],
+    ['savedQuery', '00000000-0000-0000-00aa-000010001002', 'saved (system) views'],
+    ['userQuery', '5a3e8c11-1d2f-4b6a-9c0e-7f1a2b3c4d5e', 'personal views'],
+  ])('refuses %s as not emulated, on collections, counts and single rows', async (name, value, what) => {
+    const message = `The query parameter '${name}' is not emulated: ${what} are not supported by this Dataverse emulator. Use $select, $filter and $orderby.`;
+    const [row] = shared.store.all('contacts');
+    for (const path of [`contacts?${name}=${value}`, `contacts/$count?${name}=${value}`, `contacts(${row!.contactid})?${name}=${value}`]) {
+      expectError(await call(shared, 'GET', path), 400, '0x80060888', message);
+    }
+  });
 });
 
 describe('$select', () => {
