@@ -48,7 +48,7 @@ describe('request window', () => {
     expect(header(reply, 'x-ms-ratelimit-time-remaining-xrm-requests')).toBe('1,200.00');
   });
 
-  it('does not count unauthenticated requests nor the token endpoint, and sends no limit headers when off', async () => {
+  it('does not count unauthenticated requests nor the token endpoint, ', async () => {
     const emu = await dynamics({ rateLimit: { requests: 1 } });
     expect((await call(emu, 'GET', 'WhoAmI', { token: null })).status).toBe(401);
     for (let i = 0; i < 5; i++) {
@@ -63,10 +63,25 @@ describe('request window', () => {
     }
     expect((await call(emu, 'GET', 'WhoAmI')).status).toBe(200);
     expect((await call(emu, 'GET', 'WhoAmI')).status).toBe(429);
+  });
 
-    const off = await dynamics();
-    const reply = await call(off, 'GET', 'WhoAmI');
-    expect(header(reply, 'x-ms-ratelimit-burst-remaining-xrm-requests')).toBeUndefined();
+  it('sends the limit headers with limits off too, counted against Dataverse’s defaults', async () => {
+    const clock = fakeClock();
+    const emu = await dynamics({ seed: { contacts: 3 }, now: clock.now });
+    const token = emu.issueToken();
+    const burst = async (path: string, status = 200) => {
+      const reply = await call(emu, 'GET', path, { token });
+      expect(reply.status).toBe(status);
+      expect(header(reply, 'x-ms-ratelimit-time-remaining-xrm-requests')).toMatch(TIME_REMAINING);
+      return header(reply, 'x-ms-ratelimit-burst-remaining-xrm-requests');
+    };
+    expect(await burst('WhoAmI')).toBe('5999');
+    expect(await burst('contacts?$select=lastname')).toBe('5998');
+    // Refused queries count too: they reached the service.
+    expect(await burst('contacts?$select=nosuch', 400)).toBe('5997');
+    clock.advance(300_000);
+    expect(await burst('WhoAmI')).toBe('5999');
+    expect(header(await call(emu, 'GET', 'WhoAmI', { token: null }), 'x-ms-ratelimit-burst-remaining-xrm-requests')).toBeUndefined();
   });
 });
 
