@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, test } from 'vitest';
 import { request } from 'undici';
-import type { DynamicsEmulator } from '../src/dynamics/index.js';
+import { parseDynamicsFaultSpec, type DynamicsEmulator } from '../src/dynamics/index.js';
 import { call, closeAll, dispatcherOf, dynamics, fakeClock, header } from './dynamics-helpers.js';
 
 afterEach(closeAll);
@@ -163,6 +163,24 @@ describe('fault injection', () => {
     [{ seed: 1.5 }, 'faults.seed must be an integer, got 1.5'],
   ])('rejects invalid fault options %j', async (faults, message) => {
     await expect(dynamics({ faults })).rejects.toThrow(message);
+  });
+
+  it('reads fault specs in the HubSpot emulator’s grammar', () => {
+    expect(parseDynamicsFaultSpec('429=0.1, 5xx=0.05,reset=0.02,retry-after=3,seed=7')).toEqual({ throttle: 0.1, serverError: 0.05, reset: 0.02, retryAfterSeconds: 3, seed: 7 });
+    expect(parseDynamicsFaultSpec('5xx=1')).toEqual({ serverError: 1 });
+  });
+
+  test.each([
+    ['', 'expected key=value pairs such as "429=0.1,5xx=0.05,seed=7"'],
+    ['429=0.1,timeout=0.1', 'unknown key "timeout" (known: 429, 5xx, reset, retry-after, seed)'],
+    ['429=0.1,429=0.2', '"429" is given twice'],
+    ['429=2', '429=2 is not a share between 0 and 1'],
+    ['5xx=lots', '5xx=lots is not a share between 0 and 1'],
+    ['429=0.6,reset=0.6', 'the shares (429 + 5xx + reset) add up to 1.2, more than 1'],
+    ['retry-after=1.5', 'retry-after=1.5 is not a whole number of seconds'],
+    ['seed=x', 'seed=x is not an integer'],
+  ])('refuses the fault spec %j', (spec, reason) => {
+    expect(() => parseDynamicsFaultSpec(spec)).toThrow(`Invalid fault spec ${JSON.stringify(spec)}: ${reason}`);
   });
 
   it('delays every response by latencyMs', async () => {

@@ -35,7 +35,7 @@ export { ATTRIBUTE_TYPES, SYSTEM_COLUMNS, type AttributeDefinition, type Attribu
 export { parseDynamicsTables, servedTables, type DynamicsTables } from './tables.js';
 export { DynamicsStore, type CreateOptions, type DynamicsRow, type UpdateOptions } from './store.js';
 export { DataverseError, ERROR_CODES, type DataverseErrorBody } from './errors.js';
-export { validateDynamicsFaults, type DynamicsFaultOptions, type FaultKind } from './faults.js';
+export { parseDynamicsFaultSpec, validateDynamicsFaults, type DynamicsFaultOptions, type FaultKind } from './faults.js';
 export { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID } from './principals.js';
 export type { RateLimitOptions } from './rate-limit.js';
 export type { DynamicsStats } from './server.js';
