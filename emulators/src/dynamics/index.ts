@@ -14,12 +14,15 @@
  *
  *   const emu = await startDynamicsEmulator({ seed: { contacts: 2000, accounts: 300 } });
  *   // D365_RESOURCE_URL=emu.url, D365_AUTHORITY_HOST=emu.authorityHost, D365_TENANT_ID=emu.tenantId,
- *   // D365_CLIENT_ID=emu.clientId, D365_CLIENT_SECRET=emu.clientSecret, D365_CA_CERT=<file with emu.certificate>
+ *   // D365_CLIENT_ID=emu.clientId, D365_CLIENT_SECRET=emu.clientSecret, D365_CA_CERT=emu.certificateFile
  *   ...
  *   await emu.close();
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { listen } from '../shared/listen.js';
 import { EMULATOR_CERTIFICATE, EMULATOR_PRIVATE_KEY } from './certificate.js';
 import { FaultInjector, type DynamicsFaultOptions } from './faults.js';
@@ -93,8 +96,10 @@ export interface DynamicsEmulator {
   tenantId: string;
   clientId: string;
   clientSecret: string;
-  /** The emulator's self-signed certificate (PEM), to trust explicitly (D365_CA_CERT). */
+  /** The emulator's self-signed certificate (PEM), to trust explicitly. */
   certificate: string;
+  /** A file holding `certificate` (D365_CA_CERT), in a directory of this emulator's own, removed by close(). */
+  certificateFile: string;
   /** Direct in-memory access, no HTTP, auth or limits. */
   store: DynamicsStore;
   stats: DynamicsStats;
@@ -156,6 +161,18 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
   };
   const server = createServer({ cert: EMULATOR_CERTIFICATE, key: EMULATOR_PRIVATE_KEY }, createHandler(context));
   const port = await listen(server, options.port ?? 0, listenHost);
+  let certificateDir: string;
+  let certificateFile: string;
+  try {
+    // Each emulator its own file: two at once (parallel tests, a demo beside a test run)
+    // neither share nor remove each other's.
+    certificateDir = await mkdtemp(join(tmpdir(), 'crmsync-dynamics-emulator-'));
+    certificateFile = join(certificateDir, 'ca.pem');
+    await writeFile(certificateFile, EMULATOR_CERTIFICATE, { mode: 0o600 });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   // The certificate names 127.0.0.1 and localhost: a wildcard listener is reached through loopback.
   const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
   url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -170,6 +187,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     clientId,
     clientSecret,
     certificate: EMULATOR_CERTIFICATE,
+    certificateFile,
     store,
     stats,
     issueToken(lifetimeSeconds) {
@@ -195,7 +213,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      });
+      }).finally(() => rm(certificateDir, { recursive: true, force: true }));
       return closing;
     },
   };
