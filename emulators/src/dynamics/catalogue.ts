@@ -39,6 +39,18 @@ const ADDRESS1: Columns = {
   address1_addresstypecode: choice(1, 2, 3, 4),
 };
 
+/** Email addresses and phone numbers, the same on contacts and accounts. */
+const EMAILS_AND_PHONES: Columns = {
+  emailaddress1: email,
+  emailaddress2: email,
+  emailaddress3: email,
+  telephone1: phone,
+  telephone2: phone,
+  telephone3: phone,
+  fax: phone,
+  websiteurl: { type: 'url', maxLength: 200 },
+};
+
 /** Contact preferences both tables share. */
 const PREFERENCES: Columns = {
   donotbulkemail: 'boolean',
@@ -74,15 +86,8 @@ export const CONTACTS: EntitySetDefinition = {
     suffix: text(10),
     jobtitle: text(100),
     department: text(100),
-    emailaddress1: email,
-    emailaddress2: email,
-    emailaddress3: email,
-    telephone1: phone,
-    telephone2: phone,
-    telephone3: phone,
+    ...EMAILS_AND_PHONES,
     mobilephone: phone,
-    fax: phone,
-    websiteurl: { type: 'url', maxLength: 200 },
     ...ADDRESS1,
     birthdate: 'date',
     anniversary: 'date',
@@ -116,14 +121,7 @@ export const ACCOUNTS: EntitySetDefinition = {
     accountnumber: text(20),
     tickersymbol: text(10),
     sic: text(20),
-    emailaddress1: email,
-    emailaddress2: email,
-    emailaddress3: email,
-    telephone1: phone,
-    telephone2: phone,
-    telephone3: phone,
-    fax: phone,
-    websiteurl: { type: 'url', maxLength: 200 },
+    ...EMAILS_AND_PHONES,
     ...ADDRESS1,
     // 1 Accounting … 33 Wholesale.
     industrycode: choice(...range(1, 33)),
