@@ -23,7 +23,7 @@ type Flags = Record<string, string | boolean | undefined>;
  * account tables, plus the tables and custom columns of --dynamics-tables; limits and
  * faults only when asked for.
  */
-export async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulatorOptions> {
+async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulatorOptions> {
   const { parseDynamicsFaultSpec, parseDynamicsTables, servedTables } = await import('@crmsync/emulators/dynamics');
   const file = options.dynamicsTables as string | undefined;
   let tables = {};
