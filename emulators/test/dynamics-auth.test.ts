@@ -2,9 +2,11 @@
  * The sign-in side of the Dynamics 365 emulator: Microsoft's MSAL for Node signing in
  * against the emulated Azure AD authority, AAD's error bodies, and the Web API's 401s.
  */
-import { request } from 'undici';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it, test } from 'vitest';
-import type { DynamicsEmulator } from '../src/dynamics/index.js';
+import { startDynamicsEmulator, type DynamicsEmulator } from '../src/dynamics/index.js';
 import { GUID, call, closeAll, dispatcherOf, dynamics, fakeClock, header, msalSignIn } from './dynamics-helpers.js';
 
 afterEach(closeAll);
@@ -198,5 +200,36 @@ describe('Web API authentication', () => {
     expect((await call(emu, 'GET', 'WhoAmI', { token: body.access_token })).status).toBe(200);
     clock.advance(1_000);
     expect((await call(emu, 'GET', 'WhoAmI', { token: body.access_token })).status).toBe(401);
+  });
+});
+
+describe('the certificate to trust', () => {
+  it('is written to a file of each emulator’s own, which its clients trust and close() removes', async () => {
+    const [a, b] = await Promise.all([startDynamicsEmulator(), startDynamicsEmulator()]);
+    try {
+      expect(a.certificateFile).not.toBe(b.certificateFile);
+      for (const emu of [a, b]) {
+        expect(readFileSync(emu.certificateFile, 'utf8')).toBe(emu.certificate);
+        // Readable by its owner only, in a directory no other emulator uses.
+        expect(statSync(emu.certificateFile).mode & 0o077).toBe(0);
+        const dispatcher = new Agent({ connect: { ca: readFileSync(emu.certificateFile, 'utf8') } });
+        const reply = await request(`${emu.apiUrl}/WhoAmI`, { headers: { Authorization: `Bearer ${emu.issueToken()}` }, dispatcher });
+        expect(reply.statusCode).toBe(200);
+        await reply.body.text();
+        await dispatcher.close();
+      }
+      await a.close();
+      expect(existsSync(a.certificateFile)).toBe(false);
+      expect(existsSync(dirname(a.certificateFile))).toBe(false);
+      expect(readFileSync(b.certificateFile, 'utf8')).toBe(b.certificate);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    expect(existsSync(b.certificateFile)).toBe(false);
+  });
+
+  it('is not trusted without being named: checks stay on', async () => {
+    const emu = await dynamics();
+    await expect(request(`${emu.apiUrl}/WhoAmI`)).rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/) });
   });
 });

@@ -3,6 +3,7 @@
  * client that trusts the emulator's certificate, MSAL confidential clients signing in
  * to the emulated authority, paging and $batch bodies.
  */
+import { readFileSync } from 'node:fs';
 import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { Agent, request, type Dispatcher } from 'undici';
 import { startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '../src/dynamics/index.js';
@@ -15,8 +16,9 @@ const tokens = new WeakMap<DynamicsEmulator, string>();
 /** Starts an emulator that `closeAll()` (wire it to afterEach/afterAll) shuts down. */
 export async function dynamics(options: DynamicsEmulatorOptions = {}): Promise<DynamicsEmulator> {
   const emu = await startDynamicsEmulator(options);
-  // The emulator's certificate is self-signed: trusted explicitly, checks stay on.
-  running.push({ emu, dispatcher: new Agent({ connect: { ca: emu.certificate } }) });
+  // The emulator's certificate is self-signed: trusted explicitly (from its file, as
+  // D365_CA_CERT names it), checks stay on.
+  running.push({ emu, dispatcher: new Agent({ connect: { ca: readFileSync(emu.certificateFile, 'utf8') } }) });
   return emu;
 }
 

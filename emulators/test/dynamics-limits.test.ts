@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, test } from 'vitest';
 import { request } from 'undici';
-import type { DynamicsEmulator } from '../src/dynamics/index.js';
+import { parseDynamicsFaultSpec, type DynamicsEmulator } from '../src/dynamics/index.js';
 import { call, closeAll, dispatcherOf, dynamics, fakeClock, header } from './dynamics-helpers.js';
 
 afterEach(closeAll);
@@ -48,7 +48,7 @@ describe('request window', () => {
     expect(header(reply, 'x-ms-ratelimit-time-remaining-xrm-requests')).toBe('1,200.00');
   });
 
-  it('does not count unauthenticated requests nor the token endpoint, and sends no limit headers when off', async () => {
+  it('does not count unauthenticated requests nor the token endpoint, ', async () => {
     const emu = await dynamics({ rateLimit: { requests: 1 } });
     expect((await call(emu, 'GET', 'WhoAmI', { token: null })).status).toBe(401);
     for (let i = 0; i < 5; i++) {
@@ -63,10 +63,25 @@ describe('request window', () => {
     }
     expect((await call(emu, 'GET', 'WhoAmI')).status).toBe(200);
     expect((await call(emu, 'GET', 'WhoAmI')).status).toBe(429);
+  });
 
-    const off = await dynamics();
-    const reply = await call(off, 'GET', 'WhoAmI');
-    expect(header(reply, 'x-ms-ratelimit-burst-remaining-xrm-requests')).toBeUndefined();
+  it('sends the limit headers with limits off too, counted against Dataverse’s defaults', async () => {
+    const clock = fakeClock();
+    const emu = await dynamics({ seed: { contacts: 3 }, now: clock.now });
+    const token = emu.issueToken();
+    const burst = async (path: string, status = 200) => {
+      const reply = await call(emu, 'GET', path, { token });
+      expect(reply.status).toBe(status);
+      expect(header(reply, 'x-ms-ratelimit-time-remaining-xrm-requests')).toMatch(TIME_REMAINING);
+      return header(reply, 'x-ms-ratelimit-burst-remaining-xrm-requests');
+    };
+    expect(await burst('WhoAmI')).toBe('5999');
+    expect(await burst('contacts?$select=lastname')).toBe('5998');
+    // Refused queries count too: they reached the service.
+    expect(await burst('contacts?$select=nosuch', 400)).toBe('5997');
+    clock.advance(300_000);
+    expect(await burst('WhoAmI')).toBe('5999');
+    expect(header(await call(emu, 'GET', 'WhoAmI', { token: null }), 'x-ms-ratelimit-burst-remaining-xrm-requests')).toBeUndefined();
   });
 });
 
@@ -148,6 +163,24 @@ describe('fault injection', () => {
     [{ seed: 1.5 }, 'faults.seed must be an integer, got 1.5'],
   ])('rejects invalid fault options %j', async (faults, message) => {
     await expect(dynamics({ faults })).rejects.toThrow(message);
+  });
+
+  it('reads fault specs in the HubSpot emulator’s grammar', () => {
+    expect(parseDynamicsFaultSpec('429=0.1, 5xx=0.05,reset=0.02,retry-after=3,seed=7')).toEqual({ throttle: 0.1, serverError: 0.05, reset: 0.02, retryAfterSeconds: 3, seed: 7 });
+    expect(parseDynamicsFaultSpec('5xx=1')).toEqual({ serverError: 1 });
+  });
+
+  test.each([
+    ['', 'expected key=value pairs such as "429=0.1,5xx=0.05,seed=7"'],
+    ['429=0.1,timeout=0.1', 'unknown key "timeout" (known: 429, 5xx, reset, retry-after, seed)'],
+    ['429=0.1,429=0.2', '"429" is given twice'],
+    ['429=2', '429=2 is not a share between 0 and 1'],
+    ['5xx=lots', '5xx=lots is not a share between 0 and 1'],
+    ['429=0.6,reset=0.6', 'the shares (429 + 5xx + reset) add up to 1.2, more than 1'],
+    ['retry-after=1.5', 'retry-after=1.5 is not a whole number of seconds'],
+    ['seed=x', 'seed=x is not an integer'],
+  ])('refuses the fault spec %j', (spec, reason) => {
+    expect(() => parseDynamicsFaultSpec(spec)).toThrow(`Invalid fault spec ${JSON.stringify(spec)}: ${reason}`);
   });
 
   it('delays every response by latencyMs', async () => {

@@ -157,6 +157,19 @@ describe('$top, $count, $skip', () => {
   ])('rejects $query', async ({ query, message }) => {
     expectError(await call(shared, 'GET', `contacts?${query}`), 400, '0x80060888', message);
   });
+
+  // Each of these replaces the OData query: ignored, it would answer with the whole table.
+  test.each([
+    ['fetchXml', encodeURIComponent('<fetch top="5"><entity name="contact"><attribute name="fullname" /></entity></fetch>'), 'FetchXML queries'],
+    ['savedQuery', '00000000-0000-0000-00aa-000010001002', 'saved (system) views'],
+    ['userQuery', '5a3e8c11-1d2f-4b6a-9c0e-7f1a2b3c4d5e', 'personal views'],
+  ])('refuses %s as not emulated, on collections, counts and single rows', async (name, value, what) => {
+    const message = `The query parameter '${name}' is not emulated: ${what} are not supported by this Dataverse emulator. Use $select, $filter and $orderby.`;
+    const [row] = shared.store.all('contacts');
+    for (const path of [`contacts?${name}=${value}`, `contacts/$count?${name}=${value}`, `contacts(${row!.contactid})?${name}=${value}`]) {
+      expectError(await call(shared, 'GET', path), 400, '0x80060888', message);
+    }
+  });
 });
 
 describe('$select', () => {
@@ -328,24 +341,33 @@ describe('metadata', () => {
 
     const attributes = await call(emu, 'GET', "EntityDefinitions(LogicalName='contact')/Attributes?$select=LogicalName,AttributeType");
     const types = Object.fromEntries(attributes.body.value.map((row: any) => [row.LogicalName, row.AttributeType]));
-    expect(types).toEqual({
+    expect(types).toMatchObject({
       contactid: 'Uniqueidentifier',
       firstname: 'String',
-      lastname: 'String',
       fullname: 'String',
       emailaddress1: 'String',
-      telephone1: 'String',
-      jobtitle: 'String',
-      address1_city: 'String',
-      address1_country: 'String',
+      mobilephone: 'String',
+      address1_line1: 'String',
+      address1_latitude: 'Double',
       birthdate: 'DateTime',
       donotbulkemail: 'Boolean',
-      parentcustomerid: 'Lookup',
+      gendercode: 'Picklist',
+      annualincome: 'Money',
+      description: 'Memo',
+      parentcustomerid: 'Customer',
+      ownerid: 'Owner',
+      owningbusinessunit: 'Lookup',
       createdon: 'DateTime',
+      createdby: 'Lookup',
       modifiedon: 'DateTime',
+      modifiedby: 'Lookup',
       versionnumber: 'BigInt',
       statecode: 'State',
+      statuscode: 'Status',
     });
+    // What the platform alone sets is valid neither for create nor for update.
+    const writable = await call(emu, 'GET', "EntityDefinitions(LogicalName='contact')/Attributes?$select=LogicalName,IsValidForCreate,IsValidForUpdate&$filter=IsValidForCreate eq false and IsValidForUpdate eq false");
+    expect(writable.body.value.map((row: any) => row.LogicalName).sort()).toEqual(['createdby', 'createdon', 'fullname', 'modifiedby', 'modifiedon', 'owningbusinessunit', 'versionnumber']);
     const key = attributes.body.value.find((row: any) => row.LogicalName === 'contactid');
     expect(key['@odata.type']).toBe('#Microsoft.Dynamics.CRM.UniqueIdentifierAttributeMetadata');
     const project = await call(emu, 'GET', "EntityDefinitions(LogicalName='new_project')/Attributes?$select=LogicalName,AttributeType&$filter=AttributeType eq 'Money'");

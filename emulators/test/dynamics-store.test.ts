@@ -148,7 +148,7 @@ describe('definitions', () => {
       seed: { contacts: 10 },
     });
     const row = emu.store.all('contacts')[0]!;
-    expect(Object.keys(row)).toEqual(['@odata.etag', 'lastname', 'new_score', 'createdon', 'modifiedon', 'versionnumber', 'statecode', 'contactid']);
+    expect(Object.keys(row)).toEqual(['@odata.etag', 'lastname', 'new_score', 'createdon', '_createdby_value', 'modifiedon', '_modifiedby_value', 'versionnumber', 'statecode', 'statuscode', 'contactid']);
     expect((await call(emu, 'GET', 'contacts', { headers: { Prefer: 'odata.track-changes' } })).body.error.code).toBe('0x80072491');
   });
 
@@ -156,7 +156,9 @@ describe('definitions', () => {
     [{ ...CONTACTS, entitySet: 'people', attributes: { parentid: 'lookup' } }, 'lookup attribute "parentid" must be named _<name>_value'],
     [{ ...CONTACTS, entitySet: 'people', attributes: { x: 'text' } }, 'attribute "x" has unknown type "text"'],
     [{ ...CONTACTS, entitySet: 'people', attributes: { createdon: 'datetime' } }, 'attribute "createdon" is a system column'],
-    [{ ...CONTACTS, entitySet: 'people', logicalName: 'person', lookupTargets: { _parentcustomerid_value: 'companies' } }, 'lookupTargets._parentcustomerid_value names unknown entity set "companies"'],
+    [{ ...ACCOUNTS, entitySet: 'firms', logicalName: 'firm', lookupTargets: { _parentaccountid_value: 'companies' } }, 'lookupTargets._parentaccountid_value names unknown entity set "companies"'],
+    [{ ...CONTACTS, entitySet: 'people', logicalName: 'person', lookupTargets: { _parentcustomerid_value: 'accounts' } }, 'lookupTargets names "_parentcustomerid_value", which is not a lookup attribute'],
+    [{ ...CONTACTS, entitySet: 'people', logicalName: 'person', attributes: { new_tier: { type: 'picklist', options: [] } } }, 'attribute "new_tier": options must be a non-empty list of integers'],
     [{ ...CONTACTS, entitySet: 'people' }, 'share the logical name "contact"'],
   ])('rejects an invalid definition (%#)', (definition, message) => {
     expect(() => store({}, 42, [definition as EntitySetDefinition])).toThrow(message);

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { DEFAULT_DYNAMICS_SEED, DEFAULT_SEED, entitySetsFromMappings, packagedOrLocalMappings } from './emulator.js';
+import { DEFAULT_DYNAMICS_SEED, DEFAULT_SEED, packagedOrLocalMappings } from './emulator.js';
 import { globalFlags, parseSeed } from './options.js';
 
 const DEMO_DB = 'crmsync-demo.db';
@@ -48,11 +48,8 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         const syncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
         const emulator = await startHubSpotEmulator({ seed, seedValue: 42 });
-        const dynamics = await dynamicsEmulator.startDynamicsEmulator({
-          seed: dynamicsSeed,
-          seedValue: 42,
-          entitySets: entitySetsFromMappings(config, [dynamicsEmulator.CONTACTS, dynamicsEmulator.ACCOUNTS]),
-        });
+        // The standard contacts and accounts tables: what the shipped mappings.yaml reads.
+        const dynamics = await dynamicsEmulator.startDynamicsEmulator({ seed: dynamicsSeed, seedValue: 42 });
         const store = openStore(path);
         const runContext = {
           store,

@@ -1,67 +1,98 @@
-import { existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
-import type { Config } from '../config/load.js';
-import type { FieldType } from '../config/mappings-schema.js';
-import type { AttributeType, EntitySetDefinition } from '@crmsync/emulators/dynamics';
+import type { DynamicsEmulatorOptions } from '@crmsync/emulators/dynamics';
+import type { HubSpotEmulatorOptions } from '@crmsync/emulators/hubspot';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { globalFlags, parseSeed } from './options.js';
+import { parseSeed } from './options.js';
 
 export const DEFAULT_SEED = 'contacts=5000,companies=500,deals=2000,tickets=300';
 export const DEFAULT_DYNAMICS_SEED = 'contacts=2000,accounts=300';
-/** Where `crmsync emulator` writes the Dynamics emulator's certificate for D365_CA_CERT. */
-export const EMULATOR_CA_FILE = join(tmpdir(), 'crmsync-emulator-ca.pem');
-
-const ATTRIBUTE_TYPES: Record<FieldType, AttributeType> = {
-  string: 'string',
-  email: 'email',
-  phone: 'phone',
-  url: 'url',
-  date: 'date',
-  datetime: 'datetime',
-  decimal: 'decimal',
-  integer: 'integer',
-  boolean: 'boolean',
-  enumeration: 'string',
-};
-
-/**
- * The Dynamics tables mappings.yaml reads, as the emulator should serve them: the built-in
- * contacts and accounts with any further mapped attributes, and any other entity set.
- */
-export function entitySetsFromMappings(config: Config, builtIn: EntitySetDefinition[]): EntitySetDefinition[] {
-  const definitions = new Map(builtIn.map((definition) => [definition.entitySet, definition]));
-  for (const object of config.objects.values()) {
-    const dynamics = object.dynamics;
-    if (!dynamics) continue;
-    const known = definitions.get(dynamics.remoteName);
-    const attributes = { ...known?.attributes };
-    for (const field of dynamics.fields) {
-      if (field.property === dynamics.primaryKey || field.property in attributes || SYSTEM_ATTRIBUTES.includes(field.property)) continue;
-      attributes[field.property] = field.property.startsWith('_') && field.property.endsWith('_value') ? 'lookup' : ATTRIBUTE_TYPES[field.type];
-    }
-    definitions.set(dynamics.remoteName, {
-      entitySet: dynamics.remoteName,
-      // Dataverse's logical names are singular: incidents → incident.
-      logicalName: known?.logicalName ?? dynamics.remoteName.replace(/ies$/, 'y').replace(/s$/, ''),
-      primaryKey: dynamics.primaryKey,
-      changeTracking: dynamics.changeTracking,
-      attributes,
-    });
-  }
-  return [...definitions.values()];
-}
-
-const SYSTEM_ATTRIBUTES = ['createdon', 'modifiedon', 'versionnumber', 'statecode'];
 
 const number = (flag: string, text: string, min = 0): number => {
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min) throw new UsageError(`${flag} must be a whole number${min ? ` of at least ${min}` : ''}, got "${text}"`);
   return value;
 };
+
+type Flags = Record<string, string | boolean | undefined>;
+
+/**
+ * The Dynamics 365 emulator's options from the command line: the standard contact and
+ * account tables, plus the tables and custom columns of --dynamics-tables; limits and
+ * faults only when asked for.
+ */
+async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulatorOptions> {
+  const { parseDynamicsFaultSpec, parseDynamicsTables, servedTables } = await import('@crmsync/emulators/dynamics');
+  const file = options.dynamicsTables as string | undefined;
+  let tables = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--dynamics-tables: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    try {
+      tables = parseDynamicsTables(text);
+    } catch (error) {
+      throw new UsageError(`--dynamics-tables ${file}: ${(error as Error).message}`);
+    }
+  }
+  const seed = parseSeed(options.dynamicsSeed as string);
+  const served = servedTables(tables).map((definition) => definition.entitySet);
+  const unknown = Object.keys(seed).find((entitySet) => !served.includes(entitySet));
+  if (unknown !== undefined) {
+    throw new UsageError(`--dynamics-seed: the emulator serves no entity set "${unknown}" (it serves ${served.join(', ')}); describe further tables in a --dynamics-tables file`);
+  }
+  let faults;
+  try {
+    faults = options.dynamicsFaults ? parseDynamicsFaultSpec(options.dynamicsFaults as string) : undefined;
+  } catch (error) {
+    throw new UsageError(`--dynamics-faults: ${(error as Error).message}`);
+  }
+  return {
+    ...tables,
+    seed,
+    faults,
+    host: options.host as string,
+    port: number('--dynamics-port', options.dynamicsPort as string),
+    seedValue: number('--seed-value', options.seedValue as string),
+    latencyMs: number('--latency', options.latency as string),
+    rateLimit: options.dynamicsRateLimit
+      ? {
+          requests: number('--dynamics-rate-limit-max', options.dynamicsRateLimitMax as string, 1),
+          windowMs: number('--dynamics-rate-limit-window', options.dynamicsRateLimitWindow as string, 1),
+          concurrent: number('--dynamics-rate-limit-concurrent', options.dynamicsRateLimitConcurrent as string, 1),
+        }
+      : false,
+  };
+}
+
+/** The HubSpot emulator's options from the command line. */
+async function hubSpotEmulatorOptions(options: Flags): Promise<HubSpotEmulatorOptions> {
+  const { parseFaultSpec } = await import('@crmsync/emulators/hubspot');
+  let faults;
+  try {
+    faults = options.faults ? parseFaultSpec(options.faults as string) : undefined;
+  } catch (error) {
+    throw new UsageError(`--faults: ${(error as Error).message}`);
+  }
+  return {
+    faults,
+    host: options.host as string,
+    port: number('--port', options.port as string),
+    seed: parseSeed(options.seed as string),
+    seedValue: number('--seed-value', options.seedValue as string),
+    token: options.token as string | undefined,
+    latencyMs: number('--latency', options.latency as string),
+    searchLagMs: number('--search-lag', options.searchLag as string),
+    rateLimit: options.rateLimit
+      ? { perInterval: number('--rate-limit-max', options.rateLimitMax as string, 1), intervalMs: number('--rate-limit-window', options.rateLimitWindow as string, 1) }
+      : false,
+  };
+}
 
 export function registerEmulatorCommand(program: Command, context: CommandContext): void {
   program
@@ -70,6 +101,7 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .addOption(new Option('--port <n>', 'port of the HubSpot API (0 = any free port)').default('8080'))
     .addOption(new Option('--dynamics-port <n>', 'port of the Dynamics 365 API and its sign-in endpoint, over HTTPS (0 = any free port)').default('8443'))
     .addOption(new Option('--dynamics-seed <counts>', 'rows to generate per Dynamics 365 entity set').default(DEFAULT_DYNAMICS_SEED))
+    .option('--dynamics-tables <file>', 'JSON file of further Dynamics 365 tables and custom columns: {"entitySets": [...], "extraColumns": {"contacts": {"new_tier": "picklist"}}}')
     .addOption(new Option('--host <address>', 'address to bind').default('127.0.0.1'))
     .addOption(new Option('--seed <counts>', 'records to generate per object').default(DEFAULT_SEED))
     .addOption(new Option('--seed-value <n>', 'random seed: the same value gives the same data').default('42'))
@@ -79,45 +111,32 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .option('--rate-limit', "enforce HubSpot's limits: 100 requests per 10 s, 5 searches per second", false)
     .addOption(new Option('--rate-limit-max <n>', 'requests allowed per window when --rate-limit is on').default('100'))
     .addOption(new Option('--rate-limit-window <ms>', 'length of the rate-limit window').default('10000'))
-    .option('--faults <spec>', 'inject faults, e.g. 429=0.1,5xx=0.05,reset=0.02,truncated=0.01,timeout=0.005,wrong-types=0.01,seed=7 or permanent=401')
-    .addHelpText('after', '\nExample:\n  $ crmsync emulator --port 8080 --seed contacts=5000,companies=500,deals=2000 --seed-value 42')
+    .option('--faults <spec>', 'HubSpot: inject faults, e.g. 429=0.1,5xx=0.05,reset=0.02,truncated=0.01,timeout=0.005,wrong-types=0.01,seed=7 or permanent=401')
+    .option('--dynamics-rate-limit', "enforce Dynamics 365's service protection limits: 6,000 requests per 5 minutes, 52 at once", false)
+    .addOption(new Option('--dynamics-rate-limit-max <n>', 'requests allowed per window when --dynamics-rate-limit is on').default('6000'))
+    .addOption(new Option('--dynamics-rate-limit-window <ms>', 'length of the Dynamics 365 window').default('300000'))
+    .addOption(new Option('--dynamics-rate-limit-concurrent <n>', 'requests allowed at once when --dynamics-rate-limit is on').default('52'))
+    .option('--dynamics-faults <spec>', 'Dynamics 365: inject faults, e.g. 429=0.1,5xx=0.05,reset=0.02,retry-after=2,seed=7')
+    .addHelpText(
+      'after',
+      '\nThe Dynamics 365 emulator serves the standard contacts and accounts tables with their real columns; other\n' +
+        'tables and custom columns only from a --dynamics-tables file (see emulators/src/dynamics/README.md).\n' +
+        '\nExample:\n  $ crmsync emulator --port 8080 --seed contacts=5000,companies=500,deals=2000 --seed-value 42',
+    )
     .action(
-      context.action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
-        const [{ startHubSpotEmulator, parseFaultSpec }, dynamicsEmulator, { loadConfig }] = await Promise.all([
+      context.action(async (options: Flags) => {
+        // Every flag is checked before anything listens.
+        const [hubspotOptions, dynamicsOptions, { startHubSpotEmulator }, { startDynamicsEmulator }] = await Promise.all([
+          hubSpotEmulatorOptions(options),
+          dynamicsEmulatorOptions(options),
           import('@crmsync/emulators/hubspot'),
           import('@crmsync/emulators/dynamics'),
-          import('../config/load.js'),
         ]);
-        let faults;
-        try {
-          faults = options.faults ? parseFaultSpec(options.faults as string) : undefined;
-        } catch (error) {
-          throw new UsageError(`--faults: ${(error as Error).message}`);
-        }
-        const emulator = await startHubSpotEmulator({
-          faults,
-          host: options.host as string,
-          port: number('--port', options.port as string),
-          seed: parseSeed(options.seed as string),
-          seedValue: number('--seed-value', options.seedValue as string),
-          token: options.token as string | undefined,
-          latencyMs: number('--latency', options.latency as string),
-          searchLagMs: number('--search-lag', options.searchLag as string),
-          rateLimit: options.rateLimit
-            ? { perInterval: number('--rate-limit-max', options.rateLimitMax as string, 1), intervalMs: number('--rate-limit-window', options.rateLimitWindow as string, 1) }
-            : false,
+        const emulator = await startHubSpotEmulator(hubspotOptions);
+        const dynamics = await startDynamicsEmulator(dynamicsOptions).catch(async (error: unknown) => {
+          await emulator.close();
+          throw error;
         });
-        const global = globalFlags(command);
-        const config = loadConfig(global.config ?? packagedOrLocalMappings());
-        const dynamics = await dynamicsEmulator.startDynamicsEmulator({
-          host: options.host as string,
-          port: number('--dynamics-port', options.dynamicsPort as string),
-          entitySets: entitySetsFromMappings(config, [dynamicsEmulator.CONTACTS, dynamicsEmulator.ACCOUNTS]),
-          seed: parseSeed(options.dynamicsSeed as string),
-          seedValue: number('--seed-value', options.seedValue as string),
-          latencyMs: number('--latency', options.latency as string),
-        });
-        writeFileSync(EMULATOR_CA_FILE, dynamics.certificate);
         const counts = emulator.store.objectTypes().map((type) => `${type}=${emulator.store.count(type)}`).join(', ');
         const dynamicsCounts = dynamics.store.entitySets().map((set) => `${set}=${dynamics.store.count(set)}`).join(', ');
         process.stdout.write(
@@ -130,7 +149,7 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
             `  export D365_TENANT_ID=${dynamics.tenantId}\n` +
             `  export D365_CLIENT_ID=${dynamics.clientId}\n` +
             `  export D365_CLIENT_SECRET=${dynamics.clientSecret}\n` +
-            `  export D365_CA_CERT=${EMULATOR_CA_FILE}\n` +
+            `  export D365_CA_CERT=${dynamics.certificateFile}\n` +
             `Press Ctrl-C to stop.\n`,
         );
         await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));

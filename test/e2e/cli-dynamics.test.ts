@@ -1,26 +1,40 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { entitySetsFromMappings } from '../../src/commands/emulator.js';
 import { objectByName, parseConfig } from '../../src/config/load.js';
-import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '@crmsync/emulators/dynamics';
+import { ACCOUNTS, startDynamicsEmulator, type DynamicsEmulator, type EntitySetDefinition } from '@crmsync/emulators/dynamics';
 import { crmsync, ROOT, startCrmsync, summary, tempDir } from '../helpers/cli.js';
 import { COMPLETE, compareWithDynamics, expectComplete } from '../helpers/completeness.js';
 import { countRows, history as historyRows, queryOne, savedRecords, waitForRecords } from '../helpers/db.js';
-import { dynamicsEnvOf, MAPPED_ENTITY_SETS } from '../helpers/dynamics.js';
+import { dynamicsEnvOf } from '../helpers/dynamics.js';
 import { config } from '../helpers/engine.js';
 
 const contacts = objectByName(config, 'contacts', 'dynamics');
 const companies = objectByName(config, 'companies', 'dynamics');
 const dir = tempDir();
-const caFile = join(dir, 'emulator-ca.pem');
 let emulator: DynamicsEmulator;
-const env = (db: string, overrides: Record<string, string | undefined> = {}) => ({ ...dynamicsEnvOf(emulator, caFile), CRMSYNC_DB: db, ...overrides });
+const env = (db: string, overrides: Record<string, string | undefined> = {}) => ({ ...dynamicsEnvOf(emulator), CRMSYNC_DB: db, ...overrides });
+
+/** Dataverse's incident (case) table, which the emulator serves only when told to. */
+const INCIDENTS: EntitySetDefinition = {
+  entitySet: 'incidents',
+  logicalName: 'incident',
+  primaryKey: 'incidentid',
+  changeTracking: true,
+  primaryNameAttribute: 'title',
+  attributes: {
+    title: { type: 'string', maxLength: 200 },
+    ticketnumber: { type: 'string', maxLength: 100 },
+    // 1 High, 2 Normal, 3 Low.
+    prioritycode: { type: 'picklist', options: [1, 2, 3] },
+    _customerid_value: 'customer',
+  },
+};
 
 beforeAll(async () => {
-  emulator = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS, seed: { contacts: 1_200, accounts: 150 }, seedValue: 17 });
-  writeFileSync(caFile, emulator.certificate);
+  emulator = await startDynamicsEmulator({ seed: { contacts: 1_200, accounts: 150 }, seedValue: 17 });
 });
 afterAll(() => emulator?.close());
 
@@ -88,10 +102,10 @@ describe('a Dynamics 365 table that is only configuration', () => {
   const casesConfig = parseConfig(readFileSync(join(ROOT, 'mappings.yaml'), 'utf8') + CASES, mappingsPath);
   const cases = objectByName(casesConfig, 'cases', 'dynamics');
   let withCases: DynamicsEmulator;
-  const casesEnv = (db: string) => ({ ...dynamicsEnvOf(withCases, caFile), CRMSYNC_DB: db });
+  const casesEnv = (db: string) => ({ ...dynamicsEnvOf(withCases), CRMSYNC_DB: db });
   beforeAll(async () => {
     writeFileSync(mappingsPath, readFileSync(join(ROOT, 'mappings.yaml'), 'utf8') + CASES);
-    withCases = await startDynamicsEmulator({ entitySets: entitySetsFromMappings(casesConfig, [CONTACTS, ACCOUNTS]), seed: { contacts: 20, accounts: 5, incidents: 640 }, seedValue: 19 });
+    withCases = await startDynamicsEmulator({ entitySets: [INCIDENTS], seed: { contacts: 20, accounts: 5, incidents: 640 }, seedValue: 19 });
   });
   afterAll(() => withCases?.close());
 
@@ -150,6 +164,44 @@ describe('discovering and checking Dynamics 365 tables', () => {
     expect(check.stdout).toMatch(/: matches the Dynamics 365 organisation at https:\/\/127\.0\.0\.1:\d+\n$/);
   });
 
+  test('the standard columns beyond the shipped mapping are there too: mapped, they check clean and sync', async () => {
+    const mappings = edited((text) =>
+      text
+        .replace(
+          'company_id: { property: _parentcustomerid_value, type: string }',
+          'company_id: { property: _parentcustomerid_value, type: string }\n' +
+            ['status_reason: { property: statuscode, type: integer }', 'owner_id: { property: _ownerid_value, type: string }', 'created_by: { property: _createdby_value, type: string }',
+              'modified_by: { property: _modifiedby_value, type: string }', 'mobile: { property: mobilephone, type: string }', 'street: { property: address1_line1, type: string }']
+              .map((line) => `        ${line}`)
+              .join('\n'),
+        )
+        .replace(
+          'industry_code: { property: industrycode, type: integer }',
+          'industry_code: { property: industrycode, type: integer }\n' +
+            ['account_number: { property: accountnumber, type: string }', 'primary_contact_id: { property: _primarycontactid_value, type: string }',
+              'parent_account_id: { property: _parentaccountid_value, type: string }', 'notes: { property: description, type: string }']
+              .map((line) => `        ${line}`)
+              .join('\n'),
+        ),
+    );
+    const db = join(dir, 'standard-columns.db');
+    const check = await crmsync(['--config', mappings, 'config', 'check'], dynamicsOnly(db));
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const run = await crmsync(['--config', mappings, 'sync-all', '--source', 'dynamics', '--json'], dynamicsOnly(db));
+    expect(run.code, run.stderr).toBe(0);
+    const handle = new Database(db, { readonly: true });
+    try {
+      const contact = handle.prepare('SELECT * FROM dynamics_contacts WHERE mobile IS NOT NULL AND street IS NOT NULL LIMIT 1').get() as Record<string, unknown>;
+      const source = emulator.store.get('contacts', contact.id as string)!;
+      expect(contact).toMatchObject({ status_reason: source.statuscode, owner_id: source._ownerid_value, created_by: source._createdby_value, modified_by: source._modifiedby_value, mobile: source.mobilephone, street: source.address1_line1 });
+      const account = handle.prepare('SELECT * FROM dynamics_companies WHERE primary_contact_id IS NOT NULL AND parent_account_id IS NOT NULL LIMIT 1').get() as Record<string, unknown>;
+      const row = emulator.store.get('accounts', account.id as string)!;
+      expect(account).toMatchObject({ account_number: row.accountnumber, primary_contact_id: row._primarycontactid_value, parent_account_id: row._parentaccountid_value, notes: row.description });
+    } finally {
+      handle.close();
+    }
+  });
+
   test('properties of a table the organisation does not have: one line, exit 2', async () => {
     const run = await crmsync(['properties', 'acounts', '--source', 'dynamics'], dynamicsOnly(join(dir, 'unused.db')));
     expect(run.code).toBe(2);
@@ -181,9 +233,9 @@ describe('discovering and checking Dynamics 365 tables', () => {
   });
 
   test('config check names a table without change tracking that the mapping expects to have it', async () => {
-    const untracked = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS.map((set) => (set.entitySet === 'accounts' ? { ...set, changeTracking: false } : set)), seed: {} });
+    const untracked = await startDynamicsEmulator({ entitySets: [{ ...ACCOUNTS, changeTracking: false }], seed: {} });
     try {
-      const run = await crmsync(['config', 'check'], { ...dynamicsEnvOf(untracked, caFile), CRMSYNC_DB: join(dir, 'unused.db') });
+      const run = await crmsync(['config', 'check'], { ...dynamicsEnvOf(untracked), CRMSYNC_DB: join(dir, 'unused.db') });
       expect(run.code).toBe(2);
       expect(run.stdout.trim()).toContain('objects.companies.dynamics.change_tracking: the account table has "Track changes" off; turn it on in the table\'s settings, or set change_tracking: false');
     } finally {
@@ -223,18 +275,117 @@ describe('mistakes get one clear line and a non-zero exit', () => {
 });
 
 describe('crmsync emulator and crmsync demo', () => {
+  /** Starts `crmsync emulator` with free ports; resolves with the variables it prints once it listens. */
+  const serve = async (args: string[], cwd = ROOT): Promise<{ exported: Record<string, string>; stdout: string; stop: () => void }> => {
+    const at = args.indexOf('emulator') + 1;
+    const emulator = startCrmsync([...args.slice(0, at), '--port', '0', '--dynamics-port', '0', ...args.slice(at)], {}, { cwd });
+    await emulator.printed('Press Ctrl-C');
+    const stdout = emulator.stdout();
+    const exported = Object.fromEntries([...stdout.matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1] as string, match[2] as string]));
+    return { exported, stdout, stop: () => emulator.child.kill('SIGINT') };
+  };
+
+  /** Signs in as the printed application and GETs a Web API path, trusting the printed certificate file. */
+  const webApi = async (exported: Record<string, string>) => {
+    const dispatcher = new Agent({ connect: { ca: readFileSync(exported.D365_CA_CERT as string, 'utf8') } });
+    const form = { grant_type: 'client_credentials', client_id: exported.D365_CLIENT_ID, client_secret: exported.D365_CLIENT_SECRET, scope: `${exported.D365_RESOURCE_URL}/.default` };
+    const signIn = await request(`${exported.D365_AUTHORITY_HOST}/${exported.D365_TENANT_ID}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form as Record<string, string>).toString(),
+      dispatcher,
+    });
+    const { access_token: token } = (await signIn.body.json()) as { access_token: string };
+    return {
+      get: async (path: string) => {
+        const reply = await request(`${exported.D365_RESOURCE_URL}/api/data/v9.2/${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, dispatcher });
+        return { status: reply.statusCode, headers: reply.headers, body: (await reply.body.json()) as any };
+      },
+      close: () => dispatcher.close(),
+    };
+  };
+
   test('the emulator command serves Dynamics 365 too and prints the settings to export', async () => {
-    const emulatorCommand = startCrmsync(['emulator', '--port', '0', '--dynamics-port', '0', '--seed', 'contacts=10', '--dynamics-seed', 'contacts=40,accounts=5']);
-    await emulatorCommand.printed('Press Ctrl-C');
+    const { exported, stop } = await serve(['emulator', '--seed', 'contacts=10', '--dynamics-seed', 'contacts=40,accounts=5']);
     try {
-      const exported = Object.fromEntries([...emulatorCommand.stdout().matchAll(/export (\w+)=(\S+)/g)].map((match) => [match[1], match[2]]));
       expect(Object.keys(exported)).toEqual(expect.arrayContaining(['D365_RESOURCE_URL', 'D365_AUTHORITY_HOST', 'D365_TENANT_ID', 'D365_CLIENT_ID', 'D365_CLIENT_SECRET', 'D365_CA_CERT']));
       const run = await crmsync(['sync-contacts', '--source', 'dynamics', '--json'], { ...exported, CRMSYNC_DB: join(dir, 'via-emulator.db') });
       expect(run.code).toBe(0);
-      expect(summary(run.stdout).results[0].counts.created).toBe(40);
+      expect(JSON.parse(run.stdout).results[0].counts.created).toBe(40);
+      // The shipped mappings.yaml reads only columns the standard tables have.
+      const check = await crmsync(['config', 'check'], { ...exported, CRMSYNC_DB: join(dir, 'unused.db') });
+      expect(check.code, check.stdout + check.stderr).toBe(0);
     } finally {
-      emulatorCommand.child.kill('SIGINT');
+      stop();
     }
+  });
+
+  test('its tables come from the standard catalogue, not from the mappings under test: a misspelt column fails config check', async () => {
+    const misspelt = join(dir, 'misspelt.yaml');
+    writeFileSync(misspelt, readFileSync(join(ROOT, 'mappings.yaml'), 'utf8').replace('phone: { property: telephone1, type: phone }', 'phone: { property: telephone_1, type: phone }'));
+    // Started with the misspelt file as its configuration, the emulator still serves the real columns.
+    const { exported, stop } = await serve(['--config', misspelt, 'emulator', '--seed', 'contacts=1', '--dynamics-seed', 'contacts=5,accounts=1']);
+    try {
+      const check = await crmsync(['--config', misspelt, 'config', 'check'], { ...exported, HUBSPOT_ACCESS_TOKEN: undefined, CRMSYNC_DB: join(dir, 'unused.db') });
+      expect(check.code).toBe(2);
+      expect(check.stdout.trim().split('\n')).toEqual([expect.stringContaining(`objects.contacts.dynamics.fields.phone: Dynamics 365's contact table has no column "telephone_1"`)]);
+    } finally {
+      stop();
+    }
+  });
+
+  test('--dynamics-tables adds tables and custom columns; --dynamics-rate-limit enforces the service protection limits, reported in every response', async () => {
+    const tables = join(dir, 'tables.json');
+    writeFileSync(tables, JSON.stringify({ entitySets: [INCIDENTS], extraColumns: { contacts: { new_loyaltytier: 'picklist' } } }));
+    const { exported, stdout, stop } = await serve(['emulator', '--seed', 'contacts=1', '--dynamics-seed', 'contacts=6,incidents=9', '--dynamics-tables', tables, '--dynamics-rate-limit', '--dynamics-rate-limit-max', '2']);
+    const api = await webApi(exported);
+    try {
+      expect(stdout).toContain('(contacts=6, accounts=0, incidents=9)');
+      const incidents = await api.get('incidents?$select=title,prioritycode');
+      expect(incidents.status).toBe(200);
+      expect(incidents.body.value).toHaveLength(9);
+      expect(incidents.headers['x-ms-ratelimit-burst-remaining-xrm-requests']).toBe('1');
+      const tiers = await api.get('contacts?$select=new_loyaltytier');
+      expect(tiers.status).toBe(200);
+      expect(tiers.headers['x-ms-ratelimit-burst-remaining-xrm-requests']).toBe('0');
+      const refused = await api.get('contacts');
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toEqual({ code: '0x80072322', message: 'Number of requests exceeded the limit of 2 over time window of 300 seconds.' });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(250);
+    } finally {
+      await api.close();
+      stop();
+    }
+  });
+
+  test('--dynamics-faults injects Dataverse faults; without --dynamics-rate-limit the headers count against Dataverse’s defaults', async () => {
+    const { exported, stop } = await serve(['emulator', '--seed', 'contacts=1', '--dynamics-seed', 'contacts=3', '--dynamics-faults', '5xx=1,seed=4']);
+    const api = await webApi(exported);
+    try {
+      const reply = await api.get('contacts?$select=fullname');
+      expect(reply.status).toBe(503);
+      expect(reply.body).toEqual({ error: { code: '0x80040216', message: 'The service is temporarily unavailable. Please try again later.' } });
+      expect(reply.headers['x-ms-ratelimit-burst-remaining-xrm-requests']).toBe('5999');
+      expect(reply.headers['x-ms-ratelimit-time-remaining-xrm-requests']).toMatch(/^1,\d{3}\.\d{2}$/);
+    } finally {
+      await api.close();
+      stop();
+    }
+  });
+
+  test.each([
+    ['a bad fault spec', ['--dynamics-faults', '429=2'], '--dynamics-faults: Invalid fault spec "429=2": 429=2 is not a share between 0 and 1'],
+    ['a missing tables file', ['--dynamics-tables', '/nonexistent/tables.json'], '--dynamics-tables: cannot read /nonexistent/tables.json (ENOENT)'],
+    ['a custom column without a prefix', ['--dynamics-tables', 'BAD_TABLES'], 'extraColumns.contacts.loyaltytier: custom columns carry a publisher prefix, e.g. new_loyaltytier'],
+    ['a seed of a table not served', ['--dynamics-seed', 'contacts=5,incidents=3'], '--dynamics-seed: the emulator serves no entity set "incidents" (it serves contacts, accounts); describe further tables in a --dynamics-tables file'],
+    ['a rate limit of nothing', ['--dynamics-rate-limit', '--dynamics-rate-limit-max', '0'], '--dynamics-rate-limit-max must be a whole number of at least 1, got "0"'],
+  ])('crmsync emulator refuses %s: one line, exit 2, nothing served', async (_, args, message) => {
+    const badTables = join(dir, 'bad-tables.json');
+    writeFileSync(badTables, JSON.stringify({ extraColumns: { contacts: { loyaltytier: 'picklist' } } }));
+    const run = await crmsync(['emulator', '--port', '0', '--dynamics-port', '0', ...args.map((arg) => (arg === 'BAD_TABLES' ? badTables : arg))]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(message)]);
+    expect(run.stdout).toBe('');
   });
 
   test('the demo syncs both CRMs, then only their changes', async () => {
@@ -249,10 +400,10 @@ describe('crmsync emulator and crmsync demo', () => {
 
 describe('kill -9 and the lease, reading from Dynamics 365', () => {
   let slow: DynamicsEmulator;
-  const slowEnv = (db: string) => ({ ...dynamicsEnvOf(slow, caFile), CRMSYNC_DB: db });
+  const slowEnv = (db: string) => ({ ...dynamicsEnvOf(slow), CRMSYNC_DB: db });
   beforeAll(async () => {
     // Latency stretches a full read of small pages over a few seconds.
-    slow = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS, seed: { contacts: 4_000 }, seedValue: 18, latencyMs: 15 });
+    slow = await startDynamicsEmulator({ seed: { contacts: 4_000 }, seedValue: 18, latencyMs: 15 });
   });
   afterAll(() => slow?.close());
 

@@ -1,20 +1,15 @@
 import { afterEach } from 'vitest';
 import type { DynamicsSettings } from '../../src/config/env.js';
-import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '@crmsync/emulators/dynamics';
-import { entitySetsFromMappings } from '../../src/commands/emulator.js';
-import { config } from './engine.js';
+import { startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '@crmsync/emulators/dynamics';
 
-/** The entity sets mappings.yaml reads, as `crmsync emulator` serves them. */
-export const MAPPED_ENTITY_SETS = entitySetsFromMappings(config, [CONTACTS, ACCOUNTS]);
-
-/** A fresh Dynamics 365 emulator per test, closed after it. */
+/** A fresh Dynamics 365 emulator per test (the standard contacts and accounts tables unless told otherwise), closed after it. */
 export function dynamicsEmulatorPerTest(): (options: DynamicsEmulatorOptions) => Promise<DynamicsEmulator> {
   let current: DynamicsEmulator | undefined;
   afterEach(async () => {
     await current?.close();
     current = undefined;
   });
-  return async (options) => (current = await startDynamicsEmulator({ entitySets: MAPPED_ENTITY_SETS, ...options }));
+  return async (options) => (current = await startDynamicsEmulator(options));
 }
 
 /** Connection settings for crmsync's Dynamics client, trusting the emulator's certificate. */
@@ -28,12 +23,12 @@ export const dynamicsSettingsOf = (emulator: DynamicsEmulator, overrides: Partia
   ...overrides,
 });
 
-/** The same as environment variables, for the command line; the certificate goes in a file. */
-export const dynamicsEnvOf = (emulator: DynamicsEmulator, caFile: string): Record<string, string> => ({
+/** The same as environment variables, for the command line; the certificate from the emulator's own file. */
+export const dynamicsEnvOf = (emulator: DynamicsEmulator): Record<string, string> => ({
   D365_RESOURCE_URL: emulator.url,
   D365_AUTHORITY_HOST: emulator.authorityHost,
   D365_TENANT_ID: emulator.tenantId,
   D365_CLIENT_ID: emulator.clientId,
   D365_CLIENT_SECRET: emulator.clientSecret,
-  D365_CA_CERT: caFile,
+  D365_CA_CERT: emulator.certificateFile,
 });

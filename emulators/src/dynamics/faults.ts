@@ -48,6 +48,43 @@ export function validateDynamicsFaults(faults: DynamicsFaultOptions): DynamicsFa
   return copy;
 }
 
+/** Keys of a fault spec: HubSpot's where they apply, plus Retry-After. */
+const SPEC_KEYS: Record<string, keyof DynamicsFaultOptions> = {
+  '429': 'throttle',
+  '5xx': 'serverError',
+  reset: 'reset',
+  'retry-after': 'retryAfterSeconds',
+  seed: 'seed',
+};
+
+/**
+ * Parses a fault spec as given on the command line, in the HubSpot emulator's grammar:
+ * comma-separated `key=value` pairs, keys `429`, `5xx`, `reset` (shares 0..1),
+ * `retry-after` (seconds) and `seed`, e.g. "429=0.1,5xx=0.05,reset=0.02,seed=7".
+ * Throws an Error with a one-line message on a bad spec.
+ */
+export function parseDynamicsFaultSpec(text: string): DynamicsFaultOptions {
+  const bad = (reason: string): Error => new Error(`Invalid fault spec ${JSON.stringify(text)}: ${reason}`);
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) throw bad('expected key=value pairs such as "429=0.1,5xx=0.05,seed=7"');
+  const result: DynamicsFaultOptions = {};
+  for (const entry of entries) {
+    const [rawKey = '', raw = ''] = entry.split('=', 2).map((part) => part.trim());
+    const key = rawKey.toLowerCase();
+    const option = SPEC_KEYS[key];
+    if (option === undefined) throw bad(`unknown key "${key}" (known: ${Object.keys(SPEC_KEYS).join(', ')})`);
+    if (result[option] !== undefined) throw bad(`"${key}" is given twice`);
+    const value = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw) ? Number(raw) : Number.NaN;
+    if (option === 'seed' && !Number.isSafeInteger(value)) throw bad(`seed=${raw} is not an integer`);
+    if (option === 'retryAfterSeconds' && !(Number.isSafeInteger(value) && value >= 0)) throw bad(`retry-after=${raw} is not a whole number of seconds`);
+    if ((SHARES as readonly string[]).includes(option) && !(value >= 0 && value <= 1)) throw bad(`${key}=${raw} is not a share between 0 and 1`);
+    result[option] = value;
+  }
+  const total = SHARES.reduce((sum, share) => sum + (result[share] ?? 0), 0);
+  if (total > 1 + 1e-9) throw bad(`the shares (429 + 5xx + reset) add up to ${+total.toFixed(6)}, more than 1`);
+  return validateDynamicsFaults(result);
+}
+
 export class FaultInjector {
   readonly options: DynamicsFaultOptions;
   private readonly rng: Rng;

@@ -9,27 +9,37 @@
  * service protection limits and their 429s; on request it injects throttling, 503s and
  * dropped connections from a seeded PRNG.
  *
+ * It serves the standard contact and account tables with their real columns
+ * (catalogue.ts); other tables and custom columns only when given explicitly.
+ *
  *   const emu = await startDynamicsEmulator({ seed: { contacts: 2000, accounts: 300 } });
  *   // D365_RESOURCE_URL=emu.url, D365_AUTHORITY_HOST=emu.authorityHost, D365_TENANT_ID=emu.tenantId,
- *   // D365_CLIENT_ID=emu.clientId, D365_CLIENT_SECRET=emu.clientSecret, D365_CA_CERT=<file with emu.certificate>
+ *   // D365_CLIENT_ID=emu.clientId, D365_CLIENT_SECRET=emu.clientSecret, D365_CA_CERT=emu.certificateFile
  *   ...
  *   await emu.close();
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { listen } from '../shared/listen.js';
 import { EMULATOR_CERTIFICATE, EMULATOR_PRIVATE_KEY } from './certificate.js';
 import { FaultInjector, type DynamicsFaultOptions } from './faults.js';
 import { TokenRegistry, type IdentityConfig } from './identity.js';
+import { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, Organisation } from './principals.js';
 import { ServiceProtection, type RateLimitOptions } from './rate-limit.js';
-import { ACCOUNTS, CONTACTS, type EntitySetDefinition } from './table-definitions.js';
 import { createHandler, Stats, type DynamicsStats, type ServerContext } from './server.js';
 import { DynamicsStore } from './store.js';
+import { servedTables, type DynamicsTables } from './tables.js';
 
-export { ACCOUNTS, ATTRIBUTE_TYPES, CONTACTS, type AttributeType, type EntitySetDefinition } from './table-definitions.js';
+export { ACCOUNTS, CATALOGUE, CONTACTS } from './catalogue.js';
+export { ATTRIBUTE_TYPES, SYSTEM_COLUMNS, type AttributeDefinition, type AttributeType, type EntitySetDefinition } from './table-definitions.js';
+export { parseDynamicsTables, servedTables, type DynamicsTables } from './tables.js';
 export { DynamicsStore, type CreateOptions, type DynamicsRow, type UpdateOptions } from './store.js';
 export { DataverseError, ERROR_CODES, type DataverseErrorBody } from './errors.js';
-export { validateDynamicsFaults, type DynamicsFaultOptions, type FaultKind } from './faults.js';
+export { parseDynamicsFaultSpec, validateDynamicsFaults, type DynamicsFaultOptions, type FaultKind } from './faults.js';
+export { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID } from './principals.js';
 export type { RateLimitOptions } from './rate-limit.js';
 export type { DynamicsStats } from './server.js';
 export { BATCH_MAX_REQUESTS } from './batch.js';
@@ -39,15 +49,12 @@ export { SEED_FROM, SEED_TO, seededGuid } from './seed.js';
 export { compareGuids } from './values.js';
 export { EMULATOR_CERTIFICATE } from './certificate.js';
 
-/** Default tenant and application (client) ids: fixed, so configurations can be written down. */
-export const DEFAULT_TENANT_ID = '8c3f1a52-6d0e-4b7a-9f21-3e5d7c9a1b40';
-export const DEFAULT_CLIENT_ID = '4f7b2c19-0a8e-4d63-b5f1-9c2e6a8d3f57';
 /** Dataverse's page size cap and default. */
 export const MAX_PAGE_SIZE = 5000;
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3599;
 export const DEFAULT_CHANGE_TRACKING_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
-export interface DynamicsEmulatorOptions {
+export interface DynamicsEmulatorOptions extends DynamicsTables {
   /** Interface to listen on; default '127.0.0.1'. */
   host?: string;
   /** Port; default 0 (a free port). */
@@ -58,8 +65,6 @@ export interface DynamicsEmulatorOptions {
   clientId?: string;
   /** Default a random 'emu-secret-<hex>'. */
   clientSecret?: string;
-  /** Added to CONTACTS and ACCOUNTS (the same entitySet name replaces the built-in one). */
-  entitySets?: EntitySetDefinition[];
   /** Rows to generate per entity set, e.g. { contacts: 2000, accounts: 300 }; default none. */
   seed?: Record<string, number>;
   /** PRNG seed, default 42: the same seed gives identical data (GUIDs, values, timestamps). */
@@ -91,8 +96,10 @@ export interface DynamicsEmulator {
   tenantId: string;
   clientId: string;
   clientSecret: string;
-  /** The emulator's self-signed certificate (PEM), to trust explicitly (D365_CA_CERT). */
+  /** The emulator's self-signed certificate (PEM), to trust explicitly. */
   certificate: string;
+  /** A file holding `certificate` (D365_CA_CERT), in a directory of this emulator's own, removed by close(). */
+  certificateFile: string;
   /** Direct in-memory access, no HTTP, auth or limits. */
   store: DynamicsStore;
   stats: DynamicsStats;
@@ -110,16 +117,6 @@ export interface DynamicsEmulator {
 }
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-/** The built-in tables, with same-named definitions replaced and the others appended. */
-function entitySets(extra: readonly EntitySetDefinition[] = []): EntitySetDefinition[] {
-  const byName = new Map<string, EntitySetDefinition>([
-    [CONTACTS.entitySet, CONTACTS],
-    [ACCOUNTS.entitySet, ACCOUNTS],
-  ]);
-  for (const def of extra) byName.set(def.entitySet, def);
-  return [...byName.values()];
-}
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -141,7 +138,8 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     clientSecret,
     tokenLifetimeSeconds: positiveInteger('tokenLifetimeSeconds', options.tokenLifetimeSeconds, DEFAULT_TOKEN_LIFETIME_SECONDS),
   };
-  const store = new DynamicsStore({ entitySets: entitySets(options.entitySets), seed: options.seed, seedValue: options.seedValue, now });
+  const seedValue = options.seedValue ?? 42;
+  const store = new DynamicsStore({ entitySets: servedTables(options), seed: options.seed, seedValue, now, organisation: new Organisation(seedValue, clientId) });
   let url = '';
   const tokens = new TokenRegistry(identity, () => url);
   const makeInjector = (faults: DynamicsFaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
@@ -163,6 +161,18 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
   };
   const server = createServer({ cert: EMULATOR_CERTIFICATE, key: EMULATOR_PRIVATE_KEY }, createHandler(context));
   const port = await listen(server, options.port ?? 0, listenHost);
+  let certificateDir: string;
+  let certificateFile: string;
+  try {
+    // Each emulator its own file: two at once (parallel tests, a demo beside a test run)
+    // neither share nor remove each other's.
+    certificateDir = await mkdtemp(join(tmpdir(), 'crmsync-dynamics-emulator-'));
+    certificateFile = join(certificateDir, 'ca.pem');
+    await writeFile(certificateFile, EMULATOR_CERTIFICATE, { mode: 0o600 });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   // The certificate names 127.0.0.1 and localhost: a wildcard listener is reached through loopback.
   const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
   url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -177,6 +187,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     clientId,
     clientSecret,
     certificate: EMULATOR_CERTIFICATE,
+    certificateFile,
     store,
     stats,
     issueToken(lifetimeSeconds) {
@@ -202,7 +213,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      });
+      }).finally(() => rm(certificateDir, { recursive: true, force: true }));
       return closing;
     },
   };

@@ -4,12 +4,11 @@
  * WhoAmI function. Only the scalar properties a sync tool reads are modelled; $select,
  * $filter, $orderby and $top work on them as on rows.
  */
-import { hashString, mixSeed } from '../shared/prng.js';
 import { DataverseError, ERROR_CODES, odataError } from './errors.js';
 import { parseFilter } from './odata-filter.js';
 import { parseOrderBy, parseSelect, parseTop, compareRows, totalOrder, type Comparable } from './query.js';
-import { lookupLogicalName, metadataAttributeType, type Column, type EntityModel, type Field, type Shape, type ValueKind } from './table-definitions.js';
-import { guidFromWords } from './seed.js';
+import { stableGuid as metadataId, type Organisation } from './principals.js';
+import { isLookup, lookupLogicalName, metadataAttributeType, type Column, type EntityModel, type Field, type Shape, type ValueKind } from './table-definitions.js';
 import { comparable } from './values.js';
 
 type PropertyKind = Exclude<ValueKind, 'datetime' | 'date'>;
@@ -87,18 +86,17 @@ const ODATA_TYPES: Record<string, string> = {
   BigInt: 'BigIntAttributeMetadata',
   Decimal: 'DecimalAttributeMetadata',
   Money: 'MoneyAttributeMetadata',
+  Double: 'DoubleAttributeMetadata',
   Boolean: 'BooleanAttributeMetadata',
   DateTime: 'DateTimeAttributeMetadata',
   Picklist: 'PicklistAttributeMetadata',
   Lookup: 'LookupAttributeMetadata',
+  Customer: 'LookupAttributeMetadata',
+  Owner: 'LookupAttributeMetadata',
+  Status: 'StatusAttributeMetadata',
   Uniqueidentifier: 'UniqueIdentifierAttributeMetadata',
   State: 'StateAttributeMetadata',
 };
-
-function metadataId(...parts: string[]): string {
-  const h = parts.map(hashString);
-  return guidFromWords(mixSeed(0x6d657461, ...h, 1), mixSeed(0x6d657461, ...h, 2), mixSeed(0x6d657461, ...h, 3), mixSeed(0x6d657461, ...h, 4));
-}
 
 /** Schema names are Pascal-cased logical names ('address1_city' → 'Address1_City'). */
 function schemaName(logicalName: string): string {
@@ -135,10 +133,9 @@ function entityRow(model: EntityModel, customIndex: number): MetaRow {
 function attributeRows(model: EntityModel): MetaRow[] {
   return model.fields.map((column: Column, position) => {
     const type = metadataAttributeType(column);
-    const logical = column.type === 'lookup' ? lookupLogicalName(column.name) : column.name;
+    const logical = isLookup(column) ? lookupLogicalName(column.name) : column.name;
     const custom = !column.system && logical.includes('_') && !/^address\d_/.test(logical);
-    const readOnly = column.system && column !== model.statecode;
-    const computed = model.fullName !== undefined && column.index === model.fullName.full;
+    const computed = column.readOnly || (model.fullName !== undefined && column.index === model.fullName.full);
     const values = [
       metadataId('attribute', model.logicalName, logical),
       logical,
@@ -151,8 +148,9 @@ function attributeRows(model: EntityModel): MetaRow[] {
       column.name === model.primaryName,
       custom,
       true,
-      !readOnly && !computed,
-      !readOnly && !computed && column !== model.key,
+      // A row's state is set by an update (SetState), not on create.
+      !computed && column !== model.statecode,
+      !computed && column !== model.key,
     ];
     return new MetaRow(values, `#Microsoft.Dynamics.CRM.${ODATA_TYPES[type] ?? 'AttributeMetadata'}`);
   });
@@ -237,14 +235,12 @@ function findEntity(rows: { model: EntityModel; row: MetaRow }[], key: string): 
   return found;
 }
 
-/** WhoAmI(): the calling application user, its business unit and the organisation. */
-export function whoAmI(base: string, seedValue: number, clientId: string): Record<string, unknown> {
-  const id = (...labels: string[]) => metadataId('whoami', String(seedValue), ...labels);
+/** WhoAmI(): the calling application user (of the app registration), its business unit and the organisation. */
+export function whoAmI(base: string, organisation: Organisation): Record<string, unknown> {
   return {
     '@odata.context': `${base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
-    BusinessUnitId: id('businessunit'),
-    // The application user of the app registration.
-    UserId: id('user', clientId),
-    OrganizationId: id('organization'),
+    BusinessUnitId: organisation.businessUnitId,
+    UserId: organisation.userId,
+    OrganizationId: organisation.organizationId,
   };
 }

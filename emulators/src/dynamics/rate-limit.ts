@@ -7,6 +7,11 @@
  *  - combined execution time (1,200,000 ms per window): reported in the debug header
  *    x-ms-ratelimit-time-remaining-xrm-requests, never reached by emulated requests.
  * Refused requests do not take a slot. A $batch is one request.
+ *
+ * Dataverse sends x-ms-ratelimit-burst-remaining-xrm-requests and
+ * x-ms-ratelimit-time-remaining-xrm-requests on every response, and clients pace
+ * themselves by them; so does the emulator, with limits off too (then against
+ * Dataverse's defaults, counted but never enforced).
  */
 import { RollingWindow } from '../shared/rolling-window.js';
 import { DataverseError, ERROR_CODES } from './errors.js';
@@ -27,6 +32,7 @@ class UserLimits {
   inFlight = 0;
   /** [time, ms] of finished requests, for the execution-time header. */
   private readonly executions: [number, number][] = [];
+  private executionMs = 0;
 
   constructor(
     max: number,
@@ -37,13 +43,14 @@ class UserLimits {
 
   addExecution(now: number, ms: number): void {
     this.executions.push([now, ms]);
+    this.executionMs += ms;
   }
 
   executionRemainingMs(now: number): number {
-    while (this.executions.length > 0 && (this.executions[0] as [number, number])[0] <= now - this.windowMs) this.executions.shift();
-    let used = 0;
-    for (const [, ms] of this.executions) used += ms;
-    return Math.max(0, EXECUTION_BUDGET_MS - used);
+    while (this.executions.length > 0 && (this.executions[0] as [number, number])[0] <= now - this.windowMs) {
+      this.executionMs -= (this.executions.shift() as [number, number])[1];
+    }
+    return Math.max(0, EXECUTION_BUDGET_MS - this.executionMs);
   }
 }
 
@@ -82,26 +89,11 @@ export class ServiceProtection {
 
   /** Admits one request of `userId` at `now`, or refuses it with the service-protection 429. */
   admit(userId: string, now: number): Admission {
-    if (!this.enabled) return { ok: true, headers: {}, release: () => {} };
     const limits = this.user(userId);
-    if (limits.inFlight >= this.concurrent) {
-      return {
-        ok: false,
-        error: new DataverseError(429, ERROR_CODES.concurrencyLimit, `Number of concurrent requests exceeded the limit of ${this.concurrent}.`, { 'Retry-After': '1' }),
-      };
-    }
-    if (!limits.window.tryAcquire(now)) {
-      const seconds = Math.max(1, Math.ceil(limits.window.msUntilFree(now) / 1000));
-      return {
-        ok: false,
-        error: new DataverseError(
-          429,
-          ERROR_CODES.requestLimit,
-          `Number of requests exceeded the limit of ${this.requests} over time window of ${Math.round(this.windowMs / 1000)} seconds.`,
-          { 'Retry-After': String(seconds) },
-        ),
-      };
-    }
+    if (this.enabled) {
+      const error = this.refusal(limits, now);
+      if (error) return { ok: false, error };
+    } else limits.window.record(now);
     limits.inFlight++;
     const headers = {
       'x-ms-ratelimit-burst-remaining-xrm-requests': String(limits.window.remaining(now)),
@@ -118,5 +110,20 @@ export class ServiceProtection {
         limits.addExecution(at, elapsedMs);
       },
     };
+  }
+
+  /** The 429 for a request the limits refuse; otherwise it takes a slot of the window. */
+  private refusal(limits: UserLimits, now: number): DataverseError | undefined {
+    if (limits.inFlight >= this.concurrent) {
+      return new DataverseError(429, ERROR_CODES.concurrencyLimit, `Number of concurrent requests exceeded the limit of ${this.concurrent}.`, { 'Retry-After': '1' });
+    }
+    if (limits.window.tryAcquire(now)) return undefined;
+    const seconds = Math.max(1, Math.ceil(limits.window.msUntilFree(now) / 1000));
+    return new DataverseError(
+      429,
+      ERROR_CODES.requestLimit,
+      `Number of requests exceeded the limit of ${this.requests} over time window of ${Math.round(this.windowMs / 1000)} seconds.`,
+      { 'Retry-After': String(seconds) },
+    );
   }
 }

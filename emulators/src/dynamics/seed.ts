@@ -6,7 +6,7 @@
  * employee counts, revenue, birth dates, industry codes).
  */
 import { Rng, hashString, mix, mixSeed } from '../shared/prng.js';
-import type { Column, EntityModel } from './table-definitions.js';
+import { STATUS_OF_STATE, type Column, type EntityModel } from './table-definitions.js';
 import { fullNameOf, toSecond } from './values.js';
 
 /** Seeded createdon/modifiedon lie in this fixed range (never the wall clock). */
@@ -73,22 +73,11 @@ const SENTENCES = [
   'Met at the spring trade show.', 'Prefers email over phone calls.', 'Renewal due next quarter.', 'Interested in the premium plan.',
   'Follow up after the product demo.', 'Key decision maker for purchasing.', 'Asked for a quote on 50 seats.', 'Referred by an existing customer.',
 ];
-/** AccountMetadata industrycode options 1..33 (Accounting … Wholesale). */
-const KNOWN_PICKLISTS: Record<string, number[]> = {
-  industrycode: Array.from({ length: 33 }, (_, i) => i + 1),
-  accountcategorycode: [1, 2],
-  customertypecode: Array.from({ length: 12 }, (_, i) => i + 1),
-  preferredcontactmethodcode: [1, 2, 3, 4, 5],
-  gendercode: [1, 2],
-  familystatuscode: [1, 2, 3, 4],
-  leadsourcecode: Array.from({ length: 10 }, (_, i) => i + 1),
-  ownershipcode: [1, 2, 3, 4],
-  accountratingcode: [1],
-  paymenttermscode: [1, 2, 3, 4],
-  shippingmethodcode: Array.from({ length: 7 }, (_, i) => i + 1),
-};
-/** A new choice column's options start at the publisher's prefix value. */
-const CUSTOM_PICKLIST = [100000000, 100000001, 100000002, 100000003, 100000004];
+const SALUTATIONS = ['Mr.', 'Ms.', 'Mrs.', 'Dr.', 'Prof.'];
+const SUFFIXES = ['Jr.', 'Sr.', 'II', 'III', 'PhD'];
+const DEPARTMENTS = ['Sales', 'Marketing', 'Finance', 'Operations', 'Purchasing', 'IT', 'Human Resources', 'Legal', 'Customer Service', 'Engineering'];
+const REGIONS = ['North', 'South', 'East', 'West', 'Central', 'Greater Metro'];
+const ADDRESS_NAMES = ['Headquarters', 'Main Office', 'Warehouse', 'Branch Office', 'Home'];
 
 const asciiCache = new Map<string, string>();
 /** 'Müller' → 'muller', "O'Brien" → 'obrien' (for email addresses and domains). */
@@ -117,7 +106,7 @@ export function seededGuid(seedValue: number, entitySet: string, index: number):
 
 export interface SeededRow {
   id: string;
-  /** Held values, one per column of the model (key, attributes, createdon, modifiedon, versionnumber (0 here), statecode). */
+  /** Held values, one per column of the model (key, attributes, then the system columns; versionnumber 0 here). */
   values: unknown[];
   createdMs: number;
   modifiedMs: number;
@@ -183,8 +172,18 @@ function stringGenerator(model: EntityModel, column: Column): Generator {
   if (name === 'fullname') return (ctx) => `${ctx.names()[0]} ${ctx.names()[1]}`;
   if (name.endsWith('city')) return (ctx) => ctx.place()[0];
   if (name.endsWith('country')) return (ctx) => ctx.place()[1];
+  if (name.endsWith('county') || name.endsWith('stateorprovince')) return (ctx) => `${ctx.rng.pick(REGIONS)} ${ctx.place()[0]}`;
   if (name.includes('jobtitle') || name === 'title') return (ctx) => ctx.rng.pick(JOB_TITLES);
+  if (name === 'salutation') return (ctx) => ctx.rng.pick(SALUTATIONS);
+  if (name === 'suffix') return (ctx) => ctx.rng.pick(SUFFIXES);
+  if (name === 'department') return (ctx) => ctx.rng.pick(DEPARTMENTS);
+  if (name === 'middlename') return (ctx) => ctx.rng.pick(FIRST_NAMES);
+  if (name === 'nickname') return (ctx) => ctx.names()[0].slice(0, 3);
+  if (name === 'tickersymbol') return (ctx) => lowerAscii(ctx.organisation()[1]).slice(0, 4).toUpperCase();
+  if (name === 'sic') return (ctx) => String(ctx.rng.between(1000, 9999));
+  if (/^address\d_name$/.test(name)) return (ctx) => ctx.rng.pick(ADDRESS_NAMES);
   if (/line1|street/.test(name)) return (ctx) => `${ctx.rng.between(1, 250)} ${ctx.rng.pick(STREETS)}`;
+  if (/line[23]$/.test(name)) return (ctx) => `${ctx.rng.pick(['Suite', 'Floor', 'Unit', 'Building'])} ${ctx.rng.between(1, 40)}`;
   if (/postalcode|zip/.test(name)) return (ctx) => String(ctx.rng.between(10000, 99999));
   if (/description|note|comment/.test(name)) return (ctx) => ctx.rng.pick(SENTENCES);
   if (/accountnumber|number$|code$/.test(name)) return (ctx) => `${ctx.rng.pick(WORDS).slice(0, 3).toUpperCase()}-${ctx.rng.between(10000, 99999)}`;
@@ -195,10 +194,33 @@ function stringGenerator(model: EntityModel, column: Column): Generator {
   return (ctx) => `${ctx.rng.pick(WORDS)} ${ctx.rng.pick(WORDS).toLowerCase()} ${ctx.index + 1}`;
 }
 
-function generator(model: EntityModel, column: Column, seedValue: number, seedCounts: ReadonlyMap<string, number>, lookupTarget: (column: Column) => string | undefined): Generator {
+/** What the generator of a lookup column draws on: the seeded rows of its target, or the ids of a table only referred to. */
+export interface LookupSources {
+  seedValue: number;
+  /** Seeded row counts of every entity set. */
+  seedCounts: ReadonlyMap<string, number>;
+  /** The served entity set a lookup column points at. */
+  target(column: Column): string | undefined;
+  /** The ids a lookup to a table the emulator does not serve (users, teams, ...) may hold. */
+  references(column: Column): readonly string[];
+}
+
+function lookupGenerator(column: Column, sources: LookupSources): Generator {
+  const target = sources.target(column);
+  const count = target === undefined ? 0 : (sources.seedCounts.get(target) ?? 0);
+  if (target !== undefined && count > 0) {
+    // Most rows point at another seeded row; some have no parent.
+    return (ctx) => (ctx.rng.chance(0.15) ? null : seededGuid(sources.seedValue, target, ctx.rng.int(count)));
+  }
+  const ids = sources.references(column);
+  return ids.length === 0 ? () => null : (ctx) => ctx.rng.pick(ids);
+}
+
+function generator(model: EntityModel, column: Column, sources: LookupSources): Generator {
   const name = column.name.toLowerCase();
   switch (column.type) {
     case 'string':
+    case 'memo':
       return stringGenerator(model, column);
     case 'email':
       if (isPersonTable(model)) {
@@ -213,12 +235,17 @@ function generator(model: EntityModel, column: Column, seedValue: number, seedCo
     case 'url':
       return (ctx) => `https://www.${ctx.organisation()[1]}.com`;
     case 'integer':
+      if (name.includes('children')) return (ctx) => ctx.rng.between(0, 4);
       if (name.includes('employees')) return (ctx) => Math.max(1, Math.round(Math.exp(ctx.rng.next() * Math.log(50_000))));
       if (/count|quantity|qty|number/.test(name)) return (ctx) => ctx.rng.between(0, 1000);
       return (ctx) => ctx.rng.between(0, 10_000);
     case 'decimal':
       if (/percent|rate|probability/.test(name)) return (ctx) => Math.round(ctx.rng.next() * 10_000) / 100;
       return (ctx) => Math.round(ctx.rng.next() * 100_000) / 100;
+    case 'double':
+      if (name.includes('latitude')) return (ctx) => Math.round((ctx.rng.next() * 180 - 90) * 100_000) / 100_000;
+      if (name.includes('longitude')) return (ctx) => Math.round((ctx.rng.next() * 360 - 180) * 100_000) / 100_000;
+      return (ctx) => Math.round(ctx.rng.next() * 1_000_000) / 1000;
     case 'money':
       // Revenue is spread log-uniformly between 10 thousand and 1 billion.
       if (name.includes('revenue')) return (ctx) => Math.round(Math.exp(Math.log(10_000) + ctx.rng.next() * Math.log(100_000)));
@@ -231,16 +258,13 @@ function generator(model: EntityModel, column: Column, seedValue: number, seedCo
       if (name.includes('birth')) return (ctx) => dayText(BIRTH_FROM + ctx.rng.int(BIRTH_DAYS));
       return (ctx) => dayText(SEED_FROM / DAY_MS + ctx.rng.int(DATE_DAYS));
     case 'picklist': {
-      const options = KNOWN_PICKLISTS[name] ?? CUSTOM_PICKLIST;
+      const options = column.options ?? [];
       return (ctx) => ctx.rng.pick(options);
     }
-    case 'lookup': {
-      const target = lookupTarget(column);
-      const count = target === undefined ? 0 : (seedCounts.get(target) ?? 0);
-      if (target === undefined || count === 0) return () => null;
-      // Most rows point at another seeded row; some have no parent.
-      return (ctx) => (ctx.rng.chance(0.15) ? null : seededGuid(seedValue, target, ctx.rng.int(count)));
-    }
+    case 'lookup':
+    case 'customer':
+    case 'owner':
+      return lookupGenerator(column, sources);
     case 'guid':
       return (ctx) => guidFromWords(ctx.rng.int(2 ** 32), ctx.rng.int(2 ** 32), ctx.rng.int(2 ** 32), ctx.rng.int(2 ** 32));
     default:
@@ -269,22 +293,17 @@ function dayText(day: number): string {
 }
 
 /**
- * Generates `count` rows of a table. `seedCounts` holds the seeded row counts of every
- * entity set (lookups point at seeded rows of their target); `lookupTarget` resolves a
- * lookup column's target entity set.
+ * Generates `count` rows of a table. Lookups point at seeded rows of their target
+ * table, or at the users, teams, business unit and currency every organisation has
+ * (`sources`); createdby, modifiedby and owners are among `users`.
  */
-export function seedRows(
-  model: EntityModel,
-  count: number,
-  seedValue: number,
-  seedCounts: ReadonlyMap<string, number>,
-  lookupTarget: (column: Column) => string | undefined,
-): SeededRow[] {
-  const required = new Set([model.primaryName, 'lastname', 'name']);
+export function seedRows(model: EntityModel, count: number, sources: LookupSources, users: readonly string[]): SeededRow[] {
+  const seedValue = sources.seedValue;
+  const required = new Set([model.primaryName, 'lastname', 'name', '_owningbusinessunit_value']);
   const columns = model.fields.filter((field) => !field.system);
-  const generators = columns.map((column) => generator(model, column, seedValue, seedCounts, lookupTarget));
-  // Two-option (boolean) columns always hold true or false.
-  const nullable = columns.map((column) => !required.has(column.name) && column.name !== 'fullname' && column.kind !== 'boolean');
+  const generators = columns.map((column) => generator(model, column, sources));
+  // Two-option (boolean) columns always hold true or false; every row has an owner.
+  const nullable = columns.map((column) => !required.has(column.name) && column.name !== 'fullname' && column.kind !== 'boolean' && column.type !== 'owner');
   const ctx = new RowContext();
   const salt = hashString(model.entitySet);
   const span = SEED_TO - SEED_FROM;
@@ -302,10 +321,15 @@ export function seedRows(
     }
     // About 40% of rows were never modified after creation.
     const modifiedMs = ctx.rng.chance(0.4) ? createdMs : toSecond(createdMs + Math.floor(ctx.rng.next() ** 2 * (SEED_TO - createdMs)));
+    const createdBy = ctx.rng.pick(users);
     values[model.createdon.index] = createdMs;
+    values[model.createdby.index] = createdBy;
     values[model.modifiedon.index] = modifiedMs;
+    values[model.modifiedby.index] = modifiedMs === createdMs ? createdBy : ctx.rng.pick(users);
     values[model.versionnumber.index] = 0;
-    values[model.statecode.index] = ctx.rng.chance(INACTIVE_RATE) ? 1 : 0;
+    const state = ctx.rng.chance(INACTIVE_RATE) ? 1 : 0;
+    values[model.statecode.index] = state;
+    values[model.statuscode.index] = STATUS_OF_STATE[state];
     if (model.fullName) values[model.fullName.full] = fullNameOf(values[model.fullName.first], values[model.fullName.last]);
     rows[index] = { id: values[model.key.index] as string, values, createdMs, modifiedMs };
   }

@@ -274,7 +274,6 @@ export function webContext(ctx: ServerContext): WebApiContext {
     maxPageSize: ctx.maxPageSize,
     retentionMs: ctx.retentionMs,
     deltaMinVersion: () => ctx.deltaMinVersion,
-    clientId: ctx.identity.clientId,
     batch: (request) =>
       executeBatch(
         {

@@ -10,8 +10,9 @@
  */
 import { Rng, mixSeed } from '../shared/prng.js';
 import { DataverseError, ERROR_CODES, odataError, rowNotFound } from './errors.js';
-import { EntityModel, lookupLogicalName, type Column, type EntitySetDefinition, type Field } from './table-definitions.js';
-import { guidFromWords, seedRows, type SeededRow } from './seed.js';
+import { Organisation } from './principals.js';
+import { EntityModel, STATUS_OF_STATE, lookupLogicalName, type Column, type EntitySetDefinition, type Field } from './table-definitions.js';
+import { guidFromWords, seedRows, type LookupSources, type SeededRow } from './seed.js';
 import { GUID, comparable, fullNameOf, guidOrder, jsonFragment, parseWriteValue, toSecond, wireValue } from './values.js';
 
 /** A row as the Web API returns it: flat columns plus "@odata.etag". */
@@ -34,6 +35,8 @@ export interface StoreOptions {
   seed?: Record<string, number>;
   seedValue?: number;
   now?: () => number;
+  /** The users, teams, business unit and currency rows point at; default the organisation of seedValue and the default client id. */
+  organisation?: Organisation;
 }
 
 /** Seeded rows get versions from here on, in modifiedon order. */
@@ -156,10 +159,12 @@ export class DynamicsStore {
   private readonly idRng: Rng;
   readonly seedValue: number;
   readonly now: () => number;
+  readonly organisation: Organisation;
 
   constructor(options: StoreOptions) {
     this.seedValue = options.seedValue ?? 42;
     this.now = options.now ?? Date.now;
+    this.organisation = options.organisation ?? new Organisation(this.seedValue);
     this.idRng = new Rng(mixSeed(this.seedValue, 0x1d5eed));
     for (const def of options.entitySets) {
       const table = new Table(new EntityModel(def));
@@ -184,9 +189,16 @@ export class DynamicsStore {
     }
     const tables: Table[] = [];
     const rows: SeededRow[] = [];
+    const users = this.organisation.ids('systemuser');
     for (const [entitySet, count] of seedCounts) {
       const table = this.tables.get(entitySet) as Table;
-      for (const row of seedRows(table.model, count, this.seedValue, seedCounts, (column) => this.lookupTarget(table.model, column))) {
+      const sources: LookupSources = {
+        seedValue: this.seedValue,
+        seedCounts,
+        target: (column) => this.lookupTarget(table.model, column),
+        references: (column) => column.targets.flatMap((target) => this.organisation.ids(target)),
+      };
+      for (const row of seedRows(table.model, count, sources, users)) {
         tables.push(table);
         rows.push(row);
       }
@@ -285,10 +297,21 @@ export class DynamicsStore {
     return table;
   }
 
-  /** The entity set a lookup column points at: lookupTargets, or the table whose logical name the column's name contains. */
+  /**
+   * The served entity set a lookup column points at: lookupTargets, the first of its
+   * targets the organisation has a table for, or the table whose logical name the
+   * column's name contains.
+   */
   lookupTarget(model: EntityModel, column: Column): string | undefined {
     const explicit = model.def.lookupTargets?.[column.name];
     if (explicit !== undefined) return explicit;
+    if (column.targets.length > 0) {
+      for (const target of column.targets) {
+        const table = this.byLogicalName.get(target);
+        if (table) return table.model.entitySet;
+      }
+      return undefined;
+    }
     const logical = lookupLogicalName(column.name).toLowerCase();
     let best: Table | undefined;
     for (const table of this.tables.values()) {
@@ -321,28 +344,44 @@ export class DynamicsStore {
     const model = table.model;
     if (table.rows.has(id)) throw new DataverseError(412, ERROR_CODES.duplicateRecord, 'A record with matching key values already exists.');
     const values: unknown[] = new Array(model.fields.length).fill(null);
-    // Two-option (boolean) columns always have a value: false unless given.
-    for (const column of model.fields) if (column.kind === 'boolean' && !column.system) values[column.index] = false;
+    const organisation = this.organisation;
+    for (const column of model.fields) {
+      // Two-option (boolean) columns always have a value: false unless given. The caller
+      // owns the rows it creates, in its business unit.
+      if (column.kind === 'boolean' && !column.system) values[column.index] = false;
+      else if (column.type === 'owner') values[column.index] = organisation.userId;
+      else if (column.name === '_owningbusinessunit_value') values[column.index] = organisation.businessUnitId;
+    }
     values[model.statecode.index] = 0;
+    values[model.statuscode.index] = STATUS_OF_STATE[0];
     for (const [index, value] of assigned) values[index] = value;
+    settleState(model, id, values, assigned);
     values[model.key.index] = id;
     const time = toSecond(modifiedOn ?? this.now());
     values[model.createdon.index] = time;
+    values[model.createdby.index] = organisation.userId;
     return this.commit(table, id, values, time);
   }
 
   updateRow(table: Table, current: StoredRow, assigned: ReadonlyMap<number, unknown>, modifiedOn?: number): StoredRow {
     const values = [...current.values];
     for (const [index, value] of assigned) values[index] = value;
+    settleState(table.model, current.id, values, assigned);
     return this.commit(table, current.id, values, toSecond(modifiedOn ?? this.now()));
   }
 
   private commit(table: Table, id: string, values: unknown[], modifiedMs: number): StoredRow {
     const model = table.model;
     if (model.fullName) values[model.fullName.full] = fullNameOf(values[model.fullName.first], values[model.fullName.last]);
+    const currency = model.byName.get('_transactioncurrencyid_value');
+    // A row with a money value is in a currency: the organisation's base one unless given.
+    if (currency !== undefined && values[currency.index] === null && model.fields.some((column) => column.type === 'money' && values[column.index] !== null)) {
+      values[currency.index] = this.organisation.currencyId;
+    }
     this.record(table, id);
     const version = ++this.changeVersion;
     values[model.modifiedon.index] = modifiedMs;
+    values[model.modifiedby.index] = this.organisation.userId;
     values[model.versionnumber.index] = version;
     const row = new StoredRow(id, values, version, table.rows.get(id)?.order);
     table.rows.set(id, row);
@@ -389,7 +428,7 @@ export class DynamicsStore {
     this.journal?.push({ table, id, row: table.rows.get(id), tombstone: table.tombstones.get(id) });
   }
 
-  /** Store writes take Web API values, and lookups as plain GUIDs; system columns are ignored. */
+  /** Store writes take Web API values, and lookups as plain GUIDs; columns only the platform sets are ignored. */
   private parseStoreValues(table: Table, values: Record<string, unknown>): Map<number, unknown> {
     const model = table.model;
     const assigned = new Map<number, unknown>();
@@ -397,9 +436,25 @@ export class DynamicsStore {
       if (name.startsWith('@') || name.includes('@')) continue;
       const column = model.byName.get(name);
       if (!column) throw odataError(`The property '${name}' does not exist on type '${model.typeName}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
-      if (column === model.createdon || column === model.modifiedon || column === model.versionnumber) continue;
+      if (column.readOnly) continue;
       assigned.set(column.index, parseWriteValue(model, column, raw));
     }
     return assigned;
+  }
+}
+
+/**
+ * statecode and statuscode move together: a write of one sets the other to match (a
+ * state's default status reason, a status reason's state); a write of both must name
+ * a pair that belongs together.
+ */
+function settleState(model: EntityModel, id: string, values: unknown[], assigned: ReadonlyMap<number, unknown>): void {
+  const state = model.statecode.index;
+  const status = model.statuscode.index;
+  if (assigned.has(state) && !assigned.has(status)) values[status] = STATUS_OF_STATE[values[state] as number];
+  else if (assigned.has(status) && !assigned.has(state)) values[state] = STATUS_OF_STATE.indexOf(values[status] as number);
+  else if (assigned.has(state) && STATUS_OF_STATE[values[state] as number] !== values[status]) {
+    const name = `${model.def.logicalName[0]?.toUpperCase()}${model.def.logicalName.slice(1)}State.${values[state] === 0 ? 'Active' : 'Inactive'}`;
+    throw new DataverseError(400, ERROR_CODES.invalidArgument, `${String(values[status])} is not a valid status code for state code ${name} on ${model.logicalName} with Id ${id}.`);
   }
 }

@@ -1,29 +1,54 @@
 /**
  * Tables (entity sets) and their columns. A definition names the entity set as it
- * appears in URLs (`contacts`), the table's logical name (`contact`, used in
- * `@odata.context`-adjacent places, error messages and EntityDefinitions), its GUID
- * primary key and its columns by Web API property name. Lookups are exposed by the Web
- * API as `_<logicalname>_value` GUID properties and written through navigation
- * properties (`parentcustomerid_account@odata.bind`).
+ * appears in URLs (`contacts`), the table's logical name (`contact`, used in error
+ * messages and EntityDefinitions), its GUID primary key and its columns by Web API
+ * property name. Lookups are exposed by the Web API as `_<logicalname>_value` GUID
+ * properties and written through navigation properties
+ * (`parentcustomerid_account@odata.bind`). The standard contact and account tables are
+ * in catalogue.ts.
  */
 export type AttributeType =
   | 'string'
+  | 'memo'
   | 'email'
   | 'phone'
   | 'url'
   | 'integer'
   | 'decimal'
+  | 'double'
   | 'money'
   | 'boolean'
   | 'datetime'
   | 'date'
   | 'picklist'
   | 'lookup'
+  | 'customer'
+  | 'owner'
   | 'guid';
 
 export const ATTRIBUTE_TYPES: readonly AttributeType[] = [
-  'string', 'email', 'phone', 'url', 'integer', 'decimal', 'money', 'boolean', 'datetime', 'date', 'picklist', 'lookup', 'guid',
+  'string', 'memo', 'email', 'phone', 'url', 'integer', 'decimal', 'double', 'money', 'boolean', 'datetime', 'date', 'picklist', 'lookup', 'customer', 'owner', 'guid',
 ];
+
+/** A column with more to say than its type. */
+export interface AttributeDefinition {
+  type: AttributeType;
+  /** Text: the longest value a write may set (default 4000; 2000 for memo). */
+  maxLength?: number;
+  /**
+   * Not valid for create or update (AttributeMetadata.IsValidForCreate and
+   * IsValidForUpdate false): the platform sets it, and a write of it is ignored.
+   */
+  readOnly?: boolean;
+  /** Choices: the option values; default those of a new choice column, 100000000 to 100000004. */
+  options?: readonly number[];
+  /**
+   * Lookups: the logical names of the tables it points at (LookupAttributeMetadata.Targets).
+   * Default: the table whose logical name the column's name contains; customer: account
+   * and contact; owner: systemuser and team.
+   */
+  targets?: readonly string[];
+}
 
 export interface EntitySetDefinition {
   /** URL name, e.g. 'contacts'. */
@@ -35,61 +60,18 @@ export interface EntitySetDefinition {
   /** EntityMetadata.ChangeTrackingEnabled: whether `Prefer: odata.track-changes` works. */
   changeTracking: boolean;
   /**
-   * Columns besides the primary key and the system ones every row has: createdon,
-   * modifiedon (datetime), versionnumber (integer), statecode (integer 0 active / 1 inactive).
+   * Columns besides the primary key and the system columns every row has (SYSTEM_COLUMNS),
+   * by Web API name: a type, or a type with its facts.
    */
-  attributes: Record<string, AttributeType>;
+  attributes: Record<string, AttributeType | AttributeDefinition>;
   /** EntityMetadata.PrimaryNameAttribute (always set on seeded rows); default: 'name', 'fullname' or the first string column. */
   primaryNameAttribute?: string;
   /**
-   * The entity set each lookup column points at, e.g. { _parentcustomerid_value: 'accounts' }.
-   * Without an entry the target is guessed from the column name (`_accountid_value`,
-   * `_parentaccountid_value` → the table whose logical name appears in it).
+   * The entity set each lookup column points at, e.g. { _new_projectid_value: 'new_projects' },
+   * for definitions that give lookups by type alone (see AttributeDefinition.targets).
    */
   lookupTargets?: Record<string, string>;
 }
-
-export const CONTACTS: EntitySetDefinition = {
-  entitySet: 'contacts',
-  logicalName: 'contact',
-  primaryKey: 'contactid',
-  changeTracking: true,
-  primaryNameAttribute: 'fullname',
-  attributes: {
-    firstname: 'string',
-    lastname: 'string',
-    fullname: 'string',
-    emailaddress1: 'email',
-    telephone1: 'phone',
-    jobtitle: 'string',
-    address1_city: 'string',
-    address1_country: 'string',
-    birthdate: 'date',
-    donotbulkemail: 'boolean',
-    _parentcustomerid_value: 'lookup',
-  },
-  // parentcustomerid is a Customer lookup (account or contact); seeded rows point at accounts.
-  lookupTargets: { _parentcustomerid_value: 'accounts' },
-};
-
-export const ACCOUNTS: EntitySetDefinition = {
-  entitySet: 'accounts',
-  logicalName: 'account',
-  primaryKey: 'accountid',
-  changeTracking: true,
-  primaryNameAttribute: 'name',
-  attributes: {
-    name: 'string',
-    websiteurl: 'url',
-    telephone1: 'phone',
-    address1_city: 'string',
-    address1_country: 'string',
-    numberofemployees: 'integer',
-    revenue: 'money',
-    industrycode: 'picklist',
-    emailaddress1: 'email',
-  },
-};
 
 /** How values of a column are held, compared and written as JSON. */
 export type ValueKind = 'string' | 'number' | 'boolean' | 'datetime' | 'date' | 'guid';
@@ -118,90 +100,100 @@ export interface Shape {
 
 /** A table column. */
 export interface Column extends Field {
-  type: AttributeType | 'primarykey' | 'bigint' | 'state';
+  type: AttributeType | 'primarykey' | 'bigint' | 'state' | 'status';
   system: boolean;
+  /** Not valid for create or update: writes of it are ignored. */
+  readOnly: boolean;
+  /** Text columns: the longest value a write may set. */
+  maxLength: number;
+  /** Choice, state and status columns: the values a write may set. */
+  options: readonly number[] | undefined;
+  /** Lookups: the logical names of the tables it may point at. */
+  targets: readonly string[];
   /** `"name":`, the start of the column's JSON member. */
   jsonKey: string;
 }
 
-const KIND: Record<AttributeType, { kind: ValueKind; edm: string; integer?: boolean }> = {
+type ColumnType = Column['type'];
+
+const KIND: Record<ColumnType, { kind: ValueKind; edm: string; integer?: boolean }> = {
   string: { kind: 'string', edm: 'Edm.String' },
+  memo: { kind: 'string', edm: 'Edm.String' },
   email: { kind: 'string', edm: 'Edm.String' },
   phone: { kind: 'string', edm: 'Edm.String' },
   url: { kind: 'string', edm: 'Edm.String' },
   integer: { kind: 'number', edm: 'Edm.Int32', integer: true },
   decimal: { kind: 'number', edm: 'Edm.Decimal' },
+  double: { kind: 'number', edm: 'Edm.Double' },
   money: { kind: 'number', edm: 'Edm.Decimal' },
   boolean: { kind: 'boolean', edm: 'Edm.Boolean' },
   datetime: { kind: 'datetime', edm: 'Edm.DateTimeOffset' },
   date: { kind: 'date', edm: 'Edm.Date' },
   picklist: { kind: 'number', edm: 'Edm.Int32', integer: true },
   lookup: { kind: 'guid', edm: 'Edm.Guid' },
+  customer: { kind: 'guid', edm: 'Edm.Guid' },
+  owner: { kind: 'guid', edm: 'Edm.Guid' },
   guid: { kind: 'guid', edm: 'Edm.Guid' },
+  primarykey: { kind: 'guid', edm: 'Edm.Guid' },
+  bigint: { kind: 'number', edm: 'Edm.Int64', integer: true },
+  state: { kind: 'number', edm: 'Edm.Int32', integer: true },
+  status: { kind: 'number', edm: 'Edm.Int32', integer: true },
 };
 
 /** AttributeMetadata.AttributeType of each column type. */
+const METADATA_TYPES: Record<ColumnType, string> = {
+  string: 'String',
+  memo: 'Memo',
+  email: 'String',
+  phone: 'String',
+  url: 'String',
+  integer: 'Integer',
+  decimal: 'Decimal',
+  double: 'Double',
+  money: 'Money',
+  boolean: 'Boolean',
+  datetime: 'DateTime',
+  date: 'DateTime',
+  picklist: 'Picklist',
+  lookup: 'Lookup',
+  customer: 'Customer',
+  owner: 'Owner',
+  guid: 'Uniqueidentifier',
+  primarykey: 'Uniqueidentifier',
+  bigint: 'BigInt',
+  state: 'State',
+  status: 'Status',
+};
+
 export function metadataAttributeType(column: Column): string {
-  switch (column.type) {
-    case 'primarykey':
-    case 'guid':
-      return 'Uniqueidentifier';
-    case 'bigint':
-      return 'BigInt';
-    case 'state':
-      return 'State';
-    case 'integer':
-      return 'Integer';
-    case 'decimal':
-      return 'Decimal';
-    case 'money':
-      return 'Money';
-    case 'boolean':
-      return 'Boolean';
-    case 'datetime':
-    case 'date':
-      return 'DateTime';
-    case 'picklist':
-      return 'Picklist';
-    case 'lookup':
-      return 'Lookup';
-    default:
-      return 'String';
-  }
+  return METADATA_TYPES[column.type];
 }
 
-export const SYSTEM_COLUMNS = ['createdon', 'modifiedon', 'versionnumber', 'statecode'] as const;
+/** Lookup, customer and owner columns: a related row's GUID, written through a navigation property. */
+export function isLookup(column: Column): boolean {
+  return column.type === 'lookup' || column.type === 'customer' || column.type === 'owner';
+}
+
+/**
+ * Columns every table has, set by the platform: who created and last changed a row and
+ * when, its row version, its state (0 active, 1 inactive) and status reason.
+ */
+export const SYSTEM_COLUMNS = ['createdon', '_createdby_value', 'modifiedon', '_modifiedby_value', 'versionnumber', 'statecode', 'statuscode'] as const;
+
+/** Status reasons: the default one of each state (1 Active, 2 Inactive, as on most tables). */
+export const STATUS_OF_STATE: readonly number[] = [1, 2];
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LOOKUP_NAME = /^_([A-Za-z0-9_]+)_value$/;
-
-/**
- * Default maximum lengths of well-known text columns (Dataverse validates them on
- * write); other text columns take up to 4000 characters.
- */
-const MAX_LENGTHS: Record<string, number> = {
-  firstname: 50,
-  lastname: 50,
-  middlename: 50,
-  fullname: 160,
-  name: 160,
-  jobtitle: 100,
-  emailaddress1: 100,
-  emailaddress2: 100,
-  emailaddress3: 100,
-  telephone1: 50,
-  telephone2: 50,
-  telephone3: 50,
-  mobilephone: 50,
-  fax: 50,
-  websiteurl: 200,
-  address1_city: 80,
-  address1_country: 80,
-  address1_line1: 250,
-  address1_postalcode: 20,
-  accountnumber: 20,
-};
 const DEFAULT_MAX_LENGTH = 4000;
+const DEFAULT_MEMO_LENGTH = 2000;
+/** A new choice column's options start at the default publisher's prefix value. */
+const CUSTOM_OPTIONS = [100000000, 100000001, 100000002, 100000003, 100000004];
+const DEFAULT_TARGETS: Partial<Record<AttributeType, readonly string[]>> = { customer: ['account', 'contact'], owner: ['systemuser', 'team'] };
+
+function attributeDefinition(spec: AttributeType | AttributeDefinition): AttributeDefinition {
+  return typeof spec === 'string' ? { type: spec } : spec;
+}
 
 /** A table: its definition plus the derived column layout. */
 export class EntityModel implements Shape {
@@ -210,9 +202,12 @@ export class EntityModel implements Shape {
   readonly byName: ReadonlyMap<string, Column>;
   readonly key: Column;
   readonly createdon: Column;
+  readonly createdby: Column;
   readonly modifiedon: Column;
+  readonly modifiedby: Column;
   readonly versionnumber: Column;
   readonly statecode: Column;
+  readonly statuscode: Column;
   readonly primaryName: string | undefined;
   /** firstname/lastname/fullname indexes when the table has all three (fullname is computed). */
   readonly fullName: { first: number; last: number; full: number } | undefined;
@@ -220,25 +215,34 @@ export class EntityModel implements Shape {
   constructor(readonly def: EntitySetDefinition) {
     validateDefinition(def);
     const fields: Column[] = [];
-    const add = (name: string, type: Column['type'], system: boolean): Column => {
-      const base =
-        type === 'primarykey'
-          ? { kind: 'guid' as const, edm: 'Edm.Guid' }
-          : type === 'bigint'
-            ? { kind: 'number' as const, edm: 'Edm.Int64', integer: true }
-            : type === 'state'
-              ? { kind: 'number' as const, edm: 'Edm.Int32', integer: true }
-              : KIND[type];
-      const column: Column = { name, index: fields.length, type, system, jsonKey: `${JSON.stringify(name)}:`, ...base };
+    const add = (name: string, type: ColumnType, system: boolean, facts: Omit<AttributeDefinition, 'type'> = {}): Column => {
+      const column: Column = {
+        name,
+        index: fields.length,
+        type,
+        system,
+        readOnly: facts.readOnly ?? false,
+        maxLength: facts.maxLength ?? (type === 'memo' ? DEFAULT_MEMO_LENGTH : DEFAULT_MAX_LENGTH),
+        options: facts.options ?? (type === 'picklist' ? CUSTOM_OPTIONS : undefined),
+        targets: facts.targets ?? DEFAULT_TARGETS[type as AttributeType] ?? [],
+        jsonKey: `${JSON.stringify(name)}:`,
+        ...KIND[type],
+      };
       fields.push(column);
       return column;
     };
     this.key = add(def.primaryKey, 'primarykey', true);
-    for (const [name, type] of Object.entries(def.attributes)) add(name, type, false);
-    this.createdon = add('createdon', 'datetime', true);
-    this.modifiedon = add('modifiedon', 'datetime', true);
-    this.versionnumber = add('versionnumber', 'bigint', true);
-    this.statecode = add('statecode', 'state', true);
+    for (const [name, spec] of Object.entries(def.attributes)) {
+      const { type, ...facts } = attributeDefinition(spec);
+      add(name, type, false, facts);
+    }
+    this.createdon = add('createdon', 'datetime', true, { readOnly: true });
+    this.createdby = add('_createdby_value', 'lookup', true, { readOnly: true, targets: ['systemuser'] });
+    this.modifiedon = add('modifiedon', 'datetime', true, { readOnly: true });
+    this.modifiedby = add('_modifiedby_value', 'lookup', true, { readOnly: true, targets: ['systemuser'] });
+    this.versionnumber = add('versionnumber', 'bigint', true, { readOnly: true });
+    this.statecode = add('statecode', 'state', true, { options: [0, 1] });
+    this.statuscode = add('statuscode', 'status', true, { options: STATUS_OF_STATE });
     this.fields = fields;
     this.byName = new Map(fields.map((field) => [field.name, field]));
     this.typeName = `Microsoft.Dynamics.CRM.${def.logicalName}`;
@@ -260,25 +264,22 @@ export class EntityModel implements Shape {
     return this.def.logicalName;
   }
 
-  maxLength(column: Column): number {
-    return MAX_LENGTHS[column.name] ?? DEFAULT_MAX_LENGTH;
-  }
-
   /** The columns a row shows without $select: everything but the key, which comes last. */
   get defaultSelection(): readonly Column[] {
     return this.fields.filter((field) => field !== this.key);
   }
 
-  /** The navigation property names that bind a lookup column: `parentcustomerid`, `parentcustomerid_account`, ... */
-  lookupForNavigation(navigation: string): Column | undefined {
+  /**
+   * The lookup a navigation property binds: `parentaccountid` for a plain lookup,
+   * `ownerid` for an owner, `parentcustomerid_account` for a customer lookup (one
+   * navigation property per target table), with the target it names.
+   */
+  lookupForNavigation(navigation: string): { column: Column; target?: string } | undefined {
     const direct = this.byName.get(`_${navigation}_value`);
-    if (direct?.type === 'lookup') return direct;
-    // Polymorphic (customer, owner, regarding) lookups have one navigation property per
-    // target type: <lookup>_<target logical name>.
-    for (let cut = navigation.lastIndexOf('_'); cut > 0; cut = navigation.lastIndexOf('_', cut - 1)) {
-      const column = this.byName.get(`_${navigation.slice(0, cut)}_value`);
-      if (column?.type === 'lookup') return column;
-    }
+    if (direct !== undefined && (direct.type === 'lookup' || direct.type === 'owner')) return { column: direct };
+    const cut = navigation.lastIndexOf('_');
+    const customer = cut > 0 ? this.byName.get(`_${navigation.slice(0, cut)}_value`) : undefined;
+    if (customer?.type === 'customer') return { column: customer, target: navigation.slice(cut + 1) };
     return undefined;
   }
 }
@@ -288,18 +289,34 @@ function validateDefinition(def: EntitySetDefinition): void {
   if (!NAME.test(def.entitySet ?? '')) throw new Error(`${where}: entitySet must be an identifier`);
   if (!NAME.test(def.logicalName ?? '')) throw new Error(`${where}: logicalName must be an identifier`);
   if (!NAME.test(def.primaryKey ?? '')) throw new Error(`${where}: primaryKey must be an identifier`);
+  if (typeof def.changeTracking !== 'boolean') throw new Error(`${where}: changeTracking must be true or false`);
   if ((SYSTEM_COLUMNS as readonly string[]).includes(def.primaryKey)) throw new Error(`${where}: primaryKey "${def.primaryKey}" is a system column`);
-  for (const [name, type] of Object.entries(def.attributes ?? {})) {
-    if (!NAME.test(name)) throw new Error(`${where}: attribute "${name}" is not an identifier`);
-    if (!ATTRIBUTE_TYPES.includes(type)) throw new Error(`${where}: attribute "${name}" has unknown type "${String(type)}"`);
-    if (name === def.primaryKey || (SYSTEM_COLUMNS as readonly string[]).includes(name)) throw new Error(`${where}: attribute "${name}" is a system column`);
-    if (type === 'lookup' && !LOOKUP_NAME.test(name)) throw new Error(`${where}: lookup attribute "${name}" must be named _<name>_value, as the Web API names lookups`);
-  }
+  if (def.attributes === null || typeof def.attributes !== 'object') throw new Error(`${where}: attributes must map column names to types`);
+  for (const [name, spec] of Object.entries(def.attributes)) validateAttribute(where, def, name, spec);
   if (def.primaryNameAttribute !== undefined && def.attributes[def.primaryNameAttribute] === undefined) {
     throw new Error(`${where}: primaryNameAttribute "${def.primaryNameAttribute}" is not one of its attributes`);
   }
   for (const [name] of Object.entries(def.lookupTargets ?? {})) {
-    if (def.attributes[name] !== 'lookup') throw new Error(`${where}: lookupTargets names "${name}", which is not a lookup attribute`);
+    if (attributeDefinition(def.attributes[name] ?? 'string').type !== 'lookup') throw new Error(`${where}: lookupTargets names "${name}", which is not a lookup attribute`);
+  }
+}
+
+function validateAttribute(where: string, def: EntitySetDefinition, name: string, spec: AttributeType | AttributeDefinition | undefined): void {
+  const attribute = spec === null || spec === undefined ? undefined : attributeDefinition(spec);
+  const type = attribute?.type;
+  if (!NAME.test(name)) throw new Error(`${where}: attribute "${name}" is not an identifier`);
+  if (type === undefined || !ATTRIBUTE_TYPES.includes(type)) throw new Error(`${where}: attribute "${name}" has unknown type "${String(type)}"`);
+  if (name === def.primaryKey || (SYSTEM_COLUMNS as readonly string[]).includes(name)) throw new Error(`${where}: attribute "${name}" is a system column`);
+  if ((type === 'lookup' || type === 'customer' || type === 'owner') && !LOOKUP_NAME.test(name)) {
+    throw new Error(`${where}: lookup attribute "${name}" must be named _<name>_value, as the Web API names lookups`);
+  }
+  const { maxLength, options, targets } = attribute as AttributeDefinition;
+  if (maxLength !== undefined && (!Number.isSafeInteger(maxLength) || maxLength < 1)) throw new Error(`${where}: attribute "${name}": maxLength must be a positive integer`);
+  if (options !== undefined && (!Array.isArray(options) || options.length === 0 || !options.every((value) => Number.isSafeInteger(value)))) {
+    throw new Error(`${where}: attribute "${name}": options must be a non-empty list of integers`);
+  }
+  if (targets !== undefined && (!Array.isArray(targets) || targets.length === 0 || !targets.every((target) => NAME.test(String(target))))) {
+    throw new Error(`${where}: attribute "${name}": targets must be a non-empty list of logical names`);
   }
 }
 

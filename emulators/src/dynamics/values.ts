@@ -164,11 +164,15 @@ function cannotConvert(value: unknown, edm: string): DataverseError {
  * Lookups are not accepted here (the Web API sets them through `@odata.bind`).
  */
 export function parseWriteValue(model: EntityModel, column: Column, raw: unknown): unknown {
-  if (raw === null) return null;
+  if (raw === null) {
+    if (column.type === 'state') throw invalidState(model, raw);
+    if (column.type === 'status') throw outsideOptions(model, column, raw);
+    return null;
+  }
   switch (column.kind) {
     case 'string': {
       if (typeof raw !== 'string') throw odataError(`Cannot convert a primitive value to the expected type 'Edm.String'. See the inner exception for more details.`);
-      const max = model.maxLength(column);
+      const max = column.maxLength;
       if (raw.length > max) {
         throw new DataverseError(
           400,
@@ -184,9 +188,8 @@ export function parseWriteValue(model: EntityModel, column: Column, raw: unknown
         if (!Number.isInteger(raw)) throw cannotConvert(raw, column.edm);
         if (column.edm === 'Edm.Int32' && (raw < INT32_MIN || raw > INT32_MAX)) throw cannotConvert(raw, column.edm);
       }
-      if (column.type === 'state' && raw !== 0 && raw !== 1) {
-        throw new DataverseError(400, ERROR_CODES.invalidArgument, `${raw} is not a valid state code on ${model.logicalName}.`);
-      }
+      if (column.type === 'state' && raw !== 0 && raw !== 1) throw invalidState(model, raw);
+      if (column.options !== undefined && !column.options.includes(raw)) throw outsideOptions(model, column, raw);
       return raw;
     }
     case 'boolean':
@@ -204,4 +207,17 @@ export function parseWriteValue(model: EntityModel, column: Column, raw: unknown
       if (typeof raw !== 'string' || !GUID.test(raw)) throw cannotConvert(raw, column.edm);
       return raw.toLowerCase();
   }
+}
+
+function invalidState(model: EntityModel, raw: unknown): DataverseError {
+  return new DataverseError(400, ERROR_CODES.invalidArgument, `${String(raw)} is not a valid state code on ${model.logicalName}.`);
+}
+
+/** A choice or status reason value the column does not have. */
+function outsideOptions(model: EntityModel, column: Column, raw: unknown): DataverseError {
+  return new DataverseError(
+    400,
+    ERROR_CODES.validation,
+    `A validation error occurred. The value ${String(raw)} of '${column.name}' on record of type '${model.logicalName}' is outside the valid range. Accepted Values: ${(column.options ?? []).join(',')}`,
+  );
 }

@@ -39,7 +39,6 @@ export interface WebApiContext {
   retentionMs: number;
   /** Delta tokens with a lower version were expired by expireDeltaTokens(). */
   deltaMinVersion: () => number;
-  clientId: string;
   /** $batch (handled by batch.ts). */
   batch: (request: ApiRequest) => ApiResponse;
 }
@@ -48,6 +47,17 @@ export const JSON_CONTENT_TYPE = 'application/json; odata.metadata=minimal';
 
 const SYSTEM_QUERY_OPTIONS = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$deltatoken', '$expand', '$skip', '$apply', '$search', '$compute', '$format', '$levels']);
 
+/**
+ * Dataverse's own query parameters: a FetchXML query, or a system or personal view run
+ * by id. Each replaces the OData query, so ignoring one would answer with the whole
+ * table; the emulator refuses them instead.
+ */
+const NOT_EMULATED_PARAMETERS: Record<string, string> = {
+  fetchxml: 'FetchXML queries',
+  savedquery: 'saved (system) views',
+  userquery: 'personal views',
+};
+
 /** Query options by lower-cased name; each system query option at most once. */
 export class QueryOptions {
   private readonly values = new Map<string, string>();
@@ -55,6 +65,10 @@ export class QueryOptions {
   constructor(query: URLSearchParams) {
     for (const [name, value] of query) {
       const key = name.toLowerCase();
+      const notEmulated = NOT_EMULATED_PARAMETERS[key];
+      if (notEmulated !== undefined) {
+        throw odataError(`The query parameter '${name}' is not emulated: ${notEmulated} are not supported by this Dataverse emulator. Use $select, $filter and $orderby.`);
+      }
       if (!key.startsWith('$')) continue;
       if (!SYSTEM_QUERY_OPTIONS.has(key)) throw odataError(`The query parameter '${name}' is not supported.`);
       if (this.values.has(key)) throw odataError(`Query option '${name}' was specified more than once, but it must be specified at most once.`);

@@ -11,7 +11,7 @@ import { parseFilter } from './odata-filter.js';
 import { cookiePosition, decodePagingCookie, encodePagingCookie, withSkipToken } from './paging-cookie.js';
 import { compareRows, firstAfter, parseOrderBy, parseSelect, parseTop, totalOrder, wantsAnnotation } from './query.js';
 import type { StoredRow, Table } from './store.js';
-import { lookupLogicalName, type Column, type EntityModel } from './table-definitions.js';
+import { isLookup, type Column, type EntityModel } from './table-definitions.js';
 import { GUID, parseWriteValue } from './values.js';
 import {
   errorResponse,
@@ -61,7 +61,7 @@ function dispatch(ctx: WebApiContext, request: ApiRequest): ApiResponse {
   if (name === 'WhoAmI') {
     if (method !== 'GET') throw methodNotAllowed(method);
     if (rest.length > 0 || (key !== undefined && key !== '')) throw segmentNotFound(request.path);
-    return jsonResponse(200, JSON.stringify(whoAmI(request.base, ctx.store.seedValue, ctx.clientId)));
+    return jsonResponse(200, JSON.stringify(whoAmI(request.base, ctx.store.organisation)));
   }
   if (name === 'EntityDefinitions') {
     if (method !== 'GET') throw methodNotAllowed(method);
@@ -249,8 +249,15 @@ function parseBody(request: ApiRequest): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/** A row a lookup may point at: in a served table, or in a table known only by its ids (users, teams, ...). */
+interface Reference {
+  logicalName: string;
+  id: string;
+  table?: Table;
+}
+
 /** `/accounts(<guid>)`, `accounts(<guid>)`, an absolute URL or a change-set reference `$1`. */
-function resolveReference(ctx: WebApiContext, request: ApiRequest, raw: string): { table: Table; id: string } {
+function resolveReference(ctx: WebApiContext, request: ApiRequest, raw: string): Reference {
   let text = raw.trim();
   if (text.startsWith('$')) {
     const url = request.references?.get(text);
@@ -259,11 +266,46 @@ function resolveReference(ctx: WebApiContext, request: ApiRequest, raw: string):
   }
   const match = /^(?:https?:\/\/[^/]+)?\/?(?:api\/data\/v9\.[0-2]\/)?([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)$/.exec(text);
   if (!match) throw odataError(`The value '${raw}' of an @odata.bind annotation is not a valid entity reference.`);
-  const table = ctx.store.findTable(match[1] as string);
-  if (!table) throw segmentNotFound(match[1] as string);
+  const entitySet = match[1] as string;
   const key = (match[2] as string).trim();
+  const table = ctx.store.findTable(entitySet);
+  const logicalName = table?.model.logicalName ?? ctx.store.organisation.logicalNameOf(entitySet);
+  if (logicalName === undefined) throw segmentNotFound(entitySet);
   if (!GUID.test(key)) throw odataError(`Bad Request - Error in query syntax.`);
-  return { table, id: key.toLowerCase() };
+  return { logicalName, id: key.toLowerCase(), table };
+}
+
+/** The logical names of the tables a lookup may point at (its targets, or the table guessed from its name). */
+function lookupTargets(ctx: WebApiContext, model: EntityModel, column: Column): readonly string[] {
+  if (column.targets.length > 0 && model.def.lookupTargets?.[column.name] === undefined) return column.targets;
+  const guessed = ctx.store.findTable(ctx.store.lookupTarget(model, column) ?? '');
+  return guessed ? [guessed.model.logicalName] : [];
+}
+
+/**
+ * `<navigation>@odata.bind`: the lookup column it sets and the row it points at (null
+ * clears it). Customer lookups have one navigation property per target table
+ * (`parentcustomerid_account`); the row must exist.
+ */
+function bindLookup(ctx: WebApiContext, table: Table, request: ApiRequest, navigation: string, raw: unknown): { column: Column; id: string | null } {
+  const model = table.model;
+  const bound = model.lookupForNavigation(navigation);
+  const targets = bound === undefined ? [] : lookupTargets(ctx, model, bound.column);
+  if (!bound || (bound.target !== undefined && !targets.includes(bound.target))) {
+    throw odataError(
+      `An undeclared property '${navigation}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
+    );
+  }
+  if (raw === null) return { column: bound.column, id: null };
+  if (typeof raw !== 'string') throw odataError(`The value of an @odata.bind annotation for '${navigation}' must be a string.`);
+  const reference = resolveReference(ctx, request, raw);
+  const expected = bound.target !== undefined ? [bound.target] : targets;
+  if (expected.length > 0 && !expected.includes(reference.logicalName)) {
+    throw odataError(`The navigation property '${navigation}' refers to ${expected.join(' or ')} rows, not ${reference.logicalName} rows.`);
+  }
+  const exists = reference.table ? reference.table.rows.has(reference.id) : ctx.store.organisation.has(reference.logicalName, reference.id);
+  if (!exists) throw rowNotFound(reference.logicalName, reference.id);
+  return { column: bound.column, id: reference.id };
 }
 
 interface Payload {
@@ -273,8 +315,9 @@ interface Payload {
 
 /**
  * A write payload: columns by Web API name, lookups through `<navigation>@odata.bind`.
- * createdon, modifiedon and versionnumber are system-set and ignored, as is the computed
- * fullname; `_x_value` lookup properties cannot be written directly.
+ * Columns only the platform sets (createdon, modifiedon, createdby, versionnumber, the
+ * computed fullname, ...) are ignored; `_x_value` lookup properties cannot be written
+ * directly.
  */
 function parsePayload(ctx: WebApiContext, table: Table, request: ApiRequest, body: Record<string, unknown>): Payload {
   const model = table.model;
@@ -284,40 +327,21 @@ function parsePayload(ctx: WebApiContext, table: Table, request: ApiRequest, bod
     const at = name.indexOf('@');
     if (at >= 0) {
       if (at === 0 || name.slice(at + 1) !== 'odata.bind') continue;
-      const navigation = name.slice(0, at);
-      const column = model.lookupForNavigation(navigation);
-      if (!column) {
-        throw odataError(
-          `An undeclared property '${navigation}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
-        );
-      }
-      if (raw === null) {
-        assigned.set(column.index, null);
-        continue;
-      }
-      if (typeof raw !== 'string') throw odataError(`The value of an @odata.bind annotation for '${navigation}' must be a string.`);
-      const target = resolveReference(ctx, request, raw);
-      // Polymorphic lookups name the target in the navigation property: parentcustomerid_account.
-      const suffix = navigation.slice(lookupLogicalName(column.name).length);
-      const expected = suffix.startsWith('_') ? ctx.store.tableByLogicalName(suffix.slice(1)) : ctx.store.findTable(ctx.store.lookupTarget(model, column) ?? '');
-      if (expected !== undefined && expected !== target.table) {
-        throw odataError(`The navigation property '${navigation}' refers to ${expected.model.logicalName} rows, not ${target.table.model.logicalName} rows.`);
-      }
-      if (!target.table.rows.has(target.id)) throw rowNotFound(target.table.model.logicalName, target.id);
-      assigned.set(column.index, target.id);
+      const { column, id } = bindLookup(ctx, table, request, name.slice(0, at), raw);
+      if (!column.readOnly) assigned.set(column.index, id);
       continue;
     }
     const column = model.byName.get(name);
     if (!column) {
       throw odataError(`The property '${name}' does not exist on type '${model.typeName}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
     }
-    if (column.type === 'lookup') throw odataError('CRM do not support direct update of Entity Reference properties, Use Navigation properties instead.');
+    if (isLookup(column)) throw odataError('CRM do not support direct update of Entity Reference properties, Use Navigation properties instead.');
     if (column === model.key) {
       if (typeof raw !== 'string' || !GUID.test(raw)) throw odataError(`Cannot convert the literal '${String(raw)}' to the expected type 'Edm.Guid'.`);
       key = raw.toLowerCase();
       continue;
     }
-    if (column === model.createdon || column === model.modifiedon || column === model.versionnumber) continue;
+    if (column.readOnly) continue;
     if (model.fullName !== undefined && column.index === model.fullName.full) continue;
     assigned.set(column.index, parseWriteValue(model, column, raw));
   }

@@ -25,6 +25,12 @@ export class RollingWindow {
     return true;
   }
 
+  /** Counts a request whether or not a slot is free (a window that measures without limiting). */
+  record(now: number): void {
+    this.expire(now);
+    this.times.push(now);
+  }
+
   remaining(now: number): number {
     this.expire(now);
     return Math.max(0, this.max - (this.times.length - this.head));
