@@ -3,7 +3,10 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { DEFAULT_DYNAMICS_SEED, DEFAULT_SEED, packagedOrLocalMappings } from './emulator.js';
-import { globalFlags, parseSeed } from './options.js';
+import { globalFlags, parseSeed, type GlobalFlags } from './options.js';
+import { SOURCES } from '../config/sources.js';
+import type { DynamicsEmulator } from '@crmsync/emulators/dynamics';
+import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
 
 const DEMO_DB = 'crmsync-demo.db';
 
@@ -14,89 +17,79 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
     .addOption(new Option('--seed <counts>', 'records the HubSpot emulator generates per object').default(DEFAULT_SEED))
     .addOption(new Option('--dynamics-seed <counts>', 'rows the Dynamics 365 emulator generates per entity set').default(DEFAULT_DYNAMICS_SEED))
     .addHelpText('after', `\nWrites a fresh ${DEMO_DB} (or the file given with --db, which must not exist yet).`)
-    .action(
-      context.action(async (options: { seed: string; dynamicsSeed: string }, command: Command) => {
-        const global = globalFlags(command);
-        const seed = parseSeed(options.seed);
-        const dynamicsSeed = parseSeed(options.dynamicsSeed);
-        const path = global.db ?? DEMO_DB;
-        if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
-        const configPath = global.config ?? packagedOrLocalMappings();
-
-        const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, dynamicsEmulator, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
-          await Promise.all([
-            import('../config/load.js'),
-            import('@crmsync/emulators/hubspot'),
-            import('@crmsync/emulators/dynamics'),
-            import('../db/database.js'),
-            import('../engines/run-objects.js'),
-            import('../log.js'),
-            import('../db/sync-history.js'),
-            import('./output.js'),
-          ]);
-        const config = loadConfig(configPath);
-        const objects = enabledObjects(config, 'hubspot');
-        const fromDynamics = enabledObjects(config, 'dynamics');
-        const pairs = config.associations.filter((pair) => objects.includes(pair.from) && objects.includes(pair.to));
-        const syncEverything = async () => [
-          ...(await syncObjects([...objects, ...fromDynamics], syncOptions, runContext)),
-          ...(await syncAssociations(pairs, syncOptions, runContext)),
-        ];
-        const log = createLogger(global.quiet ? 'warn' : 'info');
-        const say = (line: string) => !global.json && process.stdout.write(`${line}\n`);
-
-        const syncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
-        for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
-        const emulator = await startHubSpotEmulator({ seed, seedValue: 42 });
-        // The standard contacts and accounts tables: what the shipped mappings.yaml reads.
-        const dynamics = await dynamicsEmulator.startDynamicsEmulator({ seed: dynamicsSeed, seedValue: 42 });
-        const store = openStore(path);
-        const runContext = {
-          store,
-          hubspot: { accessToken: emulator.token, baseUrl: emulator.url },
-          dynamics: {
-            resourceUrl: dynamics.url,
-            authorityHost: dynamics.authorityHost,
-            tenantId: dynamics.tenantId,
-            clientId: dynamics.clientId,
-            clientSecret: dynamics.clientSecret,
-            caCertificate: dynamics.certificate,
-          },
-          log,
-          signal: context.signal,
-        };
-        try {
-          say(
-            `HubSpot emulator on ${emulator.url} seeded with ${options.seed}; Dynamics 365 emulator on ${dynamics.url} seeded with ${options.dynamicsSeed}; database ${path}\n\n` +
-              '1. First run: nothing synced yet, so every object (then the associations between them) is read in full, from both CRMs',
-          );
-          const first = await syncEverything();
-          output.printResults(first, worstExitCode(first.map((result) => result.exitCode)), global.json);
-
-          const changed = makeSomeChanges(emulator.store);
-          const changedInDynamics = makeSomeDynamicsChanges(dynamics.store);
-          say(
-            `\n2. Meanwhile in HubSpot: ${changed}; in Dynamics 365: ${changedInDynamics}\n\n` +
-              '3. Second run: incremental, reads only what changed (Dynamics 365 through its change-tracking delta link)',
-          );
-          const second = await syncEverything();
-          output.printResults(second, worstExitCode(second.map((result) => result.exitCode)), global.json);
-
-          say('\n4. crmsync history');
-          output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), global.json);
-          say(`\nQuery the result: sqlite3 ${path} "SELECT id, email, firstname, lastname FROM hubspot_contacts LIMIT 5"`);
-          say(`                  sqlite3 ${path} "SELECT id, name, city FROM dynamics_companies LIMIT 5"`);
-          return worstExitCode([...first, ...second].map((result) => result.exitCode));
-        } finally {
-          store.close();
-          await Promise.all([emulator.close(), dynamics.close()]);
-        }
-      }),
-    );
+    .action(context.action((options: { seed: string; dynamicsSeed: string }, command: Command) => runDemo(options, globalFlags(command), context.signal)));
 }
 
+/** Full sync of both emulators, some edits in each, an incremental sync, the history: the whole job in one process. */
+async function runDemo(options: { seed: string; dynamicsSeed: string }, global: GlobalFlags, signal: AbortSignal): Promise<number> {
+  const seed = parseSeed(options.seed);
+  const dynamicsSeed = parseSeed(options.dynamicsSeed);
+  const path = global.db ?? DEMO_DB;
+  if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
+  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
+    await Promise.all([
+      import('../config/load.js'),
+      import('@crmsync/emulators/hubspot'),
+      import('@crmsync/emulators/dynamics'),
+      import('../db/database.js'),
+      import('../engines/run-objects.js'),
+      import('../log.js'),
+      import('../db/sync-history.js'),
+      import('./output.js'),
+    ]);
+  const config = loadConfig(global.config ?? packagedOrLocalMappings());
+  // Every enabled object of each CRM; associations between the objects both ends of which are synced.
+  const objects = SOURCES.flatMap((source) => enabledObjects(config, source));
+  const pairs = config.associations.filter((pair) => objects.includes(pair.from) && objects.includes(pair.to));
+  const say = (line: string) => !global.json && process.stdout.write(`${line}\n`);
+
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+  const hubspot = await startHubSpotEmulator({ seed, seedValue: 42 });
+  // The standard contacts and accounts tables: what the shipped mappings.yaml reads.
+  const dynamics = await startDynamicsEmulator({ seed: dynamicsSeed, seedValue: 42 });
+  const store = openStore(path);
+  const runContext = { store, hubspot: hubspotSettingsOf(hubspot), dynamics: dynamicsSettingsOf(dynamics), log: createLogger(global.quiet ? 'warn' : 'info'), signal };
+  const syncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
+  const syncEverything = async () => {
+    const results = [...(await syncObjects(objects, syncOptions, runContext)), ...(await syncAssociations(pairs, syncOptions, runContext))];
+    output.printResults(results, worstExitCode(results.map((result) => result.exitCode)), global.json);
+    return results;
+  };
+  try {
+    say(
+      `HubSpot emulator on ${hubspot.url} seeded with ${options.seed}; Dynamics 365 emulator on ${dynamics.url} seeded with ${options.dynamicsSeed}; database ${path}\n\n` +
+        '1. First run: nothing synced yet, so every object (then the associations between them) is read in full, from both CRMs',
+    );
+    const first = await syncEverything();
+    say(
+      `\n2. Meanwhile in HubSpot: ${makeSomeChanges(hubspot.store)}; in Dynamics 365: ${makeSomeDynamicsChanges(dynamics.store)}\n\n` +
+        '3. Second run: incremental, reads only what changed (Dynamics 365 through its change-tracking delta link)',
+    );
+    const second = await syncEverything();
+    say('\n4. crmsync history');
+    output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), global.json);
+    say(`\nQuery the result: sqlite3 ${path} "SELECT id, email, firstname, lastname FROM hubspot_contacts LIMIT 5"`);
+    say(`                  sqlite3 ${path} "SELECT id, name, city FROM dynamics_companies LIMIT 5"`);
+    return worstExitCode([...first, ...second].map((result) => result.exitCode));
+  } finally {
+    store.close();
+    await Promise.all([hubspot.close(), dynamics.close()]);
+  }
+}
+
+const hubspotSettingsOf = (emulator: HubSpotEmulator) => ({ accessToken: emulator.token, baseUrl: emulator.url });
+
+const dynamicsSettingsOf = (emulator: DynamicsEmulator) => ({
+  resourceUrl: emulator.url,
+  authorityHost: emulator.authorityHost,
+  tenantId: emulator.tenantId,
+  clientId: emulator.clientId,
+  clientSecret: emulator.clientSecret,
+  caCertificate: emulator.certificate,
+});
+
 /** Edits a few records the way users do in HubSpot, so the incremental run has work. */
-function makeSomeChanges(store: import('@crmsync/emulators/hubspot').HubSpotEmulator['store']): string {
+function makeSomeChanges(store: HubSpotEmulator['store']): string {
   const contacts = store.all('contacts').slice(0, 3);
   for (const contact of contacts) store.update('contacts', contact.id, { jobtitle: 'Head of Operations' });
   store.create('contacts', { email: 'new.customer@example.com', firstname: 'Nova', lastname: 'Customer', lifecyclestage: 'lead' });
@@ -108,7 +101,7 @@ function makeSomeChanges(store: import('@crmsync/emulators/hubspot').HubSpotEmul
 }
 
 /** The same kinds of edits in Dynamics 365: they reach crmsync through change tracking. */
-function makeSomeDynamicsChanges(store: import('@crmsync/emulators/dynamics').DynamicsEmulator['store']): string {
+function makeSomeDynamicsChanges(store: DynamicsEmulator['store']): string {
   const contacts = store.all('contacts').slice(0, 2);
   for (const contact of contacts) store.update('contacts', String(contact.contactid), { jobtitle: 'Chief Revenue Officer' });
   store.create('contacts', { firstname: 'Ada', lastname: 'Prospect', emailaddress1: 'ada.prospect@example.com' });

@@ -94,6 +94,7 @@ async function hubSpotEmulatorOptions(options: Flags): Promise<HubSpotEmulatorOp
   };
 }
 
+// Long only because it declares every flag of both emulators; the action is a dozen lines.
 export function registerEmulatorCommand(program: Command, context: CommandContext): void {
   program
     .command('emulator')
