@@ -5,6 +5,7 @@ import type { CommandContext } from './context.js';
 import { DEFAULT_DYNAMICS_SEED, DEFAULT_SEED, packagedOrLocalMappings } from './emulator.js';
 import { globalFlags, parseSeed, type GlobalFlags } from './options.js';
 import { SOURCES } from '../config/sources.js';
+import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
 import type { DynamicsEmulator } from '@crmsync/emulators/dynamics';
 import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
 
@@ -77,9 +78,11 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
   }
 }
 
-const hubspotSettingsOf = (emulator: HubSpotEmulator) => ({ accessToken: emulator.token, baseUrl: emulator.url });
+/** What crmsync's HubSpot client needs to reach an emulator (the demo's and the tests'). */
+export const hubspotSettingsOf = (emulator: HubSpotEmulator): HubSpotSettings => ({ accessToken: emulator.token, baseUrl: emulator.url });
 
-const dynamicsSettingsOf = (emulator: DynamicsEmulator) => ({
+/** What crmsync's Dynamics 365 client needs to sign in to an emulator and trust its certificate. */
+export const dynamicsSettingsOf = (emulator: DynamicsEmulator): DynamicsSettings => ({
   resourceUrl: emulator.url,
   authorityHost: emulator.authorityHost,
   tenantId: emulator.tenantId,

@@ -1,4 +1,5 @@
 import { afterEach } from 'vitest';
+import { dynamicsSettingsOf as settingsOfEmulator } from '../../src/commands/demo.js';
 import type { DynamicsSettings } from '../../src/config/env.js';
 import { startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '@crmsync/emulators/dynamics';
 
@@ -14,12 +15,7 @@ export function dynamicsEmulatorPerTest(): (options: DynamicsEmulatorOptions) =>
 
 /** Connection settings for crmsync's Dynamics client, trusting the emulator's certificate. */
 export const dynamicsSettingsOf = (emulator: DynamicsEmulator, overrides: Partial<DynamicsSettings> = {}): DynamicsSettings => ({
-  resourceUrl: emulator.url,
-  authorityHost: emulator.authorityHost,
-  tenantId: emulator.tenantId,
-  clientId: emulator.clientId,
-  clientSecret: emulator.clientSecret,
-  caCertificate: emulator.certificate,
+  ...settingsOfEmulator(emulator),
   ...overrides,
 });
 

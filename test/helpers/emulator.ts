@@ -1,4 +1,5 @@
 import { afterEach } from 'vitest';
+import { hubspotSettingsOf } from '../../src/commands/demo.js';
 import { startHubSpotEmulator, type HubSpotEmulator, type HubSpotEmulatorOptions } from '@crmsync/emulators/hubspot';
 
 /** A fresh emulator per test, closed after it: `const start = emulatorPerTest(); const emulator = await start({...})`. */
@@ -12,7 +13,7 @@ export function emulatorPerTest(): (options: HubSpotEmulatorOptions) => Promise<
 }
 
 /** Connection settings for crmsync's HubSpot client. */
-export const settingsOf = (emulator: HubSpotEmulator) => ({ baseUrl: emulator.url, accessToken: emulator.token });
+export const settingsOf = hubspotSettingsOf;
 
 /** The same for the command line, with the database to write. */
 export const hubspotEnvOf = (emulator: HubSpotEmulator, db: string) => ({ HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db });
