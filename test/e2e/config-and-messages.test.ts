@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '../../src/emulators/dynamics/index.js';
-import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '@crmsync/emulators/dynamics';
+import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
 import { dynamicsEnvOf } from '../helpers/dynamics.js';
 

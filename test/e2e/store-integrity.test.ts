@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { crmsync, tempDir } from '../helpers/cli.js';
 
 // What users saw as success while the store was wrong: each case here once passed silently.
