@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '@crmsync/emulators/dynamics';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { crmsync, ROOT, tempDir } from '../helpers/cli.js';
+import { crmsync, ROOT, summary, tempDir } from '../helpers/cli.js';
 import { dynamicsEnvOf } from '../helpers/dynamics.js';
 
 // The README's contract for bad usage or configuration: one line on stderr, exit 2, nothing written.
@@ -11,7 +11,7 @@ import { dynamicsEnvOf } from '../helpers/dynamics.js';
 let hubspot: HubSpotEmulator;
 const dir = tempDir();
 const env = (db: string, extra: Record<string, string> = {}) => ({ HUBSPOT_BASE_URL: hubspot.url, HUBSPOT_ACCESS_TOKEN: hubspot.token, CRMSYNC_DB: db, ...extra });
-const results = (stdout: string) => JSON.parse(stdout).results as { object: string; status: string; syncType: string; counts: Record<string, number>; error?: string }[];
+const results = (stdout: string) => summary(stdout).results;
 
 function yamlFile(name: string, text: string): string {
   const path = join(dir, `${name}.yaml`);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { crmsync, tempDir } from '../helpers/cli.js';
+import { crmsync, summary, tempDir } from '../helpers/cli.js';
+import { query } from '../helpers/db.js';
 
 // What users saw as success while the store was wrong: each case here once passed silently.
 
@@ -13,7 +14,7 @@ let emulator: HubSpotEmulator;
 const dir = tempDir();
 const env = (db: string, extra: Record<string, string> = {}) => ({ HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, CRMSYNC_DB: db, ...extra });
 const fileHash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const results = (stdout: string) => JSON.parse(stdout).results as { object: string; status: string; syncType: string; counts: Record<string, number> }[];
+const results = (stdout: string) => summary(stdout).results;
 
 /** A mappings file with one object, contacts, mapping the given field lines. */
 function contactsYaml(name: string, fields: string[], extra: string[] = []): string {
@@ -21,15 +22,6 @@ function contactsYaml(name: string, fields: string[], extra: string[] = []): str
   const lines = ['version: 1', 'objects:', '  contacts:', '    object_type: contacts', '    modified_property: lastmodifieddate', ...extra.map((line) => `    ${line}`), '    fields:'];
   writeFileSync(path, [...lines, ...fields.map((field) => `      ${field}`), ''].join('\n'));
   return path;
-}
-
-function query<T>(db: string, sql: string, ...params: unknown[]): T[] {
-  const handle = new Database(db, { readonly: true });
-  try {
-    return handle.prepare(sql).all(...params) as T[];
-  } finally {
-    handle.close();
-  }
 }
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { openStore } from '../../src/db/database.js';
 import { SyncHistoryRepository } from '../../src/db/sync-history.js';
 import { AssociationSyncEngine } from '../../src/engines/association-sync-engine.js';
 import type { RunResult, SyncOptions } from '../../src/engines/run-lifecycle.js';
-import type { HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
+import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { tempDir } from '../helpers/cli.js';
 import { history, query } from '../helpers/db.js';
