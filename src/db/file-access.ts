@@ -22,9 +22,9 @@ export function checkLocation(path: string, access: 'read' | 'write'): boolean {
   }
   if (!can(path, constants.R_OK)) throw new UsageError(`${path}: cannot read the file`);
   if (access === 'write') {
-    if (!can(path, constants.W_OK)) throw new UsageError(`${path}: cannot write to the file (history and --dry-run can still read it)`);
     // SQLite keeps the write-ahead log (-wal) and its index (-shm) next to the database.
     if (!can(dir, constants.W_OK)) throw new UsageError(`${path}: cannot write to ${dir}, where its -wal and -shm files go (history and --dry-run can still read it)`);
+    if (!can(path, constants.W_OK)) throw new UsageError(`${path}: cannot write to the file (history and --dry-run can still read it)`);
   }
   return true;
 }
