@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { crmsync, summary, tempDir } from '../helpers/cli.js';
 import { query } from '../helpers/db.js';
+import { readOnlyFolder } from '../helpers/read-only-folder.js';
 
 // What users saw as success while the store was wrong: each case here once passed silently.
 
@@ -150,7 +151,7 @@ describe('--db names a file that is not a crmsync database, or cannot be one', (
     other.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('Ada')");
     other.close();
     const before = fileHash(path);
-    const run = await crmsync(['sync-contacts', '--db', path]);
+    const run = await crmsync(['sync-contacts', '--db', path], env(path));
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(path);
@@ -214,23 +215,56 @@ test('a dry run started while a real run is live reads for itself and never adop
   }
 });
 
-test('history and a dry run read a database whose folder cannot be written', async () => {
-  // Root ignores permission bits; this case needs an ordinary user.
-  if (process.getuid?.() === 0) return;
-  const folder = join(dir, 'readonly');
-  mkdirSync(folder);
-  const db = join(folder, 'crmsync.db');
-  expect((await crmsync(['sync-contacts'], env(db))).code).toBe(0);
-  const { chmodSync } = await import('node:fs');
-  chmodSync(db, 0o444);
-  chmodSync(folder, 0o555);
-  try {
-    const history = await crmsync(['history'], env(db));
+describe('a database whose folder cannot be written (a read-only filesystem, or no write permission)', () => {
+  test('history and a dry run read it, a sync says it cannot write there, and nothing is left next to it', async (context) => {
+    const folder = join(dir, 'readonly');
+    mkdirSync(folder);
+    const readOnly = readOnlyFolder(folder);
+    context.skip(!readOnly.available, readOnly.reason);
+    const db = join(folder, 'crmsync.db');
+    expect((await crmsync(['sync-contacts'], env(db))).code).toBe(0);
+    const before = fileHash(db);
+
+    const history = await readOnly.run(['history', '--json'], env(db));
     expect(history.code, history.stderr).toBe(0);
-    const dry = await crmsync(['sync-contacts', '--dry-run'], env(db));
+    expect(JSON.parse(history.stdout)).toMatchObject([{ objectType: 'contacts', status: 'success', recordsCreated: SEED.contacts }]);
+    const dry = await readOnly.run(['sync-contacts', '--dry-run', '--full', '--json'], env(db));
     expect(dry.code, dry.stderr).toBe(0);
-  } finally {
-    chmodSync(folder, 0o755);
-    chmodSync(db, 0o644);
-  }
+    expect(results(dry.stdout)[0].counts).toMatchObject({ processed: SEED.contacts, unchanged: SEED.contacts });
+    const sync = await readOnly.run(['sync-contacts'], env(db));
+    expect(sync.code).toBe(2);
+    expect(sync.stderr.trim().split('\n')).toHaveLength(1);
+    expect(sync.stderr).toContain(`${db}: cannot write to ${folder}`);
+
+    expect(fileHash(db)).toBe(before);
+    expect(readdirSync(folder)).toEqual(['crmsync.db']);
+  });
+
+  test('a write-ahead log that needs a -shm file which cannot be created is refused saying so', async (context) => {
+    const source = join(dir, 'wal-source.db');
+    expect((await crmsync(['sync-contacts'], env(source))).code).toBe(0);
+    const folder = join(dir, 'readonly-wal');
+    mkdirSync(folder);
+    const readOnly = readOnlyFolder(folder);
+    context.skip(!readOnly.available, readOnly.reason);
+    // A copy taken while a writer had committed to the log but not yet into the file, as
+    // after a crash: the -wal file is there, its -shm index is not.
+    const writer = new Database(source);
+    writer.prepare("UPDATE sync_history SET status = 'failed'").run();
+    copyFileSync(source, join(folder, 'crmsync.db'));
+    copyFileSync(`${source}-wal`, join(folder, 'crmsync.db-wal'));
+    writer.close();
+    const db = join(folder, 'crmsync.db');
+
+    const history = await readOnly.run(['history'], env(db));
+    expect(history.code).toBe(2);
+    expect(history.stderr.trim().split('\n')).toHaveLength(1);
+    expect(history.stderr).toContain(`${db}-shm`);
+    expect(history.stderr).toContain(folder);
+    expect(readdirSync(folder).sort()).toEqual(['crmsync.db', 'crmsync.db-wal']);
+    // Where the index can be created, the logged change is read.
+    const writable = await crmsync(['history', '--json'], env(db));
+    expect(writable.code, writable.stderr).toBe(0);
+    expect(JSON.parse(writable.stdout)).toMatchObject([{ status: 'failed' }]);
+  });
 });
