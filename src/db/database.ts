@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { UsageError } from '../errors.js';
-import { BUSY_TIMEOUT_MS, checkLocation, explainOpenError, openCopy, openReader } from './file-access.js';
+import { BUSY_TIMEOUT_MS, checkLocation, explainOpenError, openCopy, openForInspection, openReadOnly } from './file-access.js';
 import { CRMSYNC_APPLICATION_ID, identify, MIGRATIONS_FOLDER, newFileIdentity } from './identity.js';
 import * as schema from './tables.js';
 
@@ -35,7 +35,7 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
   const dryRun = options.dryRun ?? false;
   let sqlite: Database.Database;
   try {
-    sqlite = path === ':memory:' ? prepared(new Database(path), newFileIdentity()) : options.readOnly ? openToRead(path) : dryRun ? openDryRun(path) : openToWrite(path);
+    sqlite = path === ':memory:' ? migrated(new Database(path), newFileIdentity()) : options.readOnly ? openToRead(path) : dryRun ? openDryRun(path) : openToWrite(path);
   } catch (error) {
     throw explainOpenError(path, error);
   }
@@ -52,14 +52,14 @@ function openToWrite(path: string): Database.Database {
     // checkpoint in WAL mode and much faster than FULL.
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
-    return prepared(sqlite, identity);
+    return migrated(sqlite, identity);
   });
 }
 
 function openDryRun(path: string): Database.Database {
-  if (!checkLocation(path, 'read')) return prepared(new Database(':memory:'), newFileIdentity());
+  if (!checkLocation(path, 'read')) return migrated(new Database(':memory:'), newFileIdentity());
   const copy = openCopy(path);
-  return closingOnError(copy, () => prepared(copy, identify(copy, path)));
+  return closingOnError(copy, () => migrated(copy, identify(copy, path)));
 }
 
 /**
@@ -68,22 +68,20 @@ function openDryRun(path: string): Database.Database {
  */
 function openToRead(path: string): Database.Database {
   if (!checkLocation(path, 'read')) throw new UsageError(`no database at ${path}: run a sync first, or pass --db <path>`);
-  const reader = openReader(path);
-  const identity = closingOnError(reader, () => identify(reader, path));
-  if (identity.pendingMigrations === 0) return reader;
-  reader.close();
+  const identity = withReader(path, (reader) => identify(reader, path));
+  if (identity.pendingMigrations === 0) return openReadOnly(path);
   const copy = openCopy(path);
-  return closingOnError(copy, () => prepared(copy, identity));
+  return closingOnError(copy, () => migrated(copy, identity));
 }
 
-function prepared(sqlite: Database.Database, identity: { pendingMigrations: number }): Database.Database {
+function migrated(sqlite: Database.Database, identity: { pendingMigrations: number }): Database.Database {
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   if (identity.pendingMigrations > 0) migrate(drizzle(sqlite, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
   return sqlite;
 }
 
 function withReader<T>(path: string, read: (reader: Database.Database) => T): T {
-  const reader = openReader(path);
+  const reader = openForInspection(path);
   try {
     return read(reader);
   } finally {

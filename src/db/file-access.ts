@@ -30,17 +30,26 @@ export function checkLocation(path: string, access: 'read' | 'write'): boolean {
 }
 
 /**
- * A connection that reads the file as it is: it writes nothing and leaves no -wal or -shm
- * file behind, and it works where the folder cannot be written.
+ * A read-only connection to the file. Where the folder cannot be written (so SQLite cannot
+ * create the -shm index a WAL database needs), a file without a -wal file is read from its
+ * bytes into memory instead.
  */
-export function openReader(path: string): Database.Database {
-  const plan = readPlan(path);
+export function openReadOnly(path: string, plan: ReadPlan = readPlan(path)): Database.Database {
   if (plan === 'empty') return new Database(':memory:');
   if (plan === 'file image') return new Database(rollbackImage(readFileSync(path)));
-  if (plan === 'read-only') return new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  return new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+}
+
+/**
+ * A connection that reads the file as it is, for deciding whether it is crmsync's: it
+ * writes nothing and also leaves no -wal or -shm file behind.
+ */
+export function openForInspection(path: string): Database.Database {
+  const plan = readPlan(path);
+  if (plan !== 'exclusive') return openReadOnly(path, plan);
   // A read-only connection to a WAL database creates the -wal and -shm files and leaves them.
   // In exclusive locking mode SQLite keeps the WAL index in its own memory instead (no -shm),
-  // and the read-write connection removes the empty -wal file again when it closes.
+  // and a read-write connection removes the empty -wal file again when it closes.
   const sqlite = new Database(path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
   sqlite.pragma('query_only = ON');
   sqlite.pragma('locking_mode = EXCLUSIVE');
@@ -55,7 +64,7 @@ export function openCopy(path: string): Database.Database {
   const plan = readPlan(path);
   if (plan === 'empty') return new Database(':memory:');
   if (plan === 'file image') return new Database(rollbackImage(readFileSync(path)));
-  const reader = openReader(path);
+  const reader = openForInspection(path);
   try {
     return new Database(rollbackImage(reader.serialize()));
   } finally {
@@ -77,7 +86,9 @@ export function explainOpenError(path: string, error: unknown): unknown {
  * when it is missing; a file without a -wal file holds every committed page, so where the
  * index cannot be created its bytes are read instead.
  */
-function readPlan(path: string): 'empty' | 'read-only' | 'exclusive' | 'file image' {
+type ReadPlan = 'empty' | 'read-only' | 'exclusive' | 'file image';
+
+function readPlan(path: string): ReadPlan {
   const mode = journalMode(path);
   if (mode === 'empty') return 'empty';
   if (mode === 'rollback') return 'read-only';
