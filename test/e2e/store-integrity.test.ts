@@ -30,6 +30,19 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.close());
 
+/**
+ * An emulator of the describe block's own, so its runs do not depend on the records other
+ * tests add to the shared one; returns the environment for a database.
+ */
+function ownEmulator(): (db: string) => Record<string, string> {
+  let own: HubSpotEmulator;
+  beforeAll(async () => {
+    own = await startHubSpotEmulator({ seed: SEED, seedValue: 12 });
+  });
+  afterAll(() => own?.close());
+  return (db) => ({ HUBSPOT_BASE_URL: own.url, HUBSPOT_ACCESS_TOKEN: own.token, CRMSYNC_DB: db });
+}
+
 describe('a changed mapping reaches every existing row', () => {
   const base = ['email: { type: email }', 'firstname: { type: string }', 'modified_at: { property: lastmodifieddate, type: datetime, required: true }'];
 
@@ -145,13 +158,14 @@ test('a NUL byte and a lone surrogate reach the view as valid text, as the READM
 });
 
 describe('--db names a file that is not a crmsync database, or cannot be one', () => {
+  const ownEnv = ownEmulator();
   test("another application's SQLite file is refused untouched", async () => {
     const path = join(dir, 'other-app.db');
     const other = new Database(path);
     other.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('Ada')");
     other.close();
     const before = fileHash(path);
-    const run = await crmsync(['sync-contacts', '--db', path], env(path));
+    const run = await crmsync(['sync-contacts', '--db', path], ownEnv(path));
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(path);
@@ -162,12 +176,12 @@ describe('--db names a file that is not a crmsync database, or cannot be one', (
 
   test('a database written by a newer crmsync is refused with a clear message', async () => {
     const path = join(dir, 'newer.db');
-    expect((await crmsync(['sync-contacts'], env(path))).code).toBe(0);
+    expect((await crmsync(['sync-contacts'], ownEnv(path))).code).toBe(0);
     const handle = new Database(path);
     handle.prepare('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)').run('f'.repeat(64), 4_102_444_800_000);
     handle.close();
     const before = fileHash(path);
-    const run = await crmsync(['sync-contacts'], env(path));
+    const run = await crmsync(['sync-contacts'], ownEnv(path));
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/newer (version of )?crmsync/);
     expect(fileHash(path)).toBe(before);
@@ -216,22 +230,23 @@ test('a dry run started while a real run is live reads for itself and never adop
 });
 
 describe('a database whose folder cannot be written (a read-only filesystem, or no write permission)', () => {
+  const ownEnv = ownEmulator();
   test('history and a dry run read it, a sync says it cannot write there, and nothing is left next to it', async (context) => {
     const folder = join(dir, 'readonly');
     mkdirSync(folder);
     const readOnly = readOnlyFolder(folder);
     context.skip(!readOnly.available, readOnly.reason);
     const db = join(folder, 'crmsync.db');
-    expect((await crmsync(['sync-contacts'], env(db))).code).toBe(0);
+    expect((await crmsync(['sync-contacts'], ownEnv(db))).code).toBe(0);
     const before = fileHash(db);
 
-    const history = await readOnly.run(['history', '--json'], env(db));
+    const history = await readOnly.run(['history', '--json'], ownEnv(db));
     expect(history.code, history.stderr).toBe(0);
     expect(JSON.parse(history.stdout)).toMatchObject([{ objectType: 'contacts', status: 'success', recordsCreated: SEED.contacts }]);
-    const dry = await readOnly.run(['sync-contacts', '--dry-run', '--full', '--json'], env(db));
+    const dry = await readOnly.run(['sync-contacts', '--dry-run', '--full', '--json'], ownEnv(db));
     expect(dry.code, dry.stderr).toBe(0);
     expect(results(dry.stdout)[0].counts).toMatchObject({ processed: SEED.contacts, unchanged: SEED.contacts });
-    const sync = await readOnly.run(['sync-contacts'], env(db));
+    const sync = await readOnly.run(['sync-contacts'], ownEnv(db));
     expect(sync.code).toBe(2);
     expect(sync.stderr.trim().split('\n')).toHaveLength(1);
     expect(sync.stderr).toContain(`${db}: cannot write to ${folder}`);
@@ -242,7 +257,7 @@ describe('a database whose folder cannot be written (a read-only filesystem, or 
 
   test('a write-ahead log that needs a -shm file which cannot be created is refused saying so', async (context) => {
     const source = join(dir, 'wal-source.db');
-    expect((await crmsync(['sync-contacts'], env(source))).code).toBe(0);
+    expect((await crmsync(['sync-contacts'], ownEnv(source))).code).toBe(0);
     const folder = join(dir, 'readonly-wal');
     mkdirSync(folder);
     const readOnly = readOnlyFolder(folder);
@@ -256,14 +271,14 @@ describe('a database whose folder cannot be written (a read-only filesystem, or 
     writer.close();
     const db = join(folder, 'crmsync.db');
 
-    const history = await readOnly.run(['history'], env(db));
+    const history = await readOnly.run(['history'], ownEnv(db));
     expect(history.code).toBe(2);
     expect(history.stderr.trim().split('\n')).toHaveLength(1);
     expect(history.stderr).toContain(`${db}-shm`);
     expect(history.stderr).toContain(folder);
     expect(readdirSync(folder).sort()).toEqual(['crmsync.db', 'crmsync.db-wal']);
     // Where the index can be created, the logged change is read.
-    const writable = await crmsync(['history', '--json'], env(db));
+    const writable = await crmsync(['history', '--json'], ownEnv(db));
     expect(writable.code, writable.stderr).toBe(0);
     expect(JSON.parse(writable.stdout)).toMatchObject([{ status: 'failed' }]);
   });
