@@ -46,13 +46,12 @@ export function openReadOnly(path: string, plan: ReadPlan = readPlan(path)): Dat
  */
 export function openForInspection(path: string): Database.Database {
   const plan = readPlan(path);
-  if (plan !== 'exclusive') return openReadOnly(path, plan);
-  // A read-only connection to a WAL database creates the -wal and -shm files and leaves them.
-  // In exclusive locking mode SQLite keeps the WAL index in its own memory instead (no -shm),
-  // and a read-write connection removes the empty -wal file again when it closes.
+  if (plan !== 'read-write') return openReadOnly(path, plan);
+  // A read-only connection to a WAL database creates the -wal and -shm files and, unable to
+  // remove them, leaves them. A read-write connection that is only allowed to query removes
+  // them when it closes (when no other process has the database open), its log being empty.
   const sqlite = new Database(path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
   sqlite.pragma('query_only = ON');
-  sqlite.pragma('locking_mode = EXCLUSIVE');
   return sqlite;
 }
 
@@ -86,7 +85,7 @@ export function explainOpenError(path: string, error: unknown): unknown {
  * when it is missing; a file without a -wal file holds every committed page, so where the
  * index cannot be created its bytes are read instead.
  */
-type ReadPlan = 'empty' | 'read-only' | 'exclusive' | 'file image';
+type ReadPlan = 'empty' | 'read-only' | 'read-write' | 'file image';
 
 function readPlan(path: string): ReadPlan {
   const mode = journalMode(path);
@@ -101,7 +100,7 @@ function readPlan(path: string): ReadPlan {
         'open the database once where its folder is writable (any crmsync sync does) to fold the log into the file',
     );
   }
-  return dirWritable && can(path, constants.W_OK) ? 'exclusive' : 'file image';
+  return dirWritable && can(path, constants.W_OK) ? 'read-write' : 'file image';
 }
 
 /** From the 100-byte header: bytes 0-15 are the magic string, 18-19 are 2 for WAL. */
