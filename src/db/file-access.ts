@@ -12,10 +12,10 @@ export const BUSY_TIMEOUT_MS = 10_000;
  */
 export function checkLocation(path: string, access: 'read' | 'write'): boolean {
   const dir = dirname(path);
-  const stats = statOrProblem(path, dir);
+  const stats = statOrProblem(path, path);
   if (stats?.isDirectory()) throw new UsageError(`${path}: is a directory; pass --db <file>`);
   if (!stats) {
-    const dirStats = statOrProblem(dir, dirname(dir));
+    const dirStats = statOrProblem(dir, path);
     if (!dirStats) throw new UsageError(`${path}: directory ${dir} does not exist`);
     if (access === 'write' && !can(dir, constants.W_OK)) throw new UsageError(`${path}: cannot write to ${dir}, so the database cannot be created there`);
     return false;
@@ -44,8 +44,7 @@ export function openReadOnly(path: string, plan: ReadPlan = readPlan(path)): Dat
  * A connection that reads the file as it is, for deciding whether it is crmsync's: it
  * writes nothing and also leaves no -wal or -shm file behind.
  */
-export function openForInspection(path: string): Database.Database {
-  const plan = readPlan(path);
+export function openForInspection(path: string, plan: ReadPlan = readPlan(path)): Database.Database {
   if (plan !== 'read-write') return openReadOnly(path, plan);
   // A read-only connection to a WAL database creates the -wal and -shm files and, unable to
   // remove them, leaves them. A read-write connection that is only allowed to query removes
@@ -61,9 +60,9 @@ export function openForInspection(path: string): Database.Database {
  */
 export function openCopy(path: string): Database.Database {
   const plan = readPlan(path);
-  if (plan === 'empty') return new Database(':memory:');
-  if (plan === 'file image') return new Database(rollbackImage(readFileSync(path)));
-  const reader = openForInspection(path);
+  // Both are in memory already.
+  if (plan === 'empty' || plan === 'file image') return openReadOnly(path, plan);
+  const reader = openForInspection(path, plan);
   try {
     return new Database(rollbackImage(reader.serialize()));
   } finally {
@@ -138,14 +137,14 @@ function can(path: string, mode: number): boolean {
   }
 }
 
-/** The file's stats, undefined when it does not exist; a folder on the way that cannot be searched is the problem reported. */
-function statOrProblem(path: string, dir: string): Stats | undefined {
+/** The stats of `target` (the database at `path`, or its folder); undefined when it does not exist. */
+function statOrProblem(target: string, path: string): Stats | undefined {
   try {
-    return statSync(path, { throwIfNoEntry: false });
+    return statSync(target, { throwIfNoEntry: false });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw new UsageError(`${path}: ${fileOnTheWay(dir)} is not a directory`);
-    if (code === 'EACCES') throw new UsageError(`${path}: cannot read ${dir}`);
+    if (code === 'ENOTDIR') throw new UsageError(`${path}: ${fileOnTheWay(dirname(path))} is not a directory`);
+    if (code === 'EACCES') throw new UsageError(`${path}: no permission to look into ${dirname(target)}`);
     throw error;
   }
 }
