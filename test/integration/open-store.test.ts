@@ -6,6 +6,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { describe, expect, test } from 'vitest';
 import { openStore, type OpenOptions } from '../../src/db/database.js';
+import { explainOpenError } from '../../src/db/file-access.js';
 import { CRMSYNC_APPLICATION_ID, MIGRATIONS_FOLDER } from '../../src/db/identity.js';
 import { SyncHistoryRepository } from '../../src/db/sync-history.js';
 import { UsageError } from '../../src/errors.js';
@@ -202,4 +203,19 @@ describe.each(MODES)('%s names what is wrong with the path', (_, options) => {
     const path = join(file, 'inside', 'crmsync.db');
     expect(refusal(path, options).message).toBe(`${path}: ${file} is not a directory`);
   });
+});
+
+test.each([
+  ['SQLITE_CANTOPEN', 'unable to open database file', /^\/data\/x\.db: SQLite cannot open it \(unable to open database file\)/],
+  ['SQLITE_READONLY_DIRECTORY', 'attempt to write a readonly database', /^\/data\/x\.db: cannot write to it/],
+  ['SQLITE_NOTADB', 'file is not a database', /^\/data\/x\.db is not a SQLite database/],
+])("SQLite's %s, where the checks before opening missed it, becomes one line naming the file", (code, message, expected) => {
+  const explained = explainOpenError('/data/x.db', new Database.SqliteError(message, code));
+  expect(explained).toBeInstanceOf(UsageError);
+  expect((explained as Error).message).toMatch(expected);
+});
+
+test('other SQLite errors are left as they are', () => {
+  const error = new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+  expect(explainOpenError('/data/x.db', error)).toBe(error);
 });
