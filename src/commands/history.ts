@@ -25,7 +25,7 @@ export function registerHistoryCommand(program: Command, context: CommandContext
         const path = databasePath(global.db);
         const { existsSync } = await import('node:fs');
         if (!existsSync(path)) throw new UsageError(`no database at ${path}: run a sync first, or pass --db <path>`);
-        const store = openStore(path);
+        const store = openStore(path, { readOnly: true });
         try {
           printHistory(new SyncHistoryRepository(store).list({ objectType: options.object, source: options.source, limit }), global.json);
         } finally {

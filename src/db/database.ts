@@ -1,55 +1,99 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { UsageError } from '../errors.js';
+import { BUSY_TIMEOUT_MS, checkLocation, explainOpenError, openCopy, openForInspection, openReadOnly } from './file-access.js';
+import { CRMSYNC_APPLICATION_ID, identify, MIGRATIONS_FOLDER, newFileIdentity } from './identity.js';
 import * as schema from './tables.js';
-
-const MIGRATIONS = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 export interface Store {
   sqlite: Database.Database;
   orm: BetterSQLite3Database<typeof schema>;
-  /** Where the data lives; ':memory:' copy for a dry run. */
+  /** Where the data lives; ':memory:' for a dry run's copy. */
   path: string;
   dryRun: boolean;
   close(): void;
 }
 
+export interface OpenOptions {
+  /**
+   * Work on an in-memory copy of the file: every step runs for real, including migrations,
+   * yet the file on disk stays byte-for-byte as it was.
+   */
+  dryRun?: boolean;
+  /** Only read (history): nothing is written, and a folder that cannot be written is fine. */
+  readOnly?: boolean;
+}
+
 /**
- * Opens (creating if needed) the database and applies pending migrations.
- *
- * A dry run works on an in-memory copy of the file: every step runs for real, including
- * migrations, yet the file on disk stays byte-for-byte as it was.
+ * Opens the database at `path` after making sure it is crmsync's to use (see identify): a
+ * sync creates it if needed, marks it as crmsync's and applies pending migrations. A file
+ * that is refused is left exactly as it was. Problems with the path or the file are one
+ * line naming it (UsageError).
  */
-export function openStore(path: string, options: { dryRun?: boolean } = {}): Store {
+export function openStore(path: string, options: OpenOptions = {}): Store {
   const dryRun = options.dryRun ?? false;
   let sqlite: Database.Database;
-  if (dryRun) {
-    sqlite = existsSync(path) ? new Database(snapshot(path)) : new Database(':memory:');
-  } else {
-    sqlite = new Database(path);
+  try {
+    sqlite = path === ':memory:' ? migrated(new Database(path), newFileIdentity()) : options.readOnly ? openToRead(path) : dryRun ? openDryRun(path) : openToWrite(path);
+  } catch (error) {
+    throw explainOpenError(path, error);
+  }
+  return { sqlite, orm: drizzle(sqlite, { schema }), path: sqlite.memory ? ':memory:' : path, dryRun, close: () => sqlite.close() };
+}
+
+function openToWrite(path: string): Database.Database {
+  const identity = checkLocation(path, 'write') ? withReader(path, (reader) => identify(reader, path)) : newFileIdentity();
+  const sqlite = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  return closingOnError(sqlite, () => {
+    // Marked before WAL is turned on, so the mark is in the file's header at once.
+    if (!identity.marked) sqlite.pragma(`application_id = ${CRMSYNC_APPLICATION_ID}`);
     // WAL lets `crmsync history` read while a sync writes; NORMAL is durable at each
     // checkpoint in WAL mode and much faster than FULL.
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
-  }
-  sqlite.pragma('busy_timeout = 10000');
-  const orm = drizzle(sqlite, { schema });
-  migrate(orm, { migrationsFolder: MIGRATIONS });
-  return { sqlite, orm, path: dryRun ? ':memory:' : path, dryRun, close: () => sqlite.close() };
+    return migrated(sqlite, identity);
+  });
 }
 
-function snapshot(path: string): Buffer {
-  const source = new Database(path, { readonly: true, fileMustExist: true });
+function openDryRun(path: string): Database.Database {
+  if (!checkLocation(path, 'read')) return migrated(new Database(':memory:'), newFileIdentity());
+  const copy = openCopy(path);
+  return closingOnError(copy, () => migrated(copy, identify(copy, path)));
+}
+
+/**
+ * Reads the file in place. A file an earlier crmsync wrote lacks this release's migrations;
+ * they are applied to an in-memory copy, never to the file (a sync applies them for good).
+ */
+function openToRead(path: string): Database.Database {
+  if (!checkLocation(path, 'read')) throw new UsageError(`no database at ${path}: run a sync first, or pass --db <path>`);
+  const identity = withReader(path, (reader) => identify(reader, path));
+  if (identity.pendingMigrations === 0) return openReadOnly(path);
+  const copy = openCopy(path);
+  return closingOnError(copy, () => migrated(copy, identity));
+}
+
+function migrated(sqlite: Database.Database, identity: { pendingMigrations: number }): Database.Database {
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  if (identity.pendingMigrations > 0) migrate(drizzle(sqlite, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+  return sqlite;
+}
+
+function withReader<T>(path: string, read: (reader: Database.Database) => T): T {
+  const reader = openForInspection(path);
   try {
-    const image = source.serialize();
-    // Bytes 18-19 of the header say "WAL mode"; an in-memory database cannot use WAL and
-    // would refuse writes, so mark the copy as a rollback-journal database.
-    image[18] = 1;
-    image[19] = 1;
-    return image;
+    return read(reader);
   } finally {
-    source.close();
+    reader.close();
+  }
+}
+
+function closingOnError<T>(sqlite: Database.Database, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    sqlite.close();
+    throw error;
   }
 }

@@ -23,9 +23,16 @@ export interface RunningCli {
   printed(text: string): Promise<void>;
 }
 
+export interface CliOptions {
+  cwd?: string;
+  /** A command the CLI runs under, e.g. ['unshare', '--mount', ...]; it is given `node bin/crmsync.js args…` to run. */
+  prefix?: string[];
+}
+
 /** Starts the built CLI (npm test builds it first) in the background, the way cron or a second terminal would. */
-export function startCrmsync(args: string[], env: Record<string, string | undefined> = {}, options: { cwd?: string } = {}): RunningCli {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export function startCrmsync(args: string[], env: Record<string, string | undefined> = {}, options: CliOptions = {}): RunningCli {
+  const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, BIN, ...args];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,7 +56,7 @@ export function startCrmsync(args: string[], env: Record<string, string | undefi
 }
 
 /** Runs the built CLI to the end. */
-export function crmsync(args: string[], env: Record<string, string | undefined> = {}, options: { cwd?: string } = {}): Promise<CliResult> {
+export function crmsync(args: string[], env: Record<string, string | undefined> = {}, options: CliOptions = {}): Promise<CliResult> {
   return startCrmsync(args, env, options).done;
 }
 
