@@ -54,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', EXIT_CODE_HELP)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text) })
+    // Every command sees ./.env, whatever it reads from the environment (CRMSYNC_DB too).
+    .hook('preAction', async () => (await import('./config/env.js')).loadDotEnv());
 
   registerSyncCommands(program, context);
   registerHistoryCommand(program, context);

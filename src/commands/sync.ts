@@ -66,7 +66,6 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
       import('../log.js'),
       import('./output.js'),
     ]);
-  env.loadDotEnv();
   const config = loadConfig(global.config);
   const { source } = flags;
   // A plain sync-all takes the enabled objects that the source has.

@@ -1,12 +1,37 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { UsageError } from '../errors.js';
 
 export const DEFAULT_DB_PATH = './crmsync.db';
 export const HUBSPOT_API_URL = 'https://api.hubapi.com';
 
-/** Loads ./.env into process.env (variables already set win), if the file exists. */
-export function loadDotEnv(path = '.env'): void {
-  if (existsSync(path)) process.loadEnvFile(path);
+/** Loads ./.env into `env` (variables already set win), if the file exists. */
+export function loadDotEnv(path = '.env', env: NodeJS.ProcessEnv = process.env): void {
+  const text = dotEnvText(path);
+  if (text === undefined) return;
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    if (env[name] === undefined && value !== undefined) env[name] = value;
+  }
+}
+
+/** The file's text; undefined when there is none. Node's own loader fails on the rest with messages about its arguments. */
+function dotEnvText(path: string): string | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EISDIR') throw new UsageError(`${path} is a directory, not a file of VAR=value lines`);
+    throw new UsageError(`${path} cannot be read (${code ?? (error as Error).message}): make it a readable file of VAR=value lines, or remove it`);
+  }
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    if (!text.includes('\0')) return text;
+  } catch {
+    // not UTF-8: said below
+  }
+  throw new UsageError(`${path} is not a text file of VAR=value lines (it is not UTF-8 text)`);
 }
 
 export function databasePath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
