@@ -6,9 +6,10 @@ import { Option, type Command } from 'commander';
 import type { Config } from '../config/load.js';
 import type { FieldType } from '../config/mappings-schema.js';
 import type { AttributeType, EntitySetDefinition } from '@crmsync/emulators/dynamics';
+import type { FaultOptions } from '@crmsync/emulators/hubspot';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { globalFlags, parseSeed } from './options.js';
+import { globalFlags, parseSeed, wholeNumberFlag } from './options.js';
 
 export const DEFAULT_SEED = 'contacts=5000,companies=500,deals=2000,tickets=300';
 export const DEFAULT_DYNAMICS_SEED = 'contacts=2000,accounts=300';
@@ -57,11 +58,26 @@ export function entitySetsFromMappings(config: Config, builtIn: EntitySetDefinit
 
 const SYSTEM_ATTRIBUTES = ['createdon', 'modifiedon', 'versionnumber', 'statecode'];
 
-const number = (flag: string, text: string, min = 0): number => {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min) throw new UsageError(`${flag} must be a whole number${min ? ` of at least ${min}` : ''}, got "${text}"`);
-  return value;
+const MAX_PORT = 65_535;
+
+/** Why a server could not listen, as the system's error code says it. */
+const CANNOT_LISTEN: Record<string, (host: string) => string> = {
+  EADDRINUSE: () => 'the port is in use; choose another (0 = any free port)',
+  EACCES: () => 'permission denied (ports below 1024 need privileges); choose another port',
+  EADDRNOTAVAIL: (host) => `--host ${host} is not an address of this machine`,
+  ENOTFOUND: (host) => `--host ${host} is not a known host name`,
 };
+
+/** Starts one emulator; a port or host it cannot listen on is a usage error naming the flag. */
+async function listening<T>(flag: string, { host, port }: { host: string; port: number }, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    const reason = CANNOT_LISTEN[(error as NodeJS.ErrnoException).code ?? ''];
+    if (!reason) throw error;
+    throw new UsageError(`cannot listen on ${host}:${port} (${flag}): ${reason(host)}`);
+  }
+}
 
 export function registerEmulatorCommand(program: Command, context: CommandContext): void {
   program
@@ -82,41 +98,23 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .option('--faults <spec>', 'inject faults, e.g. 429=0.1,5xx=0.05,reset=0.02,truncated=0.01,timeout=0.005,wrong-types=0.01,seed=7 or permanent=401')
     .addHelpText('after', '\nExample:\n  $ crmsync emulator --port 8080 --seed contacts=5000,companies=500,deals=2000 --seed-value 42')
     .action(
-      context.action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
-        const [{ startHubSpotEmulator, parseFaultSpec }, dynamicsEmulator, { loadConfig }] = await Promise.all([
+      context.action(async (options: EmulatorFlags, command: Command) => {
+        const [hubspotEmulator, dynamicsEmulator, { loadConfig }] = await Promise.all([
           import('@crmsync/emulators/hubspot'),
           import('@crmsync/emulators/dynamics'),
           import('../config/load.js'),
         ]);
-        let faults;
+        // Every flag and mappings.yaml are checked before either emulator starts.
+        const config = loadConfig(globalFlags(command).config ?? packagedOrLocalMappings());
+        const settings = emulatorOptions(options, hubspotEmulator.parseFaultSpec, entitySetsFromMappings(config, [dynamicsEmulator.CONTACTS, dynamicsEmulator.ACCOUNTS]));
+        const emulator = await listening('--port', settings.hubspot, () => hubspotEmulator.startHubSpotEmulator(settings.hubspot));
+        let dynamics;
         try {
-          faults = options.faults ? parseFaultSpec(options.faults as string) : undefined;
+          dynamics = await listening('--dynamics-port', settings.dynamics, () => dynamicsEmulator.startDynamicsEmulator(settings.dynamics));
         } catch (error) {
-          throw new UsageError(`--faults: ${(error as Error).message}`);
+          await emulator.close();
+          throw error;
         }
-        const emulator = await startHubSpotEmulator({
-          faults,
-          host: options.host as string,
-          port: number('--port', options.port as string),
-          seed: parseSeed(options.seed as string),
-          seedValue: number('--seed-value', options.seedValue as string),
-          token: options.token as string | undefined,
-          latencyMs: number('--latency', options.latency as string),
-          searchLagMs: number('--search-lag', options.searchLag as string),
-          rateLimit: options.rateLimit
-            ? { perInterval: number('--rate-limit-max', options.rateLimitMax as string, 1), intervalMs: number('--rate-limit-window', options.rateLimitWindow as string, 1) }
-            : false,
-        });
-        const global = globalFlags(command);
-        const config = loadConfig(global.config ?? packagedOrLocalMappings());
-        const dynamics = await dynamicsEmulator.startDynamicsEmulator({
-          host: options.host as string,
-          port: number('--dynamics-port', options.dynamicsPort as string),
-          entitySets: entitySetsFromMappings(config, [dynamicsEmulator.CONTACTS, dynamicsEmulator.ACCOUNTS]),
-          seed: parseSeed(options.dynamicsSeed as string),
-          seedValue: number('--seed-value', options.seedValue as string),
-          latencyMs: number('--latency', options.latency as string),
-        });
         writeFileSync(EMULATOR_CA_FILE, dynamics.certificate);
         const counts = emulator.store.objectTypes().map((type) => `${type}=${emulator.store.count(type)}`).join(', ');
         const dynamicsCounts = dynamics.store.entitySets().map((set) => `${set}=${dynamics.store.count(set)}`).join(', ');
@@ -137,6 +135,53 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
         await Promise.all([emulator.close(), dynamics.close()]);
       }),
     );
+}
+
+/** The emulator command's flags as commander hands them over: text. */
+interface EmulatorFlags {
+  port: string;
+  dynamicsPort: string;
+  dynamicsSeed: string;
+  host: string;
+  seed: string;
+  seedValue: string;
+  token?: string;
+  latency: string;
+  searchLag: string;
+  rateLimit: boolean;
+  rateLimitMax: string;
+  rateLimitWindow: string;
+  faults?: string;
+}
+
+/** Both emulators' options from the flags; a bad flag is a usage error naming it. */
+function emulatorOptions(flags: EmulatorFlags, parseFaultSpec: (spec: string) => FaultOptions, entitySets: EntitySetDefinition[]) {
+  let faults: FaultOptions | undefined;
+  try {
+    faults = flags.faults ? parseFaultSpec(flags.faults) : undefined;
+  } catch (error) {
+    throw new UsageError(`--faults: ${(error as Error).message}`);
+  }
+  const { host } = flags;
+  const seedValue = wholeNumberFlag('--seed-value', flags.seedValue, 0);
+  const latencyMs = wholeNumberFlag('--latency', flags.latency, 0);
+  const rateLimit = flags.rateLimit
+    ? { perInterval: wholeNumberFlag('--rate-limit-max', flags.rateLimitMax, 1), intervalMs: wholeNumberFlag('--rate-limit-window', flags.rateLimitWindow, 1) }
+    : (false as const);
+  return {
+    hubspot: {
+      host,
+      port: wholeNumberFlag('--port', flags.port, 0, MAX_PORT),
+      seed: parseSeed(flags.seed),
+      seedValue,
+      token: flags.token,
+      latencyMs,
+      searchLagMs: wholeNumberFlag('--search-lag', flags.searchLag, 0),
+      rateLimit,
+      faults,
+    },
+    dynamics: { host, port: wholeNumberFlag('--dynamics-port', flags.dynamicsPort, 0, MAX_PORT), entitySets, seed: parseSeed(flags.dynamicsSeed), seedValue, latencyMs },
+  };
 }
 
 /** The mappings.yaml of the working directory, else the one shipped with crmsync. */

@@ -35,7 +35,7 @@ describe('sync flags', () => {
     [{ batchSize: '-5' }, '--batch-size must be a whole number from 1 to 200, got "-5"'],
     [{ batchSize: '201' }, '--batch-size must be a whole number from 1 to 200, got "201"'],
     [{ batchSize: 'ten' }, '--batch-size must be a whole number from 1 to 200, got "ten"'],
-    [{ maxRecords: '-1' }, '--max-records must be a whole number from 0 to up, got "-1"'],
+    [{ maxRecords: '-1' }, '--max-records must be a whole number of 0 or more, got "-1"'],
     [{ source: 'dynamics', batchSize: '5001' }, '--batch-size must be a whole number from 1 to 5000, got "5001"'],
   ])('%j → %s', async (flags, message) => {
     await expect(parseSyncFlags({ ...defaults, ...flags })).rejects.toThrow(message);
