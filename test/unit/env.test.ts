@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { loadDotEnv } from '../../src/config/env.js';
+import { dynamicsSettings, hubspotSettings, loadDotEnv } from '../../src/config/env.js';
 import { UsageError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'crmsync-env-'));
@@ -36,5 +36,34 @@ describe('.env', () => {
     const path = make();
     expect(() => loadDotEnv(path, {})).toThrow(UsageError);
     expect(() => loadDotEnv(path, {})).toThrow(message);
+  });
+});
+
+describe('settings that cannot be sent are configuration errors, and the value is never shown', () => {
+  const SECRET = 'pat-na1-0000-secret';
+  const hubspot = { HUBSPOT_ACCESS_TOKEN: SECRET };
+  const dynamics = { D365_TENANT_ID: 'tenant', D365_CLIENT_ID: 'client', D365_CLIENT_SECRET: SECRET, D365_RESOURCE_URL: 'https://org.example.com' };
+  test.each([
+    ['a token with a line break', () => hubspotSettings({ HUBSPOT_ACCESS_TOKEN: `${SECRET}\nsecond-line` }), 'HUBSPOT_ACCESS_TOKEN has a line break or another control character in it: set it again as one line'],
+    ['a token with a tab', () => hubspotSettings({ HUBSPOT_ACCESS_TOKEN: `${SECRET}\tx` }), 'HUBSPOT_ACCESS_TOKEN has a line break'],
+    ['a token with a typographic dash', () => hubspotSettings({ HUBSPOT_ACCESS_TOKEN: `pat\u2013${SECRET}` }), 'HUBSPOT_ACCESS_TOKEN has a space or a character that is not ASCII in it'],
+    ['a token with a space', () => hubspotSettings({ HUBSPOT_ACCESS_TOKEN: `pat ${SECRET}` }), 'HUBSPOT_ACCESS_TOKEN has a space'],
+    ['a base URL with a line break', () => hubspotSettings({ ...hubspot, HUBSPOT_BASE_URL: 'http://127.0.0.1\n:8080' }), 'HUBSPOT_BASE_URL has a line break'],
+    ['a client secret with a line break', () => dynamicsSettings({ ...dynamics, D365_CLIENT_SECRET: `${SECRET}\r\nmore` }), 'D365_CLIENT_SECRET has a line break'],
+    ['a client secret with a NUL', () => dynamicsSettings({ ...dynamics, D365_CLIENT_SECRET: `${SECRET}\u0000` }), 'D365_CLIENT_SECRET has a line break'],
+    ['a tenant id with a line break', () => dynamicsSettings({ ...dynamics, D365_TENANT_ID: 'a\nb' }), 'D365_TENANT_ID has a line break'],
+  ])('%s', (_, read, message) => {
+    expect(read).toThrow(UsageError);
+    expect(read).toThrow(message);
+    try {
+      read();
+    } catch (error) {
+      expect((error as Error).message).not.toContain(SECRET);
+    }
+  });
+
+  test('a line break at either end is only white space', () => {
+    expect(hubspotSettings({ HUBSPOT_ACCESS_TOKEN: `${SECRET}\n` }).accessToken).toBe(SECRET);
+    expect(dynamicsSettings({ ...dynamics, D365_CLIENT_SECRET: `\n${SECRET}\n` }).clientSecret).toBe(SECRET);
   });
 });
