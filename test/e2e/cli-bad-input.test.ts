@@ -33,6 +33,17 @@ describe('bad input: one clear line, exit 2, nothing written', () => {
     expect(existsSync(db)).toBe(false);
   });
 
+  test.each([
+    ['an unknown flag', ['--json', 'sync-contacts', '--fulll'], /^unknown option '--fulll'/],
+    ['an invalid mappings.yaml', ['--config', badYaml, 'sync-contacts', '--json'], /bad\.yaml: objects\.contacts\.modified_property: is required with object_type/],
+  ])('with --json, %s is also a JSON error object on stdout', async (_, args, message) => {
+    const db = join(dir, `${Math.random()}.db`);
+    const run = await crmsync(args, env(db));
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({ exitCode: 2, error: expect.stringMatching(message) });
+    expect(existsSync(db)).toBe(false);
+  });
+
   test('a missing token', async () => {
     const db = join(dir, 'token.db');
     const run = await crmsync(['sync-contacts'], { CRMSYNC_DB: db });
