@@ -44,6 +44,12 @@ export function parseSince(text: string): Date {
   return date;
 }
 
+/** What to say about a --since after now: the run goes ahead, but can find no change (a mistyped year, a wrong clock). */
+export function futureSinceWarning(since: Date | undefined, now = new Date()): string | undefined {
+  if (since && since.getTime() > now.getTime()) return `--since ${since.toISOString()} is in the future: nothing can have changed since then`;
+  return undefined;
+}
+
 // zod is loaded when flags are parsed, not at start-up: `crmsync --help` stays fast.
 function syncFlagsSchema(z: typeof Zod) {
   const wholeNumber = (flag: string, min: number, max?: number) => z.string().transform((text) => wholeNumberFlag(flag, text, min, max));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseSeed, parseSince, parseSyncFlags } from '../../src/commands/options.js';
+import { futureSinceWarning, parseSeed, parseSince, parseSyncFlags } from '../../src/commands/options.js';
 import { UsageError } from '../../src/errors.js';
 
 const defaults = { maxRecords: '0' };
@@ -19,6 +19,14 @@ describe('--since', () => {
     expect(() => parseSince(text)).toThrow(UsageError);
     expect(() => parseSince(text)).toThrow(/--since ".*" is not a valid date: use YYYY-MM-DD or an ISO-8601 date-time/);
   });
+});
+
+test('a --since after now is run, with a warning', () => {
+  const now = new Date('2025-06-01T12:00:00Z');
+  expect(futureSinceWarning(parseSince('2999-01-01'), now)).toBe('--since 2999-01-01T00:00:00.000Z is in the future: nothing can have changed since then');
+  expect(futureSinceWarning(parseSince('2025-06-01T12:00:01Z'), now)).toMatch(/is in the future/);
+  expect(futureSinceWarning(parseSince('2025-06-01T12:00:00Z'), now)).toBeUndefined();
+  expect(futureSinceWarning(undefined, now)).toBeUndefined();
 });
 
 describe('sync flags', () => {
