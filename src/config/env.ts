@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { UsageError } from '../errors.js';
@@ -127,7 +128,20 @@ export function dynamicsSettings(env: NodeJS.ProcessEnv = process.env): Dynamics
     } catch (error) {
       throw new UsageError(`D365_CA_CERT: cannot read ${caPath} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
-    if (!caCertificate.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`D365_CA_CERT: ${caPath} holds no PEM certificate`);
+    checkPemBundle(caPath, caCertificate);
   }
   return { ...values, resourceUrl, authorityHost, caCertificate };
+}
+
+/** TLS skips a certificate it cannot read without a word, and then distrusts the server: say so before any request. */
+function checkPemBundle(path: string, text: string): void {
+  const certificates = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (certificates.length === 0) throw new UsageError(`D365_CA_CERT: ${path} holds no PEM certificate`);
+  certificates.forEach((pem, index) => {
+    try {
+      new X509Certificate(pem);
+    } catch (error) {
+      throw new UsageError(`D365_CA_CERT: certificate ${index + 1} in ${path} cannot be read (${(error as Error).message})`);
+    }
+  });
 }

@@ -62,6 +62,12 @@ describe('settings that cannot be sent are configuration errors, and the value i
     }
   });
 
+  test('a D365_CA_CERT holding a certificate that cannot be read', () => {
+    const pem = dotEnv('broken.pem', '-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n');
+    expect(() => dynamicsSettings({ ...dynamics, D365_CA_CERT: pem })).toThrow(/^D365_CA_CERT: certificate 1 in .*broken\.pem cannot be read \(/);
+    expect(() => dynamicsSettings({ ...dynamics, D365_CA_CERT: dotEnv('empty.pem', 'nothing here\n') })).toThrow(/holds no PEM certificate/);
+  });
+
   test('a line break at either end is only white space', () => {
     expect(hubspotSettings({ HUBSPOT_ACCESS_TOKEN: `${SECRET}\n` }).accessToken).toBe(SECRET);
     expect(dynamicsSettings({ ...dynamics, D365_CLIENT_SECRET: `\n${SECRET}\n` }).clientSecret).toBe(SECRET);
