@@ -54,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', EXIT_CODE_HELP)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text) })
+    // Every command sees ./.env, whatever it reads from the environment (CRMSYNC_DB too).
+    .hook('preAction', async () => (await import('./config/env.js')).loadDotEnv());
 
   registerSyncCommands(program, context);
   registerHistoryCommand(program, context);
@@ -66,16 +68,27 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    const json = Boolean(program.opts().json);
     if (error instanceof CommanderError) {
       // --help and --version end here with code 0; unknown commands/flags with 1 → usage.
-      return error.exitCode === 0 ? EXIT_CODES.success : EXIT_CODES.usage;
+      // Commander has said what is wrong on stderr already.
+      if (error.exitCode === 0) return EXIT_CODES.success;
+      if (json) printJsonError(EXIT_CODES.usage, error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '));
+      return EXIT_CODES.usage;
     }
-    process.stderr.write(`crmsync: ${(error as Error).message}\n`);
+    const message = (error as Error).message;
+    process.stderr.write(`crmsync: ${message}\n`);
     if (process.env.CRMSYNC_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    if (json) printJsonError(exitCodeOf(error), message);
     return exitCodeOf(error);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   return exitCode;
+}
+
+/** With --json, stdout carries JSON whatever happens: a program reading it learns why nothing else came. */
+function printJsonError(exitCode: number, error: string): void {
+  process.stdout.write(`${JSON.stringify({ exitCode, error }, null, 2)}\n`);
 }

@@ -14,13 +14,11 @@ export function registerConfigCommand(program: Command, context: CommandContext)
     .action(
       context.action(async (_options: unknown, command: Command) => {
         const global = globalFlags(command);
-        const [{ loadConfig }, env, { allConnectors }, { checkMappings }] = await Promise.all([
+        const [{ loadConfig }, { allConnectors }, { checkMappings }] = await Promise.all([
           import('../config/load.js'),
-          import('../config/env.js'),
           import('../clients/registry.js'),
           import('../config/remote-check.js'),
         ]);
-        env.loadDotEnv();
         const config = loadConfig(global.config);
         const mappings = [...config.objects.values()].flatMap((entry) => allConnectors().flatMap((crm) => entry[crm.name] ?? []));
         const fields = mappings.reduce((total, mapping) => total + mapping.fields.length, 0);

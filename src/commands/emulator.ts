@@ -5,16 +5,33 @@ import type { DynamicsEmulatorOptions } from '@crmsync/emulators/dynamics';
 import type { HubSpotEmulatorOptions } from '@crmsync/emulators/hubspot';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { parseSeed } from './options.js';
+import { parseSeed, wholeNumberFlag } from './options.js';
 
 export const DEFAULT_SEED = 'contacts=5000,companies=500,deals=2000,tickets=300';
 export const DEFAULT_DYNAMICS_SEED = 'contacts=2000,accounts=300';
 
-const number = (flag: string, text: string, min = 0): number => {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min) throw new UsageError(`${flag} must be a whole number${min ? ` of at least ${min}` : ''}, got "${text}"`);
-  return value;
+const number = (flag: string, text: string, min = 0): number => wholeNumberFlag(flag, text, min);
+const port = (flag: string, text: string): number => wholeNumberFlag(flag, text, 0, MAX_PORT);
+const MAX_PORT = 65_535;
+
+/** Why a server could not listen, as the system's error code says it. */
+const CANNOT_LISTEN: Record<string, (host: string) => string> = {
+  EADDRINUSE: () => 'the port is in use; choose another (0 = any free port)',
+  EACCES: () => 'permission denied (ports below 1024 need privileges); choose another port',
+  EADDRNOTAVAIL: (host) => `--host ${host} is not an address of this machine`,
+  ENOTFOUND: (host) => `--host ${host} is not a known host name`,
 };
+
+/** Starts one emulator; a port or host it cannot listen on is a usage error naming the flag. */
+async function listening<T>(flag: string, { host, port }: { host?: string; port?: number }, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    const reason = CANNOT_LISTEN[(error as NodeJS.ErrnoException).code ?? ''];
+    if (!reason) throw error;
+    throw new UsageError(`cannot listen on ${host}:${port} (${flag}): ${reason(host ?? '')}`);
+  }
+}
 
 type Flags = Record<string, string | boolean | undefined>;
 
@@ -57,7 +74,7 @@ async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulator
     seed,
     faults,
     host: options.host as string,
-    port: number('--dynamics-port', options.dynamicsPort as string),
+    port: port('--dynamics-port', options.dynamicsPort as string),
     seedValue: number('--seed-value', options.seedValue as string),
     latencyMs: number('--latency', options.latency as string),
     rateLimit: options.dynamicsRateLimit
@@ -82,7 +99,7 @@ async function hubSpotEmulatorOptions(options: Flags): Promise<HubSpotEmulatorOp
   return {
     faults,
     host: options.host as string,
-    port: number('--port', options.port as string),
+    port: port('--port', options.port as string),
     seed: parseSeed(options.seed as string),
     seedValue: number('--seed-value', options.seedValue as string),
     token: options.token as string | undefined,
@@ -133,8 +150,8 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
           import('@crmsync/emulators/hubspot'),
           import('@crmsync/emulators/dynamics'),
         ]);
-        const emulator = await startHubSpotEmulator(hubspotOptions);
-        const dynamics = await startDynamicsEmulator(dynamicsOptions).catch(async (error: unknown) => {
+        const emulator = await listening('--port', hubspotOptions, () => startHubSpotEmulator(hubspotOptions));
+        const dynamics = await listening('--dynamics-port', dynamicsOptions, () => startDynamicsEmulator(dynamicsOptions)).catch(async (error: unknown) => {
           await emulator.close();
           throw error;
         });

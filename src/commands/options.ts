@@ -44,9 +44,15 @@ export function parseSince(text: string): Date {
   return date;
 }
 
+/** What to say about a --since after now: the run goes ahead, but can find no change (a mistyped year, a wrong clock). */
+export function futureSinceWarning(since: Date | undefined, now = new Date()): string | undefined {
+  if (since && since.getTime() > now.getTime()) return `--since ${since.toISOString()} is in the future: nothing can have changed since then`;
+  return undefined;
+}
+
 // zod is loaded when flags are parsed, not at start-up: `crmsync --help` stays fast.
 function syncFlagsSchema(z: typeof Zod) {
-  const wholeNumber = (flag: string, min: number, max: number) => z.string().transform((text) => wholeNumberFlag(flag, text, min, max));
+  const wholeNumber = (flag: string, min: number, max?: number) => z.string().transform((text) => wholeNumberFlag(flag, text, min, max));
   return z.object({
     source: z.enum(SOURCES).default(DEFAULT_SOURCE),
     full: z.boolean().default(false),
@@ -54,7 +60,7 @@ function syncFlagsSchema(z: typeof Zod) {
     dryRun: z.boolean().default(false),
     forceOverwrite: z.boolean().default(false),
     batchSize: z.string().optional(),
-    maxRecords: wholeNumber('--max-records', 0, Number.MAX_SAFE_INTEGER),
+    maxRecords: wholeNumber('--max-records', 0),
     debug: z.boolean().default(false),
     concurrency: wholeNumber('--concurrency', 1, MAX_CONCURRENCY).optional(),
   });
@@ -74,10 +80,12 @@ export async function parseSyncFlags(raw: Record<string, unknown>): Promise<Sync
   };
 }
 
-function wholeNumberFlag(flag: string, text: string, min: number, max: number): number {
+/** A flag's whole number within [min, max] (no max: any size); else a usage error naming the flag, the range and what was given. */
+export function wholeNumberFlag(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
-    throw new UsageError(`${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got "${text}"`);
+    const range = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;
+    throw new UsageError(`${flag} must be a whole number ${range}, got "${text}"`);
   }
   return value;
 }

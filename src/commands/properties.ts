@@ -19,14 +19,12 @@ export function registerPropertiesCommand(program: Command, context: CommandCont
     .action(
       context.action(async (name: string, options: { yaml: boolean; source: SourceName }, command: Command) => {
         const global = globalFlags(command);
-        const [{ loadConfig }, env, { connectorFor }, { entryYaml }, { printTable }] = await Promise.all([
+        const [{ loadConfig }, { connectorFor }, { entryYaml }, { printTable }] = await Promise.all([
           import('../config/load.js'),
-          import('../config/env.js'),
           import('../clients/registry.js'),
           import('../config/scaffold.js'),
           import('./output.js'),
         ]);
-        env.loadDotEnv();
         const crm = connectorFor(options.source);
         const remoteName = loadConfig(global.config).objects.get(name)?.[crm.name]?.remoteName ?? name;
         const entryName = /^[a-z_][a-z0-9_]*$/.test(name) ? name : `object_${name.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}`;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { addSyncFlags, globalFlags, parseSyncFlags } from './options.js';
+import { addSyncFlags, futureSinceWarning, globalFlags, parseSyncFlags } from './options.js';
 
 const EXAMPLES = `
 Examples:
@@ -66,7 +66,6 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
       import('../log.js'),
       import('./output.js'),
     ]);
-  env.loadDotEnv();
   const config = loadConfig(global.config);
   const { source } = flags;
   // A plain sync-all takes the enabled objects that the source has.
@@ -83,6 +82,8 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
   }
   const settings = { [source]: connectorFor(source).settings(process.env) };
   const log = createLogger(flags.debug ? 'debug' : global.quiet ? 'warn' : 'info');
+  const futureSince = futureSinceWarning(flags.since);
+  if (futureSince) log.warn(futureSince);
   const progress = await output.createProgress(log, !global.quiet && !global.json);
 
   const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });

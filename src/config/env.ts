@@ -1,12 +1,38 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { UsageError } from '../errors.js';
 
 export const DEFAULT_DB_PATH = './crmsync.db';
 export const HUBSPOT_API_URL = 'https://api.hubapi.com';
 
-/** Loads ./.env into process.env (variables already set win), if the file exists. */
-export function loadDotEnv(path = '.env'): void {
-  if (existsSync(path)) process.loadEnvFile(path);
+/** Loads ./.env into `env` (variables already set win), if the file exists. */
+export function loadDotEnv(path = '.env', env: NodeJS.ProcessEnv = process.env): void {
+  const text = dotEnvText(path);
+  if (text === undefined) return;
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    if (env[name] === undefined && value !== undefined) env[name] = value;
+  }
+}
+
+/** The file's text; undefined when there is none. Node's own loader fails on the rest with messages about its arguments. */
+function dotEnvText(path: string): string | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EISDIR') throw new UsageError(`${path} is a directory, not a file of VAR=value lines`);
+    throw new UsageError(`${path} cannot be read (${code ?? (error as Error).message}): make it a readable file of VAR=value lines, or remove it`);
+  }
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    if (!text.includes('\0')) return text;
+  } catch {
+    // not UTF-8: said below
+  }
+  throw new UsageError(`${path} is not a text file of VAR=value lines (it is not UTF-8 text)`);
 }
 
 export function databasePath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -23,14 +49,31 @@ export function hubspotSettingsGiven(env: NodeJS.ProcessEnv = process.env): bool
   return Boolean(env.HUBSPOT_ACCESS_TOKEN?.trim());
 }
 
+/**
+ * A setting's value without surrounding white space. A line break or another control
+ * character inside would corrupt the request it goes into (and fail as if the network
+ * did), so it is refused here, without showing the value: it may be a secret.
+ */
+function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  if (value && /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new UsageError(`${name} has a line break or another control character in it: set it again as one line`);
+  }
+  return value;
+}
+
 export function hubspotSettings(env: NodeJS.ProcessEnv = process.env): HubSpotSettings {
-  const accessToken = env.HUBSPOT_ACCESS_TOKEN?.trim();
+  const accessToken = setting(env, 'HUBSPOT_ACCESS_TOKEN');
   if (!accessToken) {
     throw new UsageError(
       'HUBSPOT_ACCESS_TOKEN is not set: export the access token of a HubSpot private app (Settings › Integrations › Private Apps) or put it in .env',
     );
   }
-  const baseUrl = (env.HUBSPOT_BASE_URL?.trim() || HUBSPOT_API_URL).replace(/\/+$/, '');
+  // An HTTP header carries the token: only visible ASCII fits (a copied token may hold a typographic dash or a space).
+  if (/[^\x21-\x7e]/.test(accessToken)) {
+    throw new UsageError('HUBSPOT_ACCESS_TOKEN has a space or a character that is not ASCII in it: copy the token again from the private app');
+  }
+  const baseUrl = (setting(env, 'HUBSPOT_BASE_URL') || HUBSPOT_API_URL).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(baseUrl)) {
     throw new UsageError(`HUBSPOT_BASE_URL "${baseUrl}" is not an http(s) URL`);
   }
@@ -64,7 +107,7 @@ export function dynamicsSettingsGiven(env: NodeJS.ProcessEnv = process.env): boo
 }
 
 export function dynamicsSettings(env: NodeJS.ProcessEnv = process.env): DynamicsSettings {
-  const values = Object.fromEntries(Object.entries(DYNAMICS_VARIABLES).map(([key, name]) => [key, env[name]?.trim() ?? ''])) as Record<keyof typeof DYNAMICS_VARIABLES, string>;
+  const values = Object.fromEntries(Object.entries(DYNAMICS_VARIABLES).map(([key, name]) => [key, setting(env, name) ?? ''])) as Record<keyof typeof DYNAMICS_VARIABLES, string>;
   const missing = Object.entries(DYNAMICS_VARIABLES).filter(([key]) => !values[key as keyof typeof values]).map(([, name]) => name);
   if (missing.length > 0) {
     throw new UsageError(
@@ -72,12 +115,12 @@ export function dynamicsSettings(env: NodeJS.ProcessEnv = process.env): Dynamics
     );
   }
   const resourceUrl = values.resourceUrl.replace(/\/+$/, '');
-  const authorityHost = (env.D365_AUTHORITY_HOST?.trim() || DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '');
+  const authorityHost = (setting(env, 'D365_AUTHORITY_HOST') || DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '');
   for (const [name, url] of [['D365_RESOURCE_URL', resourceUrl], ['D365_AUTHORITY_HOST', authorityHost]]) {
     // MSAL refuses http authorities, and Dataverse is only served over https.
     if (!/^https:\/\/[^/]+$/.test(url)) throw new UsageError(`${name} "${url}" must be an https URL without a path, such as https://contoso.crm.dynamics.com`);
   }
-  const caPath = env.D365_CA_CERT?.trim();
+  const caPath = setting(env, 'D365_CA_CERT');
   let caCertificate: string | undefined;
   if (caPath) {
     try {
@@ -85,7 +128,20 @@ export function dynamicsSettings(env: NodeJS.ProcessEnv = process.env): Dynamics
     } catch (error) {
       throw new UsageError(`D365_CA_CERT: cannot read ${caPath} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
-    if (!caCertificate.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`D365_CA_CERT: ${caPath} holds no PEM certificate`);
+    checkPemBundle(caPath, caCertificate);
   }
   return { ...values, resourceUrl, authorityHost, caCertificate };
+}
+
+/** TLS skips a certificate it cannot read without a word, and then distrusts the server: say so before any request. */
+function checkPemBundle(path: string, text: string): void {
+  const certificates = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (certificates.length === 0) throw new UsageError(`D365_CA_CERT: ${path} holds no PEM certificate`);
+  certificates.forEach((pem, index) => {
+    try {
+      new X509Certificate(pem);
+    } catch (error) {
+      throw new UsageError(`D365_CA_CERT: certificate ${index + 1} in ${path} cannot be read (${(error as Error).message})`);
+    }
+  });
 }

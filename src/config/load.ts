@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { DEFAULT_OVERLAP_MS, mappingsSchema, type FieldConfig, type MappingsFile } from './mappings-schema.js';
 import { DEFAULT_SOURCE, type SourceName } from './sources.js';
+import { defaultViewName, viewNameProblems } from './view-names.js';
 
 export const DEFAULT_CONFIG_PATH = 'mappings.yaml';
 
@@ -78,6 +79,8 @@ export function parseConfig(text: string, path: string): Config {
   const parsed = mappingsSchema.safeParse(document);
   if (!parsed.success) throw new UsageError(`${path}: ${describeIssues(parsed.error.issues)}`);
   const objects = resolveObjects(parsed.data);
+  const viewProblems = viewNameProblems(objects.values());
+  if (viewProblems.length > 0) throw new UsageError(`${path}: ${viewProblems[0]}${andMore(viewProblems.length - 1)}`);
   // The schema has checked that both ends of every pair have a HubSpot side.
   const associations = parsed.data.associations.map(({ from, to }) => ({ from: objects.get(from)!.hubspot!, to: objects.get(to)!.hubspot!, name: `${from}->${to}` }));
   return { path, objects, associations };
@@ -88,8 +91,12 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
   const where = first.path.length ? first.path.join('.') : '(top level)';
   // A bad record key wraps the real reason ("must be lower_snake_case") one level down.
   const message = first.code === 'invalid_key' && first.issues.length ? first.issues[0].message : first.message;
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  return `${where}: ${message}${more}`;
+  return `${where}: ${message}${andMore(issues.length - 1)}`;
+}
+
+/** " (and 2 more problems)": the first problem is the one shown, on one line. */
+function andMore(count: number): string {
+  return count > 0 ? ` (and ${count} more problem${count > 1 ? 's' : ''})` : '';
 }
 
 function resolveObjects(file: MappingsFile): Map<string, ObjectEntry> {
@@ -108,7 +115,7 @@ function resolveObjects(file: MappingsFile): Map<string, ObjectEntry> {
         primaryKey: object.primary_key,
         modifiedProperty: object.modified_property,
         validation: object.validation,
-        table: object.table ?? `hubspot_${name}`,
+        table: object.table ?? defaultViewName('hubspot', name),
         overlapMs: object.incremental?.overlap ?? defaultOverlap,
         changeTracking: false,
         // hs_object_id is the record's own id, sent with every record outside its properties.
@@ -126,7 +133,7 @@ function resolveObjects(file: MappingsFile): Map<string, ObjectEntry> {
         primaryKey: dynamics.primary_key,
         modifiedProperty: dynamics.modified_property,
         validation: dynamics.validation ?? object.validation,
-        table: dynamics.table ?? `dynamics_${name}`,
+        table: dynamics.table ?? defaultViewName('dynamics', name),
         overlapMs: dynamics.incremental?.overlap ?? object.incremental?.overlap ?? defaultOverlap,
         changeTracking: dynamics.change_tracking,
         // Dataverse returns the primary key with every row, asked for or not.

@@ -138,7 +138,10 @@ export async function withRun<Checkpoint>(spec: RunSpec, body: (run: ActiveRun<C
     clearInterval(heartbeat);
     spec.progress?.stop(spec.label);
   }
-  return { ...close(history, spec, run, { status, error, started }), resumedFrom: resumed?.row.id };
+  const result = close(history, spec, run, { status, error, started });
+  // stdout may be a --json summary or a file: a failure is said on stderr too, even with --quiet.
+  if (status === 'failed') spec.log.error(`${spec.label}: ${result.error}`);
+  return { ...result, resumedFrom: resumed?.row.id };
 }
 
 function begin<Checkpoint>(history: SyncHistoryRepository, spec: RunSpec): { run: ActiveRun<Checkpoint>; resumed?: Resumable } {

@@ -1,4 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { crmsync, tempDir } from '../helpers/cli.js';
@@ -32,6 +33,17 @@ describe('bad input: one clear line, exit 2, nothing written', () => {
     expect(existsSync(db)).toBe(false);
   });
 
+  test.each([
+    ['an unknown flag', ['--json', 'sync-contacts', '--fulll'], /^unknown option '--fulll'/],
+    ['an invalid mappings.yaml', ['--config', badYaml, 'sync-contacts', '--json'], /bad\.yaml: objects\.contacts\.modified_property: is required with object_type/],
+  ])('with --json, %s is also a JSON error object on stdout', async (_, args, message) => {
+    const db = join(dir, `${Math.random()}.db`);
+    const run = await crmsync(args, env(db));
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({ exitCode: 2, error: expect.stringMatching(message) });
+    expect(existsSync(db)).toBe(false);
+  });
+
   test('a missing token', async () => {
     const db = join(dir, 'token.db');
     const run = await crmsync(['sync-contacts'], { CRMSYNC_DB: db });
@@ -40,6 +52,19 @@ describe('bad input: one clear line, exit 2, nothing written', () => {
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(db)).toBe(false);
   });
+});
+
+test('crmsync emulator on a port already in use: one line naming the flag, exit 2, nothing left listening', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = taken.address() as { port: number };
+    const run = await crmsync(['emulator', '--port', '0', '--dynamics-port', String(port)]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`crmsync: cannot listen on 127.0.0.1:${port} (--dynamics-port): the port is in use; choose another (0 = any free port)\n`);
+  } finally {
+    taken.close();
+  }
 });
 
 test('--help lists every command and the exit codes', async () => {

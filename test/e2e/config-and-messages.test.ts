@@ -29,7 +29,7 @@ afterAll(() => hubspot?.close());
 
 describe('view names that collide are configuration errors, found before anything is written', () => {
   test.each([
-    ['two objects with one view name', `${contactsEntry('people', 'everyone')}${contactsEntry('leads', 'everyone')}`, /"everyone".*people.*leads|"everyone".*leads.*people/],
+    ['two objects with one view name', `${contactsEntry('people', 'everyone')}${contactsEntry('leads', 'everyone')}`, /^(?=.*"everyone")(?=.*objects\.people\b)(?=.*objects\.leads\b)/],
     [
       "an object's view named like another object's Dynamics view",
       `${contactsEntry('people', 'dynamics_contacts')}  contacts:\n    dynamics:\n      entity_set: contacts\n      primary_key: contactid\n      fields:\n        email: { property: emailaddress1, type: email }\n`,
@@ -65,15 +65,11 @@ describe('a stored link or cursor is followed only to the host it came from', ()
 
   test('after D365_RESOURCE_URL changes, the old delta link is not followed: the run says so and reads the new organisation in full', async () => {
     const db = join(dir, 'moved.db');
-    const firstCa = join(dir, 'first-ca.pem');
-    const secondCa = join(dir, 'second-ca.pem');
-    writeFileSync(firstCa, first.certificate);
-    writeFileSync(secondCa, second.certificate);
-    const initial = await crmsync(['sync-contacts', '--source', 'dynamics'], { ...dynamicsEnvOf(first, firstCa), CRMSYNC_DB: db });
+    const initial = await crmsync(['sync-contacts', '--source', 'dynamics'], { ...dynamicsEnvOf(first), CRMSYNC_DB: db });
     expect(initial.code, initial.stderr).toBe(0);
     const requestsBefore = first.stats.requests;
 
-    const moved = await crmsync(['sync-contacts', '--source', 'dynamics', '--json'], { ...dynamicsEnvOf(second, secondCa), CRMSYNC_DB: db });
+    const moved = await crmsync(['sync-contacts', '--source', 'dynamics', '--json'], { ...dynamicsEnvOf(second), CRMSYNC_DB: db });
     expect(moved.code, moved.stderr).toBe(0);
     expect(first.stats.requests).toBe(requestsBefore);
     expect(moved.stderr).toMatch(/organisation changed/i);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseSeed, parseSince, parseSyncFlags } from '../../src/commands/options.js';
+import { futureSinceWarning, parseSeed, parseSince, parseSyncFlags } from '../../src/commands/options.js';
 import { UsageError } from '../../src/errors.js';
 
 const defaults = { maxRecords: '0' };
@@ -21,6 +21,14 @@ describe('--since', () => {
   });
 });
 
+test('a --since after now is run, with a warning', () => {
+  const now = new Date('2025-06-01T12:00:00Z');
+  expect(futureSinceWarning(parseSince('2999-01-01'), now)).toBe('--since 2999-01-01T00:00:00.000Z is in the future: nothing can have changed since then');
+  expect(futureSinceWarning(parseSince('2025-06-01T12:00:01Z'), now)).toMatch(/is in the future/);
+  expect(futureSinceWarning(parseSince('2025-06-01T12:00:00Z'), now)).toBeUndefined();
+  expect(futureSinceWarning(undefined, now)).toBeUndefined();
+});
+
 describe('sync flags', () => {
   test('Dynamics 365 pages go up to 5,000 records', async () => {
     expect(await parseSyncFlags({ ...defaults, source: 'dynamics', batchSize: '5000' })).toMatchObject({ source: 'dynamics', batchSize: 5000 });
@@ -35,7 +43,7 @@ describe('sync flags', () => {
     [{ batchSize: '-5' }, '--batch-size must be a whole number from 1 to 200, got "-5"'],
     [{ batchSize: '201' }, '--batch-size must be a whole number from 1 to 200, got "201"'],
     [{ batchSize: 'ten' }, '--batch-size must be a whole number from 1 to 200, got "ten"'],
-    [{ maxRecords: '-1' }, '--max-records must be a whole number from 0 to up, got "-1"'],
+    [{ maxRecords: '-1' }, '--max-records must be a whole number of 0 or more, got "-1"'],
     [{ source: 'dynamics', batchSize: '5001' }, '--batch-size must be a whole number from 1 to 5000, got "5001"'],
   ])('%j → %s', async (flags, message) => {
     await expect(parseSyncFlags({ ...defaults, ...flags })).rejects.toThrow(message);

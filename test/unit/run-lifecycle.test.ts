@@ -56,12 +56,14 @@ describe('a run from start to end', () => {
   test.each([
     ['an API that keeps failing', new ApiError('list contacts still failing after 6 attempts'), 1],
     ['a configuration problem found mid-run', new UsageError('mappings.yaml: no such column'), 2],
-  ])('%s fails the run, not the caller: the row says why, the exit code is the error\'s', async (_, error, exitCode) => {
-    const result = await withRun(spec(), async () => {
+  ])('%s fails the run, not the caller: the row says why, the exit code is the error\'s, the log says it once', async (_, error, exitCode) => {
+    const failing = spec();
+    const result = await withRun(failing, async () => {
       throw error;
     });
     expect(result).toMatchObject({ status: 'failed', exitCode, error: error.message });
     expect(history(db, 'status, error_message')).toEqual([{ status: 'failed', error_message: error.message }]);
+    expect(failing.lines.filter((line) => line.includes(error.message))).toEqual([expect.stringMatching(/ error: contacts: /)]);
   });
 });
 

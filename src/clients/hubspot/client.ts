@@ -1,5 +1,5 @@
 import { Client } from '@hubspot/api-client';
-import type { HubSpotSettings } from '../../config/env.js';
+import { HUBSPOT_API_URL, type HubSpotSettings } from '../../config/env.js';
 import { ApiError, AuthError } from '../../errors.js';
 import { JsonApi, bodyExcerpt, errorBody, redact, type Reply } from '../http/request.js';
 import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
@@ -45,7 +45,13 @@ export interface PropertyDefinition {
   options?: { value: string; label?: string; hidden?: boolean }[];
 }
 
+/** HubSpot does not know the object type a request names. */
+export class UnknownObjectTypeError extends ApiError {}
+
+/** HubSpot's JSON error shape: { status: "error", message, correlationId, category?, ... }. */
 interface HubSpotErrorBody {
+  status?: string;
+  correlationId?: string;
   message?: string;
   category?: string;
   policyName?: string;
@@ -130,7 +136,7 @@ export class HubSpotClient {
       send: () => this.send(request),
       // A 429's headers describe the exhausted window; the retry waits for that instead.
       observe: isSearch ? undefined : (reply) => observeRateLimit(limiter, reply),
-      failure: (reply) => this.failure(operation, reply),
+      failure: (reply) => this.failure(operation, request.path, reply),
     });
   }
 
@@ -147,7 +153,7 @@ export class HubSpotClient {
   }
 
   /** HubSpot's error responses, classified: what to retry and what to tell the user. */
-  private failure(operation: string, reply: Reply): Error {
+  private failure(operation: string, path: string, reply: Reply): Error {
     const body = errorBody<HubSpotErrorBody>(reply);
     const message = this.redact(body.message ?? bodyExcerpt(reply));
     // Without Retry-After: the secondly (search) limit frees within a second, the
@@ -170,9 +176,14 @@ export class HubSpotClient {
       const missing = scopes.length ? `grant the private app the scope ${scopes.join(' or ')}` : 'grant the private app the read scope for this object';
       return new AuthError(`HubSpot refused ${operation} (403 ${body.category ?? 'forbidden'}): HUBSPOT_ACCESS_TOKEN lacks a scope; ${missing}`);
     }
-    // HubSpot answers an object type it does not know with 400 "Unable to infer object type from: <type>".
-    if (status === 404 || (status === 400 && body.message?.startsWith('Unable to infer object type from') === true)) {
-      return new ApiError(`${operation}: HubSpot answered ${status} (${message}); check object_type in mappings.yaml`, status);
+    if (isWrongEndpoint(path, status, body)) {
+      return new ApiError(
+        `${operation}: ${this.settings.baseUrl} answered 404 (${message}): HubSpot's API is not there; check HUBSPOT_BASE_URL (${HUBSPOT_API_URL} unless you go through a proxy)`,
+        status,
+      );
+    }
+    if (status === 400 && body.message?.startsWith('Unable to infer object type from') === true) {
+      return new UnknownObjectTypeError(`${operation}: HubSpot answered ${status} (${message}); check object_type in mappings.yaml`, status);
     }
     return this.api.rejected(operation, reply, body.category ?? '', message);
   }
@@ -180,6 +191,24 @@ export class HubSpotClient {
   private redact(text: string): string {
     return redact(text, this.settings.accessToken);
   }
+}
+
+/**
+ * Endpoints HubSpot has for every object type, known or not: it answers a type it does not
+ * know with 400 "Unable to infer object type from: <type>", never with 404.
+ */
+const ENDPOINTS_OF_EVERY_TYPE = [/^\/crm\/v3\/objects\/[^/]+(\/search|\/batch\/read)?$/, /^\/crm\/v3\/properties\/[^/]+$/, /^\/crm\/v4\/associations\/[^/]+\/[^/]+\/batch\/read$/];
+
+/**
+ * Whether a 404 says the request went somewhere other than HubSpot's API (a wrong
+ * HUBSPOT_BASE_URL) rather than that HubSpot has no such record: a 404 from an endpoint
+ * that exists for every object type, or a 404 without HubSpot's JSON error shape.
+ */
+export function isWrongEndpoint(path: string, status: number, body: object): boolean {
+  if (status !== 404) return false;
+  const error = body as Partial<HubSpotErrorBody>;
+  const hubspotShaped = error.status === 'error' && typeof error.message === 'string' && typeof error.correlationId === 'string';
+  return !hubspotShaped || ENDPOINTS_OF_EVERY_TYPE.some((endpoint) => endpoint.test(path));
 }
 
 function toPage(body: unknown): HubSpotPage {
