@@ -378,7 +378,7 @@ describe('crmsync emulator and crmsync demo', () => {
     ['a missing tables file', ['--dynamics-tables', '/nonexistent/tables.json'], '--dynamics-tables: cannot read /nonexistent/tables.json (ENOENT)'],
     ['a custom column without a prefix', ['--dynamics-tables', 'BAD_TABLES'], 'extraColumns.contacts.loyaltytier: custom columns carry a publisher prefix, e.g. new_loyaltytier'],
     ['a seed of a table not served', ['--dynamics-seed', 'contacts=5,incidents=3'], '--dynamics-seed: the emulator serves no entity set "incidents" (it serves contacts, accounts); describe further tables in a --dynamics-tables file'],
-    ['a rate limit of nothing', ['--dynamics-rate-limit', '--dynamics-rate-limit-max', '0'], '--dynamics-rate-limit-max must be a whole number of at least 1, got "0"'],
+    ['a rate limit of nothing', ['--dynamics-rate-limit', '--dynamics-rate-limit-max', '0'], '--dynamics-rate-limit-max must be a whole number of 1 or more, got "0"'],
   ])('crmsync emulator refuses %s: one line, exit 2, nothing served', async (_, args, message) => {
     const badTables = join(dir, 'bad-tables.json');
     writeFileSync(badTables, JSON.stringify({ extraColumns: { contacts: { loyaltytier: 'picklist' } } }));
