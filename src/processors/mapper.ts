@@ -1,6 +1,6 @@
 import type { ObjectMapping } from '../config/load.js';
 import type { FieldProblem, MappedRecord, RecordShape, RejectedRecord } from '../records.js';
-import { fieldParser } from './field-types.js';
+import { fieldParser, readableText } from './field-types.js';
 
 /**
  * A record's id and property values: only these are required; values are checked field by
@@ -83,7 +83,7 @@ export function createRecordMapper(mapping: ObjectMapping, shape: RecordShape): 
       }
       const problem = { column: field.column, property: field.property, value: value ?? null, reason: parsed.reason };
       if (lenient && value !== undefined && value !== null && value !== '') {
-        row[field.column] = value;
+        row[field.column] = typeof value === 'string' ? readableText(value) : value;
         warnings.push(problem);
       } else {
         problems.push(problem);
