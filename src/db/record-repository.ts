@@ -46,10 +46,11 @@ export class RecordRepository {
     private readonly objectType: string,
   ) {
     const db = store.sqlite;
-    // One statement per record: insert, or update only when the content changed and the
-    // incoming copy is not older than the stored one (or when forced, or to revive a
-    // deleted row). RETURNING yields nothing for an unchanged record; an inserted row still
-    // carries this run as its first run.
+    // One statement per record: insert, or update only when the record as received (its
+    // hash) or its mapped fields changed and the incoming copy is not older than the stored
+    // one (or when forced, or to revive a deleted row). Comparing the mapped fields catches a
+    // changed mapping, whose raw record is the same. RETURNING yields nothing for an
+    // unchanged record; an inserted row still carries this run as its first run.
     this.upsertRow = db.prepare(
       `INSERT INTO records (source, object_type, source_id, raw_json, fields_json, content_hash, source_modified_at, first_run_id, last_run_id)
        VALUES (@source, @objectType, @sourceId, @rawJson, @fieldsJson, @hash, @modifiedAt, @runId, @runId)
@@ -57,7 +58,7 @@ export class RecordRepository {
          raw_json = excluded.raw_json, fields_json = excluded.fields_json, content_hash = excluded.content_hash,
          source_modified_at = excluded.source_modified_at, is_deleted = 0, deleted_at = NULL, last_run_id = excluded.last_run_id
        WHERE @force = 1 OR records.is_deleted = 1
-         OR (records.content_hash <> excluded.content_hash
+         OR ((records.content_hash <> excluded.content_hash OR records.fields_json <> excluded.fields_json)
              AND (records.source_modified_at IS NULL OR records.source_modified_at <= excluded.source_modified_at))
        RETURNING first_run_id`,
     );
