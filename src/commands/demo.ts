@@ -23,7 +23,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
         if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
         const configPath = global.config ?? packagedOrLocalMappings();
 
-        const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, dynamicsEmulator, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
+        const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, dynamicsEmulator, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, output] =
           await Promise.all([
             import('../config/load.js'),
             import('@crmsync/emulators/hubspot'),
@@ -32,6 +32,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
             import('../engines/run-objects.js'),
             import('../log.js'),
             import('../db/sync-history.js'),
+            import('../db/rejections.js'),
             import('./output.js'),
           ]);
         const config = loadConfig(configPath);
@@ -86,7 +87,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
           output.printResults(second, worstExitCode(second.map((result) => result.exitCode)), global.json);
 
           say('\n4. crmsync history');
-          output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), global.json);
+          output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), outstandingRejections(store, { limit: 10 }), global.json);
           say(`\nQuery the result: sqlite3 ${path} "SELECT id, email, firstname, lastname FROM hubspot_contacts LIMIT 5"`);
           say(`                  sqlite3 ${path} "SELECT id, name, city FROM dynamics_companies LIMIT 5"`);
           return worstExitCode([...first, ...second].map((result) => result.exitCode));

@@ -88,6 +88,7 @@ export class ObjectSyncEngine {
       run.watermark = later(run.watermark, earlier(state.checkpoint.sourceLatest, state.checkpoint.maxSaved) ?? EMPTY_SOURCE_WATERMARK);
     }
     run.deltaLink = state.checkpoint.deltaLink;
+    run.rejectedOutstanding = this.records.rejectedOutstanding;
   }
 
   /**

@@ -44,6 +44,8 @@ export interface RunResult {
   status: Exclude<RunStatus, 'running'>;
   dryRun: boolean;
   counts: PageCounts;
+  /** Records whose latest version was rejected, by this run or an earlier one, and not yet resolved: the run is partial while there are any. */
+  rejectedOutstanding: number;
   watermark: string | null;
   metrics: PerformanceMetrics;
   error?: string;
@@ -88,6 +90,8 @@ export class ActiveRun<Checkpoint> {
   /** Stopped by --max-records: the read is incomplete, so it neither sets a full read's watermark nor finishes one's sweeps. */
   truncated = false;
   readonly totals = emptyCounts();
+  /** Set by the loop body: records whose latest version was rejected and not yet resolved. */
+  rejectedOutstanding = 0;
   pages = 0;
   /** Set by a change-tracked read that reached its end: where the next one starts. */
   deltaLink?: string;
@@ -146,7 +150,7 @@ export async function withRun<Checkpoint>(spec: RunSpec, body: (run: ActiveRun<C
   spec.progress?.start(spec.label);
   try {
     await body(run);
-    if (run.totals.failed > 0) status = 'partial';
+    if (run.totals.failed > 0 || run.rejectedOutstanding > 0) status = 'partial';
   } catch (caught) {
     status = 'failed';
     error = caught;
@@ -229,6 +233,7 @@ function close(
     status,
     dryRun: spec.options.dryRun,
     counts: run.totals,
+    rejectedOutstanding: run.rejectedOutstanding,
     watermark: run.watermark,
     metrics,
     error,
@@ -246,6 +251,7 @@ export function notStarted(object: string, source: string, options: SyncOptions,
     status: 'failed',
     dryRun: options.dryRun,
     counts: emptyCounts(),
+    rejectedOutstanding: 0,
     watermark: null,
     metrics: { durationMs: 0, recordsPerSecond: 0, pages: 0, ...emptyMetrics(), peakRssMb: 0 },
     error: (error as Error).message,
