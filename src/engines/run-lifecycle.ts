@@ -1,9 +1,8 @@
 import { emptyMetrics, type RequestMetrics } from '../clients/http/retry.js';
 import type { Store } from '../db/database.js';
-import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus, type SyncType } from '../db/sync-history.js';
+import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus, type StoredRunValue, type SyncType } from '../db/sync-history.js';
 import { exitCodeForStatus, exitCodeOf, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { StoredRunValue } from '../db/sync-history.js';
 import {
   chooseStrategy,
   describeStrategy,
@@ -168,7 +167,11 @@ function begin<Checkpoint>(history: SyncHistoryRepository, spec: RunSpec): { run
     source,
     object,
     (previous) => {
-      const stored = { watermark: storedValue(history.lastWatermark(source, object)), deltaLink: storedValue(history.lastDeltaLink(source, object)), lastRun: previous && storedTarget(previous.configuration) };
+      const stored = {
+        watermark: storedValue(history.lastWatermark(source, object)),
+        deltaLink: storedValue(history.lastDeltaLink(source, object)),
+        lastRun: previous && storedTarget(previous.configuration),
+      };
       const state = usableState(stored, target, spec.tracksChanges);
       const resumed = resumableRun(previous, options, target);
       const strategy = resumed?.strategy ?? chooseStrategy(options, state, spec.overlapMs);
