@@ -42,6 +42,8 @@ export interface ConnectOptions {
  * batches of records is the next, beside `reader`.
  */
 export interface CrmConnection {
+  /** Where every request goes: what stored links and cursors must belong to before a run uses them. */
+  readonly origin: Origin;
   /** Requests, retries, 429s and bytes so far: a run's performance_metrics. */
   readonly metrics: RequestMetrics;
   /** Reads one object as mapped in mappings.yaml. */
@@ -54,6 +56,12 @@ export interface CrmConnection {
   draft(description: ObjectDescription): EntryDraft;
   /** Present when the CRM keeps associations between records. */
   readonly associations?: AssociationReader;
+}
+
+/** A CRM's address, and how messages name it when it changes: "organisation", "HUBSPOT_BASE_URL". */
+export interface Origin {
+  url: string;
+  name: string;
 }
 
 /**

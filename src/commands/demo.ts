@@ -27,7 +27,7 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
   const dynamicsSeed = parseSeed(options.dynamicsSeed);
   const path = global.db ?? DEMO_DB;
   if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
-  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, output] =
+  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, output] =
     await Promise.all([
       import('../config/load.js'),
       import('@crmsync/emulators/hubspot'),
@@ -36,6 +36,7 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
       import('../engines/run-objects.js'),
       import('../log.js'),
       import('../db/sync-history.js'),
+      import('../db/rejections.js'),
       import('./output.js'),
     ]);
   const config = loadConfig(global.config ?? packagedOrLocalMappings());
@@ -68,7 +69,7 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
     );
     const second = await syncEverything();
     say('\n4. crmsync history');
-    output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), global.json);
+    output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), outstandingRejections(store, { limit: 10 }), global.json);
     say(`\nQuery the result: sqlite3 ${path} "SELECT id, email, firstname, lastname FROM hubspot_contacts LIMIT 5"`);
     say(`                  sqlite3 ${path} "SELECT id, name, city FROM dynamics_companies LIMIT 5"`);
     return worstExitCode([...first, ...second].map((result) => result.exitCode));

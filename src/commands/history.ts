@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { SOURCES } from '../config/sources.js';
-import { globalFlags } from './options.js';
+import { globalFlags, wholeNumberFlag } from './options.js';
 
 export function registerHistoryCommand(program: Command, context: CommandContext): void {
   program
@@ -13,13 +13,13 @@ export function registerHistoryCommand(program: Command, context: CommandContext
     .addOption(new Option('--limit <n>', 'number of runs to show').default('20'))
     .action(
       context.action(async (options: { object?: string; source?: string; limit: string }, command: Command) => {
-        const limit = Number(options.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${options.limit}"`);
+        const limit = wholeNumberFlag('--limit', options.limit, 1);
         const global = globalFlags(command);
-        const [{ databasePath }, { openStore }, { SyncHistoryRepository }, { printHistory }] = await Promise.all([
+        const [{ databasePath }, { openStore }, { SyncHistoryRepository }, { outstandingRejections }, { printHistory }] = await Promise.all([
           import('../config/env.js'),
           import('../db/database.js'),
           import('../db/sync-history.js'),
+          import('../db/rejections.js'),
           import('./output.js'),
         ]);
         const path = databasePath(global.db);
@@ -27,7 +27,8 @@ export function registerHistoryCommand(program: Command, context: CommandContext
         if (!existsSync(path)) throw new UsageError(`no database at ${path}: run a sync first, or pass --db <path>`);
         const store = openStore(path, { readOnly: true });
         try {
-          printHistory(new SyncHistoryRepository(store).list({ objectType: options.object, source: options.source, limit }), global.json);
+          const filter = { objectType: options.object, source: options.source, limit };
+          printHistory(new SyncHistoryRepository(store).list(filter), outstandingRejections(store, filter), global.json);
         } finally {
           store.close();
         }

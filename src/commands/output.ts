@@ -1,7 +1,9 @@
 import { displayName } from '../config/sources.js';
+import type { OutstandingRejection } from '../db/rejections.js';
 import type { PageCounts, SyncHistoryRow } from '../db/sync-history.js';
 import type { ProgressListener, RunResult } from '../engines/run-lifecycle.js';
 import type { Logger } from '../log.js';
+import { describeProblem } from '../processors/mapper.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -71,6 +73,9 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
         `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${count(result.metrics.requests, 'request', 'requests')}, ${count(result.metrics.retries, 'retry', 'retries')})`,
     );
     if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);
+    if (result.rejectedOutstanding > 0) {
+      out(`${''.padEnd(width)} ${count(result.rejectedOutstanding, 'record', 'records')} whose latest version was rejected, by this run or an earlier one (crmsync history lists them)`);
+    }
   }
 }
 
@@ -78,7 +83,11 @@ function formatCounts(counts: PageCounts): string {
   return `${counts.processed} processed, ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} rejected`;
 }
 
-export function printHistory(rows: SyncHistoryRow[], json: boolean): void {
+/**
+ * The runs, newest first, then the records whose latest version was rejected and is not yet
+ * resolved (`rejected.total` of them; `rejected.rows` the newest).
+ */
+export function printHistory(rows: SyncHistoryRow[], rejected: { rows: OutstandingRejection[]; total: number }, json: boolean): void {
   if (json) {
     out(JSON.stringify(rows.map((row) => ({ ...row, performanceMetrics: parse(row.performanceMetrics), configuration: parse(row.configuration), checkpoint: parse(row.checkpoint) })), null, 2));
     return;
@@ -106,6 +115,12 @@ export function printHistory(rows: SyncHistoryRow[], json: boolean): void {
   ]);
   printTable([header, ...table]);
   for (const row of rows) if (row.errorMessage) out(`run ${row.id}: ${row.errorMessage}`);
+  if (rejected.total === 0) return;
+  out();
+  out(`${count(rejected.total, 'record', 'records')} whose latest version was rejected (until a valid version arrives or the record is deleted in the CRM):`);
+  const listed = rejected.rows.map((row) => [row.objectType, row.source, row.sourceId, row.rejectedAt.slice(0, 19).replace('T', ' '), row.reasons.map(describeProblem).join('; ')]);
+  printTable([['object', 'source', 'id', 'rejected', 'reasons'], ...listed]);
+  if (rejected.total > rejected.rows.length) out(`... and ${rejected.total - rejected.rows.length} more (rejected_records WHERE resolved_at IS NULL)`);
 }
 
 /** Rows of cells as aligned columns; the first row is the header. */

@@ -10,7 +10,7 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 export const DEFAULT_OVERLAP_MS = 600_000;
 
 /** Columns every normalised view has; a mapped field may not reuse these names. */
-export const RESERVED_COLUMNS = ['id', 'source_modified_at', 'is_deleted', 'deleted_at', 'last_run_id'] as const;
+export const RESERVED_COLUMNS = ['id', 'source_modified_at', 'is_deleted', 'deleted_at', 'rejected_at', 'last_run_id'] as const;
 
 const identifier = z
   .string()

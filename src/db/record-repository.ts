@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Deletion, MappedRecord, RejectedRecord } from '../records.js';
 import type { Store } from './database.js';
+import { contentHash, Rejections } from './rejections.js';
 import { emptyCounts, type PageCounts, type SyncHistoryRepository } from './sync-history.js';
 
 export interface PageToSave {
@@ -33,7 +33,7 @@ export interface DeletionsToSave {
  */
 export class RecordRepository {
   private readonly upsertRow: Database.Statement;
-  private readonly insertRejected: Database.Statement;
+  private readonly rejections: Rejections;
   private readonly markRowDeleted: Database.Statement;
   private readonly markSeen: Database.Statement;
   private readonly savePageTx: Database.Transaction<(page: PageToSave) => PageCounts>;
@@ -46,10 +46,11 @@ export class RecordRepository {
     private readonly objectType: string,
   ) {
     const db = store.sqlite;
-    // One statement per record: insert, or update only when the content changed and the
-    // incoming copy is not older than the stored one (or when forced, or to revive a
-    // deleted row). RETURNING yields nothing for an unchanged record; an inserted row still
-    // carries this run as its first run.
+    // One statement per record: insert, or update only when the record as received (its
+    // hash) or its mapped fields changed and the incoming copy is not older than the stored
+    // one (or when forced, or to revive a deleted row). Comparing the mapped fields catches a
+    // changed mapping, whose raw record is the same. RETURNING yields nothing for an
+    // unchanged record; an inserted row still carries this run as its first run.
     this.upsertRow = db.prepare(
       `INSERT INTO records (source, object_type, source_id, raw_json, fields_json, content_hash, source_modified_at, first_run_id, last_run_id)
        VALUES (@source, @objectType, @sourceId, @rawJson, @fieldsJson, @hash, @modifiedAt, @runId, @runId)
@@ -57,15 +58,13 @@ export class RecordRepository {
          raw_json = excluded.raw_json, fields_json = excluded.fields_json, content_hash = excluded.content_hash,
          source_modified_at = excluded.source_modified_at, is_deleted = 0, deleted_at = NULL, last_run_id = excluded.last_run_id
        WHERE @force = 1 OR records.is_deleted = 1
-         OR (records.content_hash <> excluded.content_hash
+         OR ((records.content_hash <> excluded.content_hash OR records.fields_json <> excluded.fields_json)
              AND (records.source_modified_at IS NULL OR records.source_modified_at <= excluded.source_modified_at))
        RETURNING first_run_id`,
     );
-    this.insertRejected = db.prepare(
-      'INSERT INTO rejected_records (run_id, source, object_type, source_id, raw_json, reasons) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.rejections = new Rejections(store, source, objectType);
     this.markRowDeleted = db.prepare(
-      `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, last_run_id = @runId
+      `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, rejected_at = NULL, last_run_id = @runId
        WHERE source = @source AND object_type = @objectType AND source_id = @sourceId AND is_deleted = 0`,
     );
     this.markSeen = db.prepare('INSERT OR IGNORE INTO full_read_seen (source, object_type, source_id) VALUES (?, ?, ?)');
@@ -89,7 +88,13 @@ export class RecordRepository {
     for (const deletion of deletions) {
       const { changes } = this.markRowDeleted.run({ ...deletion, source: this.source, objectType: this.objectType, runId });
       counts.deleted += changes;
+      this.rejections.resolve(deletion.sourceId, deletion.deletedAt);
     }
+  }
+
+  /** Records of the object whose latest version was rejected and is not yet resolved (by a valid version, or a deletion). */
+  get rejectedOutstanding(): number {
+    return this.rejections.outstandingCount;
   }
 
   /** Starts a full read that will sweep: forgets what an earlier, unfinished one saw. */
@@ -107,11 +112,12 @@ export class RecordRepository {
       const counts = emptyCounts();
       counts.deleted = this.store.sqlite
         .prepare(
-          `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, last_run_id = @runId
+          `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, rejected_at = NULL, last_run_id = @runId
            WHERE source = @source AND object_type = @objectType AND is_deleted = 0
              AND source_id NOT IN (SELECT source_id FROM full_read_seen WHERE source = @source AND object_type = @objectType)`,
         )
         .run({ source: this.source, objectType: this.objectType, runId: page.runId, deletedAt: page.deletedAt }).changes;
+      this.rejections.resolveUnseen(page.deletedAt);
       this.startFullRead();
       this.history.recordPage(page.runId, counts, page.checkpoint, page.watermark);
       return counts;
@@ -139,6 +145,7 @@ export class RecordRepository {
     const counts = emptyCounts();
     const { source, objectType } = this;
     const force = page.forceOverwrite ? 1 : 0;
+    const savedAt = new Date().toISOString();
     for (const record of page.records) {
       counts.processed++;
       const rawJson = JSON.stringify(record.raw);
@@ -148,7 +155,7 @@ export class RecordRepository {
         sourceId: record.sourceId,
         rawJson,
         fieldsJson: JSON.stringify(record.fields),
-        hash: createHash('sha1').update(rawJson).digest('base64'),
+        hash: contentHash(rawJson),
         modifiedAt: record.modifiedAt,
         runId: page.runId,
         force,
@@ -156,11 +163,13 @@ export class RecordRepository {
       if (!written) counts.unchanged++;
       else if (written.first_run_id === page.runId) counts.created++;
       else counts.updated++;
+      // Also when unchanged: the source went back to the version the row holds.
+      this.rejections.resolve(record.sourceId, savedAt);
     }
     for (const rejected of page.rejected) {
       counts.processed++;
       counts.failed++;
-      this.insertRejected.run(page.runId, source, objectType, rejected.sourceId, JSON.stringify(rejected.raw), JSON.stringify(rejected.reasons));
+      this.rejections.reject(page.runId, rejected);
     }
     if (page.markSeen) {
       // A rejected record still exists in the source: its local row must not be swept.

@@ -31,6 +31,12 @@ const now = () => new Date().toISOString();
 export const LEASE_TTL_MS = 10 * 60_000;
 export const HEARTBEAT_MS = 30_000;
 
+/** A watermark or delta link, and the configuration of the run that stored it. */
+export interface StoredRunValue {
+  value: string;
+  configuration: string | null;
+}
+
 export interface NewRun {
   objectType: string;
   source: string;
@@ -68,7 +74,9 @@ export class SyncHistoryRepository {
         }
         abandoned.push(holder);
       }
-      const run = open(this.last(source, objectType));
+      const last = this.last(source, objectType);
+      // A dead holder's row is closed as failed below, in this transaction: the new run sees it so.
+      const run = open(last && abandoned.some((row) => row.id === last.id) ? { ...last, status: 'failed' } : last);
       const runId = this.insert(run);
       for (const holder of abandoned) {
         this.store.orm
@@ -137,21 +145,21 @@ export class SyncHistoryRepository {
 
   /**
    * The watermark an incremental run may start from: that of the last run that finished
-   * (success or partial). Each row carries the previous watermark forward, so a run that
-   * changed nothing keeps it.
+   * (success or partial), with the configuration of that run (what it read). Each row
+   * carries the previous watermark forward, so a run that changed nothing keeps it.
    */
-  lastWatermark(source: string, objectType: string): string | null {
+  lastWatermark(source: string, objectType: string): StoredRunValue | undefined {
     return this.lastFinished(source, objectType, syncHistory.watermark);
   }
 
-  /** The delta link the next change read starts from: that of the last finished run that has one. */
-  lastDeltaLink(source: string, objectType: string): string | null {
+  /** The delta link the next change read starts from: that of the last finished run that has one, with its configuration. */
+  lastDeltaLink(source: string, objectType: string): StoredRunValue | undefined {
     return this.lastFinished(source, objectType, syncHistory.deltaLink);
   }
 
-  private lastFinished(source: string, objectType: string, column: typeof syncHistory.watermark | typeof syncHistory.deltaLink): string | null {
+  private lastFinished(source: string, objectType: string, column: typeof syncHistory.watermark | typeof syncHistory.deltaLink): StoredRunValue | undefined {
     const row = this.store.orm
-      .select({ value: column })
+      .select({ value: column, configuration: syncHistory.configuration })
       .from(syncHistory)
       .where(
         and(
@@ -164,7 +172,7 @@ export class SyncHistoryRepository {
       .orderBy(desc(syncHistory.id))
       .limit(1)
       .get();
-    return row?.value ?? null;
+    return row?.value ? { value: row.value, configuration: row.configuration } : undefined;
   }
 
   /** A run that switched to another kind of read (an expired delta link → a full read). */

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * One row per run: the single source of truth for runs, watermarks and checkpoints.
@@ -60,6 +60,8 @@ export const records = sqliteTable(
     deletedAt: text('deleted_at'),
     firstRunId: integer('first_run_id').notNull(),
     lastRunId: integer('last_run_id').notNull(),
+    /** When the source's latest version of the record was rejected (the row keeps the last valid one); NULL when the row is the latest. */
+    rejectedAt: text('rejected_at'),
   },
   (table) => [
     primaryKey({ columns: [table.source, table.objectType, table.sourceId] }),
@@ -69,11 +71,16 @@ export const records = sqliteTable(
   ],
 );
 
-/** Records that failed validation, with the reasons, per run. Never silently dropped. */
+/**
+ * Records that failed validation, with the reasons: one row per version of a record (the
+ * run that first rejected it), never silently dropped. A rejection is outstanding until a
+ * valid version of the record is saved or the record is deleted in the source.
+ */
 export const rejectedRecords = sqliteTable(
   'rejected_records',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
+    /** The run that first rejected this version. */
     runId: integer('run_id').notNull(),
     source: text('source').notNull(),
     objectType: text('object_type').notNull(),
@@ -83,8 +90,18 @@ export const rejectedRecords = sqliteTable(
     rejectedAt: text('rejected_at')
       .notNull()
       .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
+    /** Hash of raw_json, as records.content_hash: the version. NULL only for rows kept from before versions were told apart. */
+    contentHash: text('content_hash'),
+    /** When a valid version was saved or the record was deleted in the source; NULL while the rejection is outstanding. */
+    resolvedAt: text('resolved_at'),
   },
-  (table) => [index('rejected_records_object').on(table.source, table.objectType, table.sourceId)],
+  (table) => [
+    index('rejected_records_object').on(table.source, table.objectType, table.sourceId),
+    // The raw record holds its id, so its hash tells versions of every record apart (ids missing too).
+    uniqueIndex('rejected_records_version').on(table.source, table.objectType, table.contentHash),
+    // Outstanding rejections only: each run loads them, and the index stays small.
+    index('rejected_records_outstanding').on(table.source, table.objectType, table.sourceId).where(sql`${table.resolvedAt} IS NULL`),
+  ],
 );
 
 /** Associations between records (HubSpot v4), one row per (from, to, association type). */

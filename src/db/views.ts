@@ -12,7 +12,7 @@ export function viewSql(object: ObjectMapping): string {
   );
   return (
     `CREATE VIEW ${quote(object.table)} AS SELECT source_id AS id, ${columns.join(', ')}, ` +
-    `source_modified_at, is_deleted, deleted_at, last_run_id FROM records ` +
+    `source_modified_at, is_deleted, deleted_at, rejected_at, last_run_id FROM records ` +
     `WHERE source = ${literal(object.source)} AND object_type = ${literal(object.name)}`
   );
 }

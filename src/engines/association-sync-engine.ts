@@ -1,4 +1,4 @@
-import type { AssociationReader } from '../clients/crm.js';
+import type { AssociationReader, Origin } from '../clients/crm.js';
 import type { RequestMetrics } from '../clients/http/retry.js';
 import type { AssociationPair } from '../config/load.js';
 import { displayName } from '../config/sources.js';
@@ -12,6 +12,8 @@ export interface AssociationEngineDependencies {
   pair: AssociationPair;
   store: Store;
   associations: AssociationReader;
+  /** Where the associations are read from. */
+  origin: Origin;
   /** The request counters of the connection the associations are read through. */
   metrics: RequestMetrics;
   log: Logger;
@@ -45,9 +47,10 @@ export class AssociationSyncEngine {
   }
 
   run(options: SyncOptions): Promise<RunResult> {
-    const { pair, store, metrics, log, signal } = this.deps;
+    const { pair, store, origin, metrics, log, signal } = this.deps;
     const source = pair.from.source;
-    const spec = { store, source, object: pair.name, label: displayName(pair.name, source), kind: 'associations', options, overlapMs: pair.from.overlapMs, tracksChanges: false, metrics, log, signal };
+    const target = { origin: origin.url, originName: origin.name, object: pair.name };
+    const spec = { store, source, object: pair.name, label: displayName(pair.name, source), kind: 'associations', options, overlapMs: pair.from.overlapMs, tracksChanges: false, target, metrics, log, signal };
     return withRun<Checkpoint>(spec, (run) => this.read(run));
   }
 

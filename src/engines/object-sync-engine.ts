@@ -1,4 +1,4 @@
-import { ChangesExpiredError, type CrmConnector, type ReadPlan, type RecordSource } from '../clients/crm.js';
+import { ChangesExpiredError, type CrmConnector, type Origin, type ReadPlan, type RecordSource } from '../clients/crm.js';
 import type { ObjectMapping } from '../config/load.js';
 import { displayName } from '../config/sources.js';
 import type { Store } from '../db/database.js';
@@ -6,7 +6,7 @@ import { RecordRepository } from '../db/record-repository.js';
 import { SyncHistoryRepository, emptyCounts } from '../db/sync-history.js';
 import { ensureObjectView } from '../db/views.js';
 import { logFields, type Logger } from '../log.js';
-import { createRecordMapper, describeProblem, propertiesOf, type MapResult } from '../processors/mapper.js';
+import { createRecordMapper, describeProblem, mappingFingerprint, propertiesOf, type MapResult } from '../processors/mapper.js';
 import type { Deletion, MappedRecord, RejectedRecord } from '../records.js';
 import { addCounts, earlier, later, withRun, type ActiveRun, type ProgressListener, type RunResult, type SyncOptions } from './run-lifecycle.js';
 import { FULL_READ, type Strategy } from './strategy.js';
@@ -16,6 +16,8 @@ export interface ObjectSyncDependencies {
   /** The CRM the object is read from. */
   crm: Pick<CrmConnector, 'name' | 'label' | 'recordShape'>;
   reader: RecordSource;
+  /** Where the reader's requests go. */
+  origin: Origin;
   store: Store;
   log: Logger;
   progress?: ProgressListener;
@@ -67,9 +69,10 @@ export class ObjectSyncEngine {
   }
 
   run(options: SyncOptions): Promise<RunResult> {
-    const { mapping, crm, reader, store, log, progress, signal } = this.deps;
+    const { mapping, crm, reader, origin, store, log, progress, signal } = this.deps;
     ensureObjectView(store, mapping);
-    const spec = { store, source: crm.name, object: mapping.name, label: this.label, options, overlapMs: mapping.overlapMs, tracksChanges: reader.tracksChanges, metrics: reader.metrics, log, progress, signal };
+    const target = { origin: origin.url, originName: origin.name, object: mapping.name, mapping: mappingFingerprint(mapping) };
+    const spec = { store, source: crm.name, object: mapping.name, label: this.label, options, overlapMs: mapping.overlapMs, tracksChanges: reader.tracksChanges, target, metrics: reader.metrics, log, progress, signal };
     return withRun<Checkpoint>(spec, (run) => this.read(run));
   }
 
@@ -85,6 +88,7 @@ export class ObjectSyncEngine {
       run.watermark = later(run.watermark, earlier(state.checkpoint.sourceLatest, state.checkpoint.maxSaved) ?? EMPTY_SOURCE_WATERMARK);
     }
     run.deltaLink = state.checkpoint.deltaLink;
+    run.rejectedOutstanding = this.records.rejectedOutstanding;
   }
 
   /**

@@ -1,9 +1,21 @@
 import { emptyMetrics, type RequestMetrics } from '../clients/http/retry.js';
 import type { Store } from '../db/database.js';
-import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus, type SyncType } from '../db/sync-history.js';
+import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus, type StoredRunValue, type SyncType } from '../db/sync-history.js';
 import { exitCodeForStatus, exitCodeOf, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { chooseStrategy, describeStrategy, resumableRun, type ReadRequest, type Resumable, type Strategy } from './strategy.js';
+import {
+  chooseStrategy,
+  describeStrategy,
+  resumableRun,
+  storedTarget,
+  usableState,
+  type CurrentTarget,
+  type ReadRequest,
+  type Resumable,
+  type RunTarget,
+  type StoredValue,
+  type Strategy,
+} from './strategy.js';
 
 export interface SyncOptions extends ReadRequest {
   dryRun: boolean;
@@ -31,6 +43,8 @@ export interface RunResult {
   status: Exclude<RunStatus, 'running'>;
   dryRun: boolean;
   counts: PageCounts;
+  /** Records whose latest version was rejected, by this run or an earlier one, and not yet resolved: the run is partial while there are any. */
+  rejectedOutstanding: number;
   watermark: string | null;
   metrics: PerformanceMetrics;
   error?: string;
@@ -60,6 +74,8 @@ export interface RunSpec {
   overlapMs: number;
   /** Whether the source reads changes after a delta link. */
   tracksChanges: boolean;
+  /** What the run reads (the CRM's origin) and how it maps it: stored state of another target is not used. */
+  target: CurrentTarget;
   /** The request counters of the connection the run reads through. */
   metrics: RequestMetrics;
   log: Logger;
@@ -73,6 +89,8 @@ export class ActiveRun<Checkpoint> {
   /** Stopped by --max-records: the read is incomplete, so it neither sets a full read's watermark nor finishes one's sweeps. */
   truncated = false;
   readonly totals = emptyCounts();
+  /** Set by the loop body: records whose latest version was rejected and not yet resolved. */
+  rejectedOutstanding = 0;
   pages = 0;
   /** Set by a change-tracked read that reached its end: where the next one starts. */
   deltaLink?: string;
@@ -83,6 +101,7 @@ export class ActiveRun<Checkpoint> {
     public strategy: Strategy,
     readonly options: SyncOptions,
     public watermark: string | null,
+    private readonly target: RunTarget,
     /** The checkpoint of the failed run this one continues; undefined when it starts afresh. */
     readonly resumeFrom: Checkpoint | undefined,
     private readonly signal?: AbortSignal,
@@ -110,7 +129,7 @@ export class ActiveRun<Checkpoint> {
   /** The run turns into another kind of read (an expired delta link into a full read); its row says so. */
   switchTo(strategy: Strategy, reason: string): void {
     this.strategy = strategy;
-    this.history.changeSyncType(this.runId, strategy.syncType, configuration(this.options, strategy, { fallbackFrom: reason }));
+    this.history.changeSyncType(this.runId, strategy.syncType, configuration(this.options, strategy, this.target, { fallbackFrom: reason }));
   }
 }
 
@@ -130,7 +149,7 @@ export async function withRun<Checkpoint>(spec: RunSpec, body: (run: ActiveRun<C
   spec.progress?.start(spec.label);
   try {
     await body(run);
-    if (run.totals.failed > 0) status = 'partial';
+    if (run.totals.failed > 0 || run.rejectedOutstanding > 0) status = 'partial';
   } catch (caught) {
     status = 'failed';
     error = caught;
@@ -145,38 +164,46 @@ export async function withRun<Checkpoint>(spec: RunSpec, body: (run: ActiveRun<C
 }
 
 function begin<Checkpoint>(history: SyncHistoryRepository, spec: RunSpec): { run: ActiveRun<Checkpoint>; resumed?: Resumable } {
-  const { source, object, options, log } = spec;
-  const previousWatermark = history.lastWatermark(source, object);
-  const previousDeltaLink = spec.tracksChanges ? history.lastDeltaLink(source, object) : null;
-  let strategy = chooseStrategy(options, { watermark: previousWatermark, deltaLink: previousDeltaLink, tracksChanges: spec.tracksChanges }, spec.overlapMs);
-  let resumed: Resumable | undefined;
+  const { source, object, options, log, target } = spec;
+  let plan!: { strategy: Strategy; watermark: string | null; resumed?: Resumable };
   const { runId, abandoned } = history.begin(
     source,
     object,
     (previous) => {
-      resumed = resumableRun(previous, options);
-      if (resumed) strategy = resumed.strategy;
-      const watermark = resumed?.row.watermark ?? previousWatermark;
-      return { objectType: object, source, syncType: strategy.syncType, watermark, configuration: configuration(options, strategy, { resumedFrom: resumed?.row.id }) };
+      const stored = {
+        watermark: storedValue(history.lastWatermark(source, object)),
+        deltaLink: storedValue(history.lastDeltaLink(source, object)),
+        lastRun: previous && storedTarget(previous.configuration),
+      };
+      const state = usableState(stored, target, spec.tracksChanges);
+      const resumed = resumableRun(previous, options, target);
+      const strategy = resumed?.strategy ?? chooseStrategy(options, state, spec.overlapMs);
+      plan = { strategy, resumed, watermark: resumed?.row.watermark ?? state.watermark };
+      return { objectType: object, source, syncType: strategy.syncType, watermark: plan.watermark, configuration: configuration(options, strategy, target, { resumedFrom: resumed?.row.id }) };
     },
     // A dry run writes nothing, so it need not wait for (or take over from) a live run.
     { shareLease: options.dryRun },
   );
+  const { strategy, resumed, watermark } = plan;
   for (const row of abandoned) log.warn(`${spec.label}: run ${row.id} (pid ${row.pid} on ${row.host}) died without finishing; closed it as failed`);
   if (resumed) {
     history.inheritCheckpoint(runId, resumed.checkpoint);
     log.info(`${spec.label}: resuming run ${resumed.row.id} from its last committed page (run ${runId})`);
   } else {
+    if (strategy.mode === 'full' && strategy.reason) log.info(`${spec.label}: ${strategy.reason}`);
     log.info(`${spec.label}: ${spec.kind ? `${spec.kind}, ` : ''}${describeStrategy(strategy)} (run ${runId}${options.dryRun ? ', dry run' : ''})`);
   }
-  const watermark = resumed?.row.watermark ?? previousWatermark;
-  const run = new ActiveRun<Checkpoint>(history, runId, strategy, options, watermark, resumed?.checkpoint as Checkpoint | undefined, spec.signal);
+  const run = new ActiveRun<Checkpoint>(history, runId, strategy, options, watermark, target, resumed?.checkpoint as Checkpoint | undefined, spec.signal);
   return { run, resumed };
 }
 
-/** What sync_history.configuration keeps of a run: its flags, its strategy, and where it came from. */
-function configuration(options: SyncOptions, strategy: Strategy, extra: Record<string, unknown>): Record<string, unknown> {
-  return { ...options, since: options.since?.toISOString(), strategy, ...extra };
+function storedValue(found: StoredRunValue | undefined): StoredValue | undefined {
+  return found && { value: found.value, target: storedTarget(found.configuration) };
+}
+
+/** What sync_history.configuration keeps of a run: its flags, its strategy, its target, and where it came from. */
+function configuration(options: SyncOptions, strategy: Strategy, target: RunTarget, extra: Record<string, unknown>): Record<string, unknown> {
+  return { ...options, since: options.since?.toISOString(), strategy, origin: target.origin, mapping: target.mapping, ...extra };
 }
 
 /** Closes the run's row: a failed run keeps the watermark and delta link of the runs before it; a truncated read stores no delta link. */
@@ -212,6 +239,7 @@ function close(
     status,
     dryRun: spec.options.dryRun,
     counts: run.totals,
+    rejectedOutstanding: run.rejectedOutstanding,
     watermark: run.watermark,
     metrics,
     error,
@@ -229,6 +257,7 @@ export function notStarted(object: string, source: string, options: SyncOptions,
     status: 'failed',
     dryRun: options.dryRun,
     counts: emptyCounts(),
+    rejectedOutstanding: 0,
     watermark: null,
     metrics: { durationMs: 0, recordsPerSecond: 0, pages: 0, ...emptyMetrics(), peakRssMb: 0 },
     error: (error as Error).message,

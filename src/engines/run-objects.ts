@@ -36,7 +36,7 @@ async function connect(source: SourceName, context: RunContext): Promise<{ crm: 
 export async function createEngine(mapping: ObjectMapping, context: RunContext): Promise<ObjectSyncEngine> {
   const { crm, connection } = await connect(mapping.source, context);
   const { store, log, progress, signal } = context;
-  return new ObjectSyncEngine({ mapping, crm, reader: connection.reader(mapping), store, log, progress, signal });
+  return new ObjectSyncEngine({ mapping, crm, reader: connection.reader(mapping), origin: connection.origin, store, log, progress, signal });
 }
 
 /** Objects synced at the same time by default: enough to keep HubSpot's rate limit busy while one waits on the network. */
@@ -75,7 +75,7 @@ export async function syncAssociations(pairs: AssociationPair[], options: SyncOp
         const { crm, connection } = await connect(source, context);
         if (!connection.associations) throw new Error(`${crm.label} keeps no associations`);
         const { store, log, signal } = context;
-        return new AssociationSyncEngine({ pair, store, associations: connection.associations, metrics: connection.metrics, log, signal }).run(options);
+        return new AssociationSyncEngine({ pair, store, associations: connection.associations, origin: connection.origin, metrics: connection.metrics, log, signal }).run(options);
       }),
     );
   }

@@ -7,25 +7,91 @@ export interface ReadRequest {
   forceOverwrite: boolean;
 }
 
-/** How a run reads. `advancesWatermark`: whether its data may move the watermark later incremental runs start from. */
+/**
+ * How a run reads. `advancesWatermark`: whether its data may move the watermark later incremental runs start from.
+ * `reason`: why a run asked for nothing in particular reads everything although earlier runs left a watermark.
+ */
 export type Strategy =
-  | { mode: 'full'; syncType: 'full' | 'force_overwrite'; advancesWatermark: boolean }
+  | { mode: 'full'; syncType: 'full' | 'force_overwrite'; advancesWatermark: boolean; reason?: string }
   /** Records modified at or after `since` (ISO-8601), in modification order. */
   | { mode: 'incremental'; syncType: 'incremental' | 'since'; since: string; advancesWatermark: boolean }
   /** What changed after a delta link (sources with change tracking). */
   | { mode: 'changes'; syncType: 'incremental'; deltaLink: string; advancesWatermark: boolean };
 
-/** Where the last finished runs left an object. */
+/** Where the last finished runs left an object, as far as this run may use it. */
 export interface PreviousState {
   watermark: string | null;
   /** Set when the source tracks changes and the last complete read ended with one. */
   deltaLink: string | null;
   /** Whether the source tracks changes: without a delta link, a full read gets one. */
   tracksChanges: boolean;
+  /** Why stored state was set aside (another origin, another mapping): said when the run reads everything because of it. */
+  setAside?: string;
+}
+
+/**
+ * What a run reads and how it maps it, kept in its sync_history row. A watermark, delta link
+ * or paging checkpoint belongs to the target of the run that stored it: a link names the
+ * host it came from, a cursor is one account's, and rows saved under another mapping do
+ * not follow the current one.
+ */
+export interface RunTarget {
+  /** The CRM's address: HubSpot's base URL, the Dynamics 365 organisation's URL. */
+  origin: string;
+  /** Fingerprint of the object's mapping (processors/mapper.ts); association runs have none. */
+  mapping?: string;
+}
+
+/** The target of this run, and how messages name it. */
+export interface CurrentTarget extends RunTarget {
+  /** How messages name the object: contacts. */
+  object: string;
+  /** How messages name the origin: organisation, HUBSPOT_BASE_URL. */
+  originName: string;
+}
+
+/** A watermark or delta link from sync_history, with the target of the run that stored it (empty for runs recorded before targets were). */
+export interface StoredValue {
+  value: string;
+  target: Partial<RunTarget>;
+}
+
+export interface StoredState {
+  watermark?: StoredValue;
+  deltaLink?: StoredValue;
+  /** The target of the object's last run, whatever its status. */
+  lastRun?: Partial<RunTarget>;
+}
+
+/** Runs recorded before targets were stored are taken to have read the current one, so an upgraded database keeps its watermark. */
+const originChanged = (stored: Partial<RunTarget> | undefined, current: RunTarget) => stored?.origin !== undefined && stored.origin !== current.origin;
+const mappingChanged = (stored: Partial<RunTarget> | undefined, current: RunTarget) =>
+  current.mapping !== undefined && stored?.mapping !== undefined && stored.mapping !== current.mapping;
+const belongs = (stored: StoredValue | undefined, current: RunTarget) => stored !== undefined && !originChanged(stored.target, current) && !mappingChanged(stored.target, current);
+
+/**
+ * The stored state this run may use: a watermark or delta link left by runs of another
+ * origin (a link to another host, another account's changes) or with another mapping (rows
+ * that do not follow the current one) is set aside, so the run reads everything.
+ */
+export function usableState(stored: StoredState, current: CurrentTarget, tracksChanges: boolean): PreviousState {
+  const values = [stored.watermark, stored.deltaLink].filter((value) => value !== undefined);
+  const movedFrom = [...values.map((value) => value.target), stored.lastRun].find((target) => originChanged(target, current));
+  let setAside: string | undefined;
+  if (movedFrom) setAside = `${current.originName} changed (was ${movedFrom.origin}, now ${current.origin}): reading everything`;
+  else if (values.some((value) => mappingChanged(value.target, current))) {
+    setAside = `mapping of ${current.object} changed since the last run; reading everything so every row follows it`;
+  }
+  return {
+    watermark: belongs(stored.watermark, current) ? stored.watermark!.value : null,
+    deltaLink: tracksChanges && belongs(stored.deltaLink, current) ? stored.deltaLink!.value : null,
+    tracksChanges,
+    ...(setAside ? { setAside } : {}),
+  };
 }
 
 /** Reads everything, and sets the watermark when it completes. */
-export const FULL_READ: Strategy = { syncType: 'full', mode: 'full', advancesWatermark: true };
+export const FULL_READ: Extract<Strategy, { mode: 'full' }> = { syncType: 'full', mode: 'full', advancesWatermark: true };
 
 /** Chooses how to read: --since > --force-overwrite > --full > last delta link or watermark > full. */
 export function chooseStrategy(request: ReadRequest, previous: PreviousState, overlapMs: number): Strategy {
@@ -36,22 +102,31 @@ export function chooseStrategy(request: ReadRequest, previous: PreviousState, ov
     return { syncType: 'since', mode: 'incremental', since, advancesWatermark: watermark !== null && since <= watermark };
   }
   if (request.forceOverwrite) return { syncType: 'force_overwrite', mode: 'full', advancesWatermark: true };
-  if (request.full || !watermark) return { ...FULL_READ };
+  if (request.full) return { ...FULL_READ };
+  const fullRead: Strategy = previous.setAside ? { ...FULL_READ, reason: previous.setAside } : { ...FULL_READ };
+  if (!watermark) return fullRead;
   if (previous.tracksChanges) {
     if (previous.deltaLink) return { syncType: 'incremental', mode: 'changes', deltaLink: previous.deltaLink, advancesWatermark: true };
-    return { ...FULL_READ };
+    return fullRead;
   }
   // Never before the epoch: HubSpot's filters take non-negative epoch milliseconds.
   const since = new Date(Math.max(0, Date.parse(watermark) - overlapMs)).toISOString();
   return { syncType: 'incremental', mode: 'incremental', since, advancesWatermark: true };
 }
 
-/** What a run stores in sync_history.configuration: the flags it was given and the strategy it chose. */
-interface StoredConfiguration {
+/** What a run stores in sync_history.configuration: the flags it was given, the strategy it chose and its target. */
+interface StoredConfiguration extends Partial<RunTarget> {
   full?: boolean;
   forceOverwrite?: boolean;
   since?: string;
   strategy?: Strategy;
+}
+
+/** The target a sync_history row's configuration names (nothing for runs recorded before targets were stored). */
+export function storedTarget(configuration: string | null): Partial<RunTarget> {
+  if (!configuration) return {};
+  const { origin, mapping } = JSON.parse(configuration) as StoredConfiguration;
+  return { ...(origin !== undefined ? { origin } : {}), ...(mapping !== undefined ? { mapping } : {}) };
 }
 
 /** A failed run to continue: its row, its strategy, and the checkpoint of its last committed page. */
@@ -63,12 +138,15 @@ export interface Resumable {
 
 /**
  * A failed run (crashed, killed, interrupted, or out of retries) that committed pages is
- * continued rather than started over, unless this run asks for a different read.
+ * continued rather than started over, unless this run asks for a different read or has
+ * another target (its cursor is another host's or account's; its rows follow another
+ * mapping). Only a run closed as failed is continued: a `running` row belongs to a live
+ * process (a dead one's is closed as failed before this is asked).
  */
-export function resumableRun(previous: SyncHistoryRow | undefined, request: ReadRequest): Resumable | undefined {
-  if (!previous || previous.status === 'success' || previous.status === 'partial' || !previous.checkpoint || !previous.configuration) return undefined;
+export function resumableRun(previous: SyncHistoryRow | undefined, request: ReadRequest, current: RunTarget): Resumable | undefined {
+  if (!previous || previous.status !== 'failed' || !previous.checkpoint || !previous.configuration) return undefined;
   const stored = JSON.parse(previous.configuration) as StoredConfiguration;
-  if (!stored.strategy) return undefined;
+  if (!stored.strategy || originChanged(stored, current) || mappingChanged(stored, current)) return undefined;
   const asksNothing = !request.since && !request.full && !request.forceOverwrite;
   const asksTheSame =
     Boolean(stored.full) === request.full && Boolean(stored.forceOverwrite) === request.forceOverwrite && stored.since === request.since?.toISOString();

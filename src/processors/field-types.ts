@@ -120,6 +120,17 @@ export interface FieldSpec {
 
 export type FieldParser = (raw: unknown) => ParseResult;
 
+// SQLite's json_extract ends a text at a NUL and writes a lone UTF-16 surrogate as bytes no
+// UTF-8 reader accepts, so a view would show a cut or unreadable value. Valid surrogate pairs
+// match the quick test too; they are left as they are.
+const SUSPECT_TEXT = /[\u0000\ud800-\udfff]/;
+const UNREADABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** The text with each NUL and lone surrogate replaced by U+FFFD; the same string when it has none (the usual case, checked in one scan). */
+export function readableText(text: string): string {
+  return SUSPECT_TEXT.test(text) ? text.replace(UNREADABLE_TEXT, '\ufffd') : text;
+}
+
 /**
  * Builds the parser of one configured field; call once per field, not per record.
  * `acceptsJsonScalars`: the source sends numbers and booleans as JSON values (Dynamics
@@ -131,7 +142,7 @@ export function fieldParser(spec: FieldSpec, acceptsJsonScalars = false): FieldP
     if (raw === null || raw === undefined || raw === '') {
       return spec.required ? fail('is required but empty') : ok(null);
     }
-    if (typeof raw === 'string') return parse(raw);
+    if (typeof raw === 'string') return parse(readableText(raw));
     if (acceptsJsonScalars && (typeof raw === 'number' || typeof raw === 'boolean')) return parse(String(raw));
     return fail(`expected a ${acceptsJsonScalars ? 'string, number or boolean' : 'string'}, got ${typeof raw}`);
   };

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { ObjectMapping } from '../config/load.js';
 import type { FieldProblem, MappedRecord, RecordShape, RejectedRecord } from '../records.js';
-import { fieldParser } from './field-types.js';
+import { fieldParser, readableText } from './field-types.js';
 
 /**
  * A record's id and property values: only these are required; values are checked field by
@@ -83,7 +84,7 @@ export function createRecordMapper(mapping: ObjectMapping, shape: RecordShape): 
       }
       const problem = { column: field.column, property: field.property, value: value ?? null, reason: parsed.reason };
       if (lenient && value !== undefined && value !== null && value !== '') {
-        row[field.column] = value;
+        row[field.column] = typeof value === 'string' ? readableText(value) : value;
         warnings.push(problem);
       } else {
         problems.push(problem);
@@ -101,6 +102,19 @@ function reject(sourceId: string | null, raw: unknown, reasons: FieldProblem[]):
 function idOf(raw: unknown, key: string): string | null {
   const id = isPlainObject(raw) ? raw[key] : undefined;
   return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
+}
+
+/**
+ * A fingerprint of everything in a mapping that decides what the mapper makes of a record:
+ * which object and properties are read, the key and modification time, every field's
+ * column, property, type, values and whether it is required, and the validation. Rows
+ * saved under another fingerprint may not follow the current mapping.
+ */
+export function mappingFingerprint(mapping: ObjectMapping): string {
+  const fields = mapping.fields.map(({ column, property, type, required, values }) => [column, property, type, required ?? false, values ?? null]);
+  const { remoteName, primaryKey, modifiedProperty, properties, validation } = mapping;
+  const content = JSON.stringify({ remoteName, primaryKey, modifiedProperty, properties, validation, fields });
+  return createHash('sha1').update(content).digest('hex').slice(0, 16);
 }
 
 /** "email: not a valid email address (value "x@")" — for logs and rejected_records. */

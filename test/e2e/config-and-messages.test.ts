@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ACCOUNTS, CONTACTS, startDynamicsEmulator, type DynamicsEmulator } from '@crmsync/emulators/dynamics';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { crmsync, ROOT, summary, tempDir } from '../helpers/cli.js';
+import { crmsync, ROOT, startCrmsync, summary, tempDir } from '../helpers/cli.js';
+import { waitForRecords } from '../helpers/db.js';
 import { dynamicsEnvOf } from '../helpers/dynamics.js';
 
 // The README's contract for bad usage or configuration: one line on stderr, exit 2, nothing written.
@@ -89,6 +90,26 @@ describe('a stored link or cursor is followed only to the host it came from', ()
       expect(results(moved.stdout)[0].syncType).toBe('full');
     } finally {
       await other.close();
+    }
+  });
+
+  test('a run of the old portal killed mid-read is not continued at the new one', async () => {
+    const slow = await startHubSpotEmulator({ seed: { contacts: 2_000 }, seedValue: 4, latencyMs: 40, token: hubspot.token });
+    try {
+      const db = join(dir, 'killed-moved.db');
+      const { child, done } = startCrmsync(['sync-contacts', '--batch-size', '100'], env(db, { HUBSPOT_BASE_URL: slow.url }));
+      await waitForRecords(db, 100);
+      child.kill('SIGKILL');
+      expect((await done).signal).toBe('SIGKILL');
+      const requestsBefore = slow.stats.requests;
+      const moved = await crmsync(['sync-contacts', '--json'], env(db));
+      expect(moved.code, moved.stderr).toBe(0);
+      expect(slow.stats.requests).toBe(requestsBefore);
+      expect(moved.stderr).toMatch(/HUBSPOT_BASE_URL changed/);
+      expect(moved.stderr).not.toMatch(/resuming/);
+      expect(results(moved.stdout)[0]).toMatchObject({ syncType: 'full', counts: { processed: 40 } });
+    } finally {
+      await slow.close();
     }
   });
 });

@@ -132,6 +132,8 @@ describe('a record whose latest version is rejected stays marked and reported un
     const next = await crmsync(['--config', lenient, 'sync-contacts', '--json'], env(db));
     expect(next.code, next.stdout).toBe(0);
     expect(query<{ rejected_at: string | null }>(db, 'SELECT rejected_at FROM hubspot_contacts WHERE id = ?', victim.id)[0].rejected_at).toBeNull();
+    // Later tests share the emulator and the shipped mappings.yaml, which types phone strictly.
+    emulator.store.update('contacts', victim.id, { phone: '+44 20 7946 0001' });
   });
 });
 
@@ -213,12 +215,17 @@ test('a dry run started while a real run is live reads for itself and never adop
     const db = join(dir, 'live.db');
     const slowEnv = { HUBSPOT_BASE_URL: slow.url, HUBSPOT_ACCESS_TOKEN: slow.token, CRMSYNC_DB: db };
     const live = crmsync(['sync-contacts', '--batch-size', '100'], slowEnv);
-    // Wait until the live run has committed a page.
+    // Wait until the live run has committed a page (the file exists a moment before its tables do).
+    const committed = () => {
+      try {
+        return query<{ n: number }>(db, "SELECT count(*) AS n FROM sync_history WHERE status = 'running' AND checkpoint IS NOT NULL")[0].n > 0;
+      } catch {
+        return false;
+      }
+    };
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (existsSync(db) && query<{ n: number }>(db, "SELECT count(*) AS n FROM sync_history WHERE status = 'running' AND checkpoint IS NOT NULL")[0]?.n) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    while (Date.now() < deadline && !committed()) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(committed()).toBe(true);
     const dry = await crmsync(['sync-contacts', '--dry-run', '--json'], slowEnv);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr).not.toMatch(/resuming/);

@@ -39,7 +39,7 @@ async function syncPair(db: string, emulator: HubSpotEmulator, options: Partial<
         return found;
       },
     };
-    const engine = new AssociationSyncEngine({ pair, store, associations, metrics: connection.metrics, log: run.log ?? silentLogger, signal: run.signal });
+    const engine = new AssociationSyncEngine({ pair, store, associations, origin: connection.origin, metrics: connection.metrics, log: run.log ?? silentLogger, signal: run.signal });
     return await engine.run({ ...DEFAULT_OPTIONS, ...options });
   } finally {
     store.close();

@@ -157,6 +157,17 @@ describe('incremental reads through change tracking', () => {
     expect(result).toMatchObject({ status: 'failed', exitCode: 1 });
     expect(result.error).toMatch(/change_tracking: false/);
   });
+
+  test('a delta link that leads anywhere but the organisation\'s Web API is never fetched', async () => {
+    const emulator = await start({ seed: { contacts: 3 }, seedValue: 11 });
+    const connection = await dynamicsConnector.connect(dynamicsSettingsOf(emulator));
+    const reader = connection.reader(contacts);
+    for (const deltaLink of ['https://127.0.0.1:1/api/data/v9.2/contacts?$deltatoken=1', `${emulator.url}/api/data/v9.2/../../elsewhere?$deltatoken=1`, 'not a link']) {
+      await expect(reader.pages({ mode: 'changes', deltaLink }).next()).rejects.toThrow(/refusing to send the access token .* it is not under the organisation's Web API/);
+    }
+    expect(connection.metrics.requests).toBe(0);
+    expect(emulator.stats.requests).toBe(0);
+  });
 });
 
 describe('sign-in with client credentials (MSAL)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { fieldParser } from '../../src/processors/field-types.js';
+import { fieldParser, readableText } from '../../src/processors/field-types.js';
 
 describe('field types: valid input is normalised', () => {
   test.each([
@@ -65,5 +65,25 @@ describe('enumerations with allowed values', () => {
     ['low;urgent', false],
   ])('%s → ok %s', (raw, ok) => {
     expect(parse(raw).ok).toBe(ok);
+  });
+});
+
+describe('text a view can hold: NUL and lone surrogates become U+FFFD', () => {
+  test.each([
+    ['plain text is kept', 'Ada Lovelace', 'Ada Lovelace'],
+    ['a surrogate pair (an emoji) is kept', 'rocket \u{1F680}', 'rocket \u{1F680}'],
+    ['a NUL', 'a\u0000b', 'a\ufffdb'],
+    ['a lone high surrogate', 'x\ud800y', 'x\ufffdy'],
+    ['a lone low surrogate', 'x\udc00y', 'x\ufffdy'],
+    ['a high surrogate at the end', 'x\ud83d', 'x\ufffd'],
+    ['a pair next to a lone one', '\ud83d\ude80\ude80', '\u{1F680}\ufffd'],
+  ])('%s', (_, raw, expected) => {
+    expect(readableText(raw)).toBe(expected);
+    expect(fieldParser({ type: 'string' })(raw)).toEqual({ ok: true, value: expected });
+  });
+
+  test('every type reads the replaced text', () => {
+    expect(fieldParser({ type: 'enumeration' })('a\u0000')).toEqual({ ok: true, value: 'a\ufffd' });
+    expect(fieldParser({ type: 'email' })('ada\u0000@example.com')).toEqual({ ok: false, reason: 'not a valid email address' });
   });
 });

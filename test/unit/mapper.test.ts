@@ -69,6 +69,13 @@ describe('mapping a HubSpot record', () => {
     expect(result.record.warnings).toEqual([{ column: 'email', property: 'email', value: 'not-an-email', reason: 'not a valid email address' }]);
   });
 
+  test('lenient: a value stored as received is still readable text; the raw record keeps the exact source text', () => {
+    const raw = record({ email: 'ada\u0000@example' });
+    const result = mapper('lenient')(raw);
+    expect(result.ok && result.record.fields.email).toBe('ada\ufffd@example');
+    expect(result.ok && result.record.raw).toBe(raw);
+  });
+
   test.each([
     ['no id', { properties: {} }, /malformed record: id/],
     ['properties not an object', { id: '7', properties: 'x' }, /malformed record: properties/],

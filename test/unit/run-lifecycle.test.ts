@@ -23,7 +23,8 @@ const counts = (changes: Partial<PageCounts>): PageCounts => ({ ...emptyCounts()
 
 function spec(options: Partial<SyncOptions> = {}, overrides: Partial<RunSpec> = {}): RunSpec & { lines: string[] } {
   const { lines, log } = recordingLogger('info');
-  return { store, source: 'hubspot', object: 'contacts', label: 'contacts', options: { ...DEFAULT_OPTIONS, ...options }, overlapMs: 600_000, tracksChanges: false, metrics: emptyMetrics(), log, lines, ...overrides };
+  const target = { origin: 'https://api.hubapi.com', originName: 'HUBSPOT_BASE_URL', object: 'contacts', mapping: 'mapping-1' };
+  return { store, source: 'hubspot', object: 'contacts', label: 'contacts', options: { ...DEFAULT_OPTIONS, ...options }, overlapMs: 600_000, tracksChanges: false, target, metrics: emptyMetrics(), log, lines, ...overrides };
 }
 
 /** Commits one page the way a loop body does: counts, checkpoint and watermark in the run's row. */
@@ -64,6 +65,33 @@ describe('a run from start to end', () => {
     expect(result).toMatchObject({ status: 'failed', exitCode, error: error.message });
     expect(history(db, 'status, error_message')).toEqual([{ status: 'failed', error_message: error.message }]);
     expect(failing.lines.filter((line) => line.includes(error.message))).toEqual([expect.stringMatching(/ error: contacts: /)]);
+  });
+});
+
+describe('stored state of another target', () => {
+  const finishedFull = (overrides: Partial<RunSpec>) =>
+    withRun(spec({}, overrides), async (run) => {
+      run.watermark = WATERMARK;
+    });
+
+  test('after the mapping changed, a plain run says so, reads everything, and the next one is incremental again', async () => {
+    await finishedFull({});
+    const remapped = spec({}, { target: { ...spec().target, mapping: 'mapping-2' } });
+    const full = await withRun(remapped, async (run) => {
+      expect(run.watermark).toBeNull();
+      run.watermark = WATERMARK;
+    });
+    expect(full.syncType).toBe('full');
+    expect(remapped.lines.join('')).toMatch(/contacts: mapping of contacts changed since the last run; reading everything so every row follows it/);
+    expect((await withRun(spec({}, { target: remapped.target }), async () => {})).syncType).toBe('incremental');
+  });
+
+  test('after the origin changed, the run says so and stores the new one', async () => {
+    await finishedFull({});
+    const moved = spec({}, { target: { ...spec().target, origin: 'http://127.0.0.1:9' } });
+    expect((await withRun(moved, async () => {})).syncType).toBe('full');
+    expect(moved.lines.join('')).toContain('contacts: HUBSPOT_BASE_URL changed (was https://api.hubapi.com, now http://127.0.0.1:9): reading everything');
+    expect(JSON.parse(history<{ configuration: string }>(db, 'configuration').at(-1)!.configuration)).toMatchObject({ origin: 'http://127.0.0.1:9', mapping: 'mapping-1' });
   });
 });
 
@@ -144,6 +172,27 @@ describe('the lease', () => {
       { id: 1, status: 'failed' },
       { id: 2, status: 'success' },
     ]);
+  });
+
+  test('a dry run beside a live run reads for itself; a dead run\'s checkpoint is continued', async () => {
+    const failedRead = JSON.stringify({ full: false, forceOverwrite: false, strategy: { syncType: 'full', mode: 'full', advancesWatermark: true } });
+    leftRunning(process.ppid);
+    store.sqlite.prepare('UPDATE sync_history SET configuration = ?, checkpoint = ?').run(failedRead, '{"after":"page-3"}');
+    let resumeFrom: unknown = 'not called';
+    const dry = await withRun(spec({ dryRun: true }), async (run) => {
+      resumeFrom = run.resumeFrom;
+    });
+    expect(resumeFrom).toBeUndefined();
+    expect(dry.resumedFrom).toBeUndefined();
+
+    // A real dry run writes to a copy of the database; here its row is removed by hand.
+    store.sqlite.prepare('DELETE FROM sync_history WHERE id > 1').run();
+    store.sqlite.prepare('UPDATE sync_history SET pid = ? WHERE id = 1').run(process.pid);
+    const next = await withRun(spec(), async (run) => {
+      resumeFrom = run.resumeFrom;
+    });
+    expect(resumeFrom).toEqual({ after: 'page-3' });
+    expect(next.resumedFrom).toBe(1);
   });
 
   test('a live holder keeps it: the run does not start, and a dry run goes ahead beside it', async () => {

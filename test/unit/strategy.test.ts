@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { chooseStrategy, describeStrategy, resumableRun, type Strategy } from '../../src/engines/strategy.js';
+import { chooseStrategy, describeStrategy, resumableRun, usableState, type CurrentTarget, type StoredState, type Strategy } from '../../src/engines/strategy.js';
 import type { SyncHistoryRow } from '../../src/db/sync-history.js';
 
 const watermark = '2025-06-01T12:00:00.000Z';
 const overlap = 600_000;
 const none = { full: false, forceOverwrite: false };
+const FULL: Strategy = { syncType: 'full', mode: 'full', advancesWatermark: true };
 
 describe('strategy priority: --since > --force-overwrite > --full > watermark > full', () => {
   test.each([
@@ -59,10 +60,56 @@ describe('each kind of read says what it does', () => {
   });
 });
 
+const current: CurrentTarget = { origin: 'https://new.example', originName: 'organisation', object: 'contacts', mapping: 'm2' };
+
+describe('stored state is used only by runs of the same origin and mapping', () => {
+  const deltaLink = 'https://old.example/api/data/v9.2/contacts?$deltatoken=1';
+  const moved = 'organisation changed (was https://old.example, now https://new.example): reading everything';
+  const remapped = 'mapping of contacts changed since the last run; reading everything so every row follows it';
+  const stored = (target: { origin?: string; mapping?: string }, lastRun?: { origin?: string; mapping?: string }): StoredState => ({
+    watermark: { value: watermark, target },
+    deltaLink: { value: deltaLink, target },
+    lastRun: lastRun ?? target,
+  });
+  test.each<[string, StoredState, { watermark: string | null; deltaLink: string | null; setAside?: string }]>([
+    ['same origin and mapping', stored({ origin: 'https://new.example', mapping: 'm2' }), { watermark, deltaLink }],
+    ['recorded before targets were stored: taken as the current one', stored({}), { watermark, deltaLink }],
+    ['another origin', stored({ origin: 'https://old.example', mapping: 'm2' }), { watermark: null, deltaLink: null, setAside: moved }],
+    ['another mapping', stored({ origin: 'https://new.example', mapping: 'm1' }), { watermark: null, deltaLink: null, setAside: remapped }],
+    ['both: the origin is named', stored({ origin: 'https://old.example', mapping: 'm1' }), { watermark: null, deltaLink: null, setAside: moved }],
+    [
+      'only the last run (one that left nothing) read another origin',
+      { lastRun: { origin: 'https://old.example' } },
+      { watermark: null, deltaLink: null, setAside: moved },
+    ],
+    [
+      'the last run read another origin, the watermark is this one\'s: kept',
+      stored({ origin: 'https://new.example', mapping: 'm2' }, { origin: 'https://old.example' }),
+      { watermark, deltaLink, setAside: moved },
+    ],
+  ])('%s', (_, state, expected) => {
+    expect(usableState(state, current, true)).toEqual({ tracksChanges: true, ...expected });
+  });
+
+  test('association runs have no mapping: only the origin counts', () => {
+    expect(usableState(stored({ origin: 'https://new.example', mapping: 'm1' }), { ...current, mapping: undefined }, false)).toEqual({ watermark, deltaLink: null, tracksChanges: false });
+  });
+
+  test.each([
+    ['a plain run reads everything and says why', none, { ...FULL, reason: remapped }],
+    ['--full reads everything anyway', { ...none, full: true }, FULL],
+    ['--since keeps its window but cannot move a watermark', { ...none, since: new Date('2025-01-01T00:00:00Z') }, { syncType: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: false }],
+  ])('set aside: %s', (_, options, expected) => {
+    const state = usableState(stored({ origin: 'https://new.example', mapping: 'm1' }), current, false);
+    expect(chooseStrategy(options, state, overlap)).toEqual(expected);
+  });
+});
+
 describe('which failed run the next one continues', () => {
   const strategy: Strategy = { syncType: 'full', mode: 'full', advancesWatermark: true };
-  const row = (changes: Partial<SyncHistoryRow>) =>
-    ({ id: 7, status: 'failed', checkpoint: '{"cursor":"abc"}', configuration: JSON.stringify({ full: false, forceOverwrite: false, strategy }), ...changes }) as SyncHistoryRow;
+  const target = { origin: 'https://new.example', mapping: 'm2' };
+  const row = (changes: Partial<SyncHistoryRow>, stored: object = target) =>
+    ({ id: 7, status: 'failed', checkpoint: '{"cursor":"abc"}', configuration: JSON.stringify({ full: false, forceOverwrite: false, strategy, ...stored }), ...changes }) as SyncHistoryRow;
 
   test.each([
     ['a failed run with a checkpoint, asked nothing else', row({}), none, true],
@@ -70,8 +117,12 @@ describe('which failed run the next one continues', () => {
     ['other flags', row({}), { ...none, full: true }, false],
     ['a run that finished', row({ status: 'success' }), none, false],
     ['a run that committed nothing', row({ checkpoint: null }), none, false],
+    ['a live run (running): another process is still reading', row({ status: 'running' }), none, false],
+    ['a run of another origin: its cursor is another host\'s', row({}, { ...target, origin: 'https://old.example' }), none, false],
+    ['a run with another mapping: its rows follow that one', row({}, { ...target, mapping: 'm1' }), none, false],
+    ['a run recorded before targets were stored', row({}, {}), none, true],
   ])('%s: %#', (_, previous, options, resumes) => {
-    const resumed = resumableRun(previous, options);
+    const resumed = resumableRun(previous, options, current);
     expect(resumed !== undefined).toBe(resumes);
     if (resumed) expect(resumed).toMatchObject({ strategy, checkpoint: { cursor: 'abc' } });
   });

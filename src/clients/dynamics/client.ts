@@ -79,6 +79,8 @@ interface DataverseErrorBody {
 export class DynamicsClient {
   private readonly api: JsonApi;
   private readonly connection: Connection;
+  /** Every URL this client fetches starts with it: the organisation's Web API, e.g. https://contoso.crm.dynamics.com/api/data/v9.2/. */
+  private readonly webApi: string;
 
   constructor(
     private readonly settings: DynamicsSettings,
@@ -86,6 +88,7 @@ export class DynamicsClient {
   ) {
     this.api = new JsonApi('Dynamics 365', options);
     this.connection = connectionFor(settings);
+    this.webApi = `${new URL(settings.resourceUrl).origin}${WEB_API_PATH}/`;
   }
 
   get metrics(): RequestMetrics {
@@ -111,6 +114,7 @@ export class DynamicsClient {
    * @odata.nextLink / @odata.deltaLink followed unchanged, with the same preferences.
    */
   async page(operation: string, url: string, prefer: { maxPageSize?: number; trackChanges?: boolean } = {}): Promise<ODataPage> {
+    this.refuseForeign(url);
     const preferences = [`odata.maxpagesize=${Math.min(prefer.maxPageSize ?? DYNAMICS_MAX_PAGE_SIZE, DYNAMICS_MAX_PAGE_SIZE)}`];
     if (prefer.trackChanges) preferences.push('odata.track-changes');
     const body = (await this.get(operation, url, { Prefer: preferences.join(',') })) as {
@@ -120,6 +124,23 @@ export class DynamicsClient {
     };
     if (!Array.isArray(body.value)) throw new TransientError('Dynamics 365 sent a page without a value array');
     return { value: body.value as Record<string, unknown>[], nextLink: body['@odata.nextLink'], deltaLink: body['@odata.deltaLink'] };
+  }
+
+  /**
+   * A link followed unchanged (a delta link stored by an earlier run, a next link) is sent
+   * with this organisation's token: one that leads anywhere but its Web API is never fetched.
+   */
+  private refuseForeign(url: string): void {
+    let where: string;
+    try {
+      const parsed = new URL(url);
+      where = `${parsed.origin}${parsed.pathname}`;
+    } catch {
+      where = 'a link that is not a URL';
+    }
+    if (!where.startsWith(this.webApi)) {
+      throw new ApiError(`refusing to send the access token for ${this.settings.resourceUrl} to ${where}: it is not under the organisation's Web API (${this.webApi})`);
+    }
   }
 
   /** The definition of the table behind an entity set, or null when the organisation has none. */

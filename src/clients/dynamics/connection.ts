@@ -9,6 +9,7 @@ import { draftEntry } from './scaffold.js';
 export function connectDynamics(settings: DynamicsSettings, options: ConnectOptions = {}): CrmConnection {
   const client = new DynamicsClient(settings, options);
   return {
+    origin: { url: settings.resourceUrl, name: 'organisation' },
     metrics: client.metrics,
     reader: (mapping) => new DynamicsReader(client, mapping),
     describe: (entitySet) => describeTable(client, entitySet),

@@ -11,6 +11,7 @@ import { draftEntry } from './scaffold.js';
 export function connectHubSpot(settings: HubSpotSettings, options: ConnectOptions = {}): CrmConnection {
   const client = new HubSpotClient(settings, options);
   return {
+    origin: { url: settings.baseUrl, name: 'HUBSPOT_BASE_URL' },
     metrics: client.metrics,
     reader: (mapping) => new HubSpotReader(client, mapping),
     describe: (objectType) => describeObject(client, objectType),
