@@ -24,7 +24,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
 /** Full sync of both emulators, some edits in each, an incremental sync, the history: the whole job in one process. */
 async function runDemo(options: { seed: string; dynamicsSeed: string }, global: GlobalFlags, signal: AbortSignal): Promise<number> {
   const seed = parseSeed(options.seed);
-  const dynamicsSeed = parseSeed(options.dynamicsSeed);
+  const dynamicsSeed = parseSeed(options.dynamicsSeed, '--dynamics-seed');
   const path = global.db ?? DEMO_DB;
   if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
   const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, output] =

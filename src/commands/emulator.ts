@@ -57,7 +57,7 @@ async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulator
       throw new UsageError(`--dynamics-tables ${file}: ${(error as Error).message}`);
     }
   }
-  const seed = parseSeed(options.dynamicsSeed as string);
+  const seed = parseSeed(options.dynamicsSeed as string, '--dynamics-seed');
   const served = servedTables(tables).map((definition) => definition.entitySet);
   const unknown = Object.keys(seed).find((entitySet) => !served.includes(entitySet));
   if (unknown !== undefined) {

@@ -103,11 +103,11 @@ export function globalFlags(command: Command): GlobalFlags {
 }
 
 /** "contacts=5000,companies=500" → { contacts: 5000, companies: 500 } */
-export function parseSeed(text: string): Record<string, number> {
+export function parseSeed(text: string, flag = '--seed'): Record<string, number> {
   const seed: Record<string, number> = {};
   for (const part of text.split(',').filter(Boolean)) {
     const match = /^([a-z_][a-z0-9_-]*)=(\d+)$/i.exec(part.trim());
-    if (!match) throw new UsageError(`--seed "${text}" is not a list like contacts=5000,companies=500`);
+    if (!match) throw new UsageError(`${flag} "${text}" is not a list like contacts=5000,companies=500`);
     seed[match[1]] = Number(match[2]);
   }
   return seed;

@@ -53,4 +53,5 @@ describe('sync flags', () => {
 test('seed lists', () => {
   expect(parseSeed('contacts=5000,companies=500,deals=2000')).toEqual({ contacts: 5000, companies: 500, deals: 2000 });
   expect(() => parseSeed('contacts:5')).toThrow(UsageError);
+  expect(() => parseSeed('accounts:5', '--dynamics-seed')).toThrow(/^--dynamics-seed "accounts:5" is not a list/);
 });
