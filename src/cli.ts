@@ -13,7 +13,7 @@ Exit codes:
   0  success
   1  the run failed (API unreachable, credentials rejected, interrupted)
   2  bad usage or configuration; nothing was written
-  3  finished partial: some records were rejected (see rejected_records)
+  3  finished partial: records were rejected and no valid version has arrived since (see crmsync history)
   4  another run of the same object holds the lease
 
 Environment:
