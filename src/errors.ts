@@ -31,6 +31,9 @@ export class ApiError extends Error {
   }
 }
 
+/** The CRM does not know the object a request names (a HubSpot object type, a Dataverse entity set). */
+export class UnknownObjectError extends ApiError {}
+
 /** Another live process holds the object's lease. Exit 4. */
 export class LeaseHeldError extends Error {
   readonly exitCode = EXIT_CODES.leaseHeld;

@@ -1,6 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import { HUBSPOT_API_URL, type HubSpotSettings } from '../../config/env.js';
-import { ApiError, AuthError } from '../../errors.js';
+import { ApiError, AuthError, UnknownObjectError } from '../../errors.js';
 import { JsonApi, bodyExcerpt, errorBody, redact, type Reply } from '../http/request.js';
 import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
 import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, limitersFor, observeRateLimit, type HubSpotLimiters } from './limits.js';
@@ -44,9 +44,6 @@ export interface PropertyDefinition {
   modificationMetadata?: { readOnlyValue?: boolean };
   options?: { value: string; label?: string; hidden?: boolean }[];
 }
-
-/** HubSpot does not know the object type a request names. */
-export class UnknownObjectTypeError extends ApiError {}
 
 /** HubSpot's JSON error shape: { status: "error", message, correlationId, category?, ... }. */
 interface HubSpotErrorBody {
@@ -183,7 +180,7 @@ export class HubSpotClient {
       );
     }
     if (status === 400 && body.message?.startsWith('Unable to infer object type from') === true) {
-      return new UnknownObjectTypeError(`${operation}: HubSpot answered ${status} (${message}); check object_type in mappings.yaml`, status);
+      return new UnknownObjectError(`${operation}: HubSpot answered ${status} (${message}); check object_type in mappings.yaml`, status);
     }
     return this.api.rejected(operation, reply, body.category ?? '', message);
   }

@@ -1,7 +1,8 @@
 import type { ObjectMapping } from '../../config/load.js';
 import type { FieldType } from '../../config/mappings-schema.js';
 import type { ObjectDescription, PropertyDescription } from '../crm.js';
-import { UnknownObjectTypeError, type HubSpotClient, type PropertyDefinition } from './client.js';
+import { UnknownObjectError } from '../../errors.js';
+import type { HubSpotClient, PropertyDefinition } from './client.js';
 
 /** Every HubSpot record's own id, sent outside its properties as the record's `id`. */
 export const RECORD_ID_PROPERTY = 'hs_object_id';
@@ -48,7 +49,7 @@ export function fits(type: FieldType, property: PropertyDefinition): boolean {
   return COMPATIBLE[type](property);
 }
 
-/** An object's properties from the Properties API; an unknown object type fails the request (UnknownObjectTypeError). */
+/** An object's properties from the Properties API; an unknown object type fails the request (UnknownObjectError). */
 export async function describeObject(client: HubSpotClient, objectType: string): Promise<ObjectDescription> {
   return objectDescription(objectType, await client.properties(objectType));
 }
@@ -87,7 +88,7 @@ export async function checkMapping(client: HubSpotClient, mapping: ObjectMapping
   try {
     properties = await client.properties(mapping.remoteName);
   } catch (error) {
-    if (error instanceof UnknownObjectTypeError) {
+    if (error instanceof UnknownObjectError) {
       return [`${mapping.path}.object_type: HubSpot has no object type "${mapping.remoteName}"`];
     }
     throw error;
