@@ -6,7 +6,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'crmsync', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'crmsync', include: ['test/**/*.test.ts'], globalSetup: ['test/helpers/temp-root.ts'] } },
       // The emulators package, with its own vitest.config.ts.
       'emulators',
     ],

@@ -77,6 +77,7 @@ export function summary(stdout: string): { exitCode: number; results: SummaryRes
   return JSON.parse(stdout) as { exitCode: number; results: SummaryResult[] };
 }
 
+/** A fresh folder inside the test run's own temporary folder (see temp-root.ts), removed with it. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'crmsync-test-'));
+  return mkdtempSync(join(process.env.CRMSYNC_TEST_TMP ?? tmpdir(), 'crmsync-test-'));
 }

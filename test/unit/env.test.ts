@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { dynamicsSettings, hubspotSettings, loadDotEnv } from '../../src/config/env.js';
 import { UsageError } from '../../src/errors.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'crmsync-env-'));
+const dir = mkdtempSync(join(process.env.CRMSYNC_TEST_TMP ?? tmpdir(), 'crmsync-env-'));
 function dotEnv(name: string, content: string | Buffer): string {
   const path = join(dir, name);
   writeFileSync(path, content);
