@@ -67,7 +67,8 @@ export interface StoredState {
 const originChanged = (stored: Partial<RunTarget> | undefined, current: RunTarget) => stored?.origin !== undefined && stored.origin !== current.origin;
 const mappingChanged = (stored: Partial<RunTarget> | undefined, current: RunTarget) =>
   current.mapping !== undefined && stored?.mapping !== undefined && stored.mapping !== current.mapping;
-const belongs = (stored: StoredValue | undefined, current: RunTarget) => stored !== undefined && !originChanged(stored.target, current) && !mappingChanged(stored.target, current);
+const sameTarget = (stored: Partial<RunTarget> | undefined, current: RunTarget) => !originChanged(stored, current) && !mappingChanged(stored, current);
+const belongs = (stored: StoredValue | undefined, current: RunTarget) => stored !== undefined && sameTarget(stored.target, current);
 
 /**
  * The stored state this run may use: a watermark or delta link left by runs of another
@@ -146,7 +147,7 @@ export interface Resumable {
 export function resumableRun(previous: SyncHistoryRow | undefined, request: ReadRequest, current: RunTarget): Resumable | undefined {
   if (!previous || previous.status !== 'failed' || !previous.checkpoint || !previous.configuration) return undefined;
   const stored = JSON.parse(previous.configuration) as StoredConfiguration;
-  if (!stored.strategy || originChanged(stored, current) || mappingChanged(stored, current)) return undefined;
+  if (!stored.strategy || !sameTarget(stored, current)) return undefined;
   const asksNothing = !request.since && !request.full && !request.forceOverwrite;
   const asksTheSame =
     Boolean(stored.full) === request.full && Boolean(stored.forceOverwrite) === request.forceOverwrite && stored.since === request.since?.toISOString();
