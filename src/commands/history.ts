@@ -8,7 +8,7 @@ export function registerHistoryCommand(program: Command, context: CommandContext
   program
     .command('history')
     .description('list recent sync runs from the sync_history table, newest first')
-    .option('--object <name>', 'only runs of this object')
+    .option('--object <name>', 'only runs of this object (or associations: contacts:companies)')
     .addOption(new Option('--source <crm>', 'only runs that read from this CRM').choices(SOURCES))
     .addOption(new Option('--limit <n>', 'number of runs to show').default('20'))
     .action(
@@ -27,8 +27,9 @@ export function registerHistoryCommand(program: Command, context: CommandContext
         if (!existsSync(path)) throw new UsageError(`no database at ${path}: run a sync first, or pass --db <path>`);
         const store = openStore(path, { readOnly: true });
         try {
-          const filter = { objectType: options.object, source: options.source, limit };
-          printHistory(new SyncHistoryRepository(store).list(filter), outstandingRejections(store, filter), global.json);
+          const filter = { source: options.source, limit };
+          const runs = new SyncHistoryRepository(store).list({ ...filter, entity: options.object });
+          printHistory(runs, outstandingRejections(store, { ...filter, objectType: options.object }), global.json);
         } finally {
           store.close();
         }

@@ -69,7 +69,7 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
     }
     const verb = result.dryRun ? 'dry run, nothing written; would have: ' : '';
     out(
-      `${name(result).padEnd(width)} ${result.status.padEnd(8)} ${result.syncType.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +
+      `${name(result).padEnd(width)} ${result.status.padEnd(8)} ${result.syncMode.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +
         `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${count(result.metrics.requests, 'request', 'requests')}, ${count(result.metrics.retries, 'retry', 'retries')})`,
     );
     if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);
@@ -96,12 +96,12 @@ export function printHistory(rows: SyncHistoryRow[], rejected: { rows: Outstandi
     out('no runs recorded yet');
     return;
   }
-  const header = ['run', 'object', 'source', 'type', 'status', 'started', 'seconds', 'processed', 'created', 'updated', 'unchanged', 'deleted', 'rejected', 'watermark'];
+  const header = ['run', 'entity', 'source', 'mode', 'status', 'started', 'seconds', 'processed', 'created', 'updated', 'unchanged', 'deleted', 'rejected', 'watermark'];
   const table = rows.map((row) => [
     String(row.id),
-    row.objectType,
-    row.crmSource,
     row.syncType,
+    row.crmSource,
+    row.syncMode,
     row.status,
     row.startTime.slice(0, 19).replace('T', ' '),
     row.endTime ? ((Date.parse(row.endTime) - Date.parse(row.startTime)) / 1000).toFixed(1) : '-',

@@ -103,7 +103,7 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
     const pair = config.associations.find((candidate) => candidate.from.name === from && candidate.to.name === to);
     if (!pair) {
       const listed = config.associations.map((candidate) => candidate.name).join(', ') || 'none';
-      throw new UsageError(`${from}->${to} is not listed under associations: in ${config.path} (listed: ${listed})`);
+      throw new UsageError(`${from}:${to} is not listed under associations: in ${config.path} (listed: ${listed})`);
     }
     return pair;
   }

@@ -28,6 +28,8 @@ export interface ObjectMapping {
   primaryKey: string;
   modifiedProperty: string;
   validation: 'strict' | 'lenient';
+  /** Whether versions of the mapped fields are kept (record_versions, the <table>_history view). */
+  keepsHistory: boolean;
   table: string;
   overlapMs: number;
   fields: FieldMapping[];
@@ -43,7 +45,7 @@ export type ObjectEntry = { name: string; enabled: boolean } & { [S in SourceNam
 export interface AssociationPair {
   from: ObjectMapping;
   to: ObjectMapping;
-  /** How sync_history names the pair's runs, e.g. "contacts->companies". */
+  /** How sync_history names the pair's runs (its sync_type), e.g. "contacts:companies". */
   name: string;
 }
 
@@ -82,7 +84,7 @@ export function parseConfig(text: string, path: string): Config {
   const viewProblems = viewNameProblems(objects.values());
   if (viewProblems.length > 0) throw new UsageError(`${path}: ${viewProblems[0]}${andMore(viewProblems.length - 1)}`);
   // The schema has checked that both ends of every pair have a HubSpot side.
-  const associations = parsed.data.associations.map(({ from, to }) => ({ from: objects.get(from)!.hubspot!, to: objects.get(to)!.hubspot!, name: `${from}->${to}` }));
+  const associations = parsed.data.associations.map(({ from, to }) => ({ from: objects.get(from)!.hubspot!, to: objects.get(to)!.hubspot!, name: `${from}:${to}` }));
   return { path, objects, associations };
 }
 
@@ -115,6 +117,7 @@ function resolveObjects(file: MappingsFile): Map<string, ObjectEntry> {
         primaryKey: object.primary_key,
         modifiedProperty: object.modified_property,
         validation: object.validation,
+        keepsHistory: object.history,
         table: object.table ?? defaultViewName('hubspot', name),
         overlapMs: object.incremental?.overlap ?? defaultOverlap,
         changeTracking: false,
@@ -133,6 +136,7 @@ function resolveObjects(file: MappingsFile): Map<string, ObjectEntry> {
         primaryKey: dynamics.primary_key,
         modifiedProperty: dynamics.modified_property,
         validation: dynamics.validation ?? object.validation,
+        keepsHistory: object.history,
         table: dynamics.table ?? defaultViewName('dynamics', name),
         overlapMs: dynamics.incremental?.overlap ?? object.incremental?.overlap ?? defaultOverlap,
         changeTracking: dynamics.change_tracking,

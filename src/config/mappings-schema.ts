@@ -99,6 +99,12 @@ export const objectSchema = z
     /** Property HubSpot bumps on every change; incremental runs search on it. */
     modified_property: z.string().min(1).optional(),
     validation: z.enum(['strict', 'lenient']).default('strict'),
+    /**
+     * Keep every version of the mapped fields (<table>_history, from both CRMs). false: keep
+     * only the current row; versions written before stay, and resume with the next read once
+     * this is true again.
+     */
+    history: z.boolean().default(true),
     /** Name of the SQL view holding the mapped columns; defaults to <source>_<object>. */
     table: identifier.optional(),
     /** Extra properties to fetch and keep in the raw record without mapping them. */

@@ -14,26 +14,41 @@ const SQLITE_PREFIX = 'sqlite_';
 export function viewNameProblems(objects: Iterable<ObjectEntry>): string[] {
   const problems: string[] = [];
   const own = schemaNames();
-  const owners = new Map<string, ObjectMapping>();
+  const owners = new Map<string, { mapping: ObjectMapping; view: string }>();
   for (const entry of objects) {
     for (const mapping of [entry.hubspot, entry.dynamics]) {
       if (!mapping) continue;
-      const name = mapping.table.toLowerCase();
-      const kind = own.get(name);
-      if (kind) {
-        problems.push(problem(mapping, `is ${kind === 'index' ? 'an index' : 'a table'} of crmsync`));
-      } else if (name.startsWith(SQLITE_PREFIX)) {
-        problems.push(problem(mapping, `names starting with ${SQLITE_PREFIX} are reserved by SQLite`, ':'));
-      } else {
-        const earlier = owners.get(name);
-        if (!earlier) owners.set(name, mapping);
-        // Two default names never meet (hubspot_<object>, dynamics_<object>): blame the one that chose its name.
-        else if (namedInFile(mapping)) problems.push(problem(mapping, `is also the view of ${earlier.path}`));
-        else problems.push(problem(earlier, `is also the view of ${mapping.path}`));
+      const found = problems.length;
+      for (const view of [mapping.table, historyViewName(mapping.table)]) {
+        // One problem per mapping: a bad table: makes a bad history view too.
+        if (problems.length > found) break;
+        const name = view.toLowerCase();
+        const kind = own.get(name);
+        const its = view === mapping.table ? '' : ` (its history view "${view}")`;
+        if (kind) {
+          problems.push(problem(mapping, `${its} is ${kind === 'index' ? 'an index' : 'a table'} of crmsync`));
+        } else if (name.startsWith(SQLITE_PREFIX)) {
+          problems.push(problem(mapping, `${its}: names starting with ${SQLITE_PREFIX} are reserved by SQLite`));
+        } else {
+          const earlier = owners.get(name);
+          if (!earlier) owners.set(name, { mapping, view });
+          // Two default names never meet (hubspot_<object>, dynamics_<object>): blame the one that chose its name.
+          else if (namedInFile(mapping)) problems.push(problem(mapping, `${its} is also the ${kindOf(earlier)} of ${earlier.mapping.path}`));
+          else problems.push(problem(earlier.mapping, ` is also the ${kindOf({ mapping, view })} of ${mapping.path}`));
+        }
       }
     }
   }
   return problems;
+}
+
+/** The view of an object's versions: hubspot_contacts_history next to hubspot_contacts. */
+export function historyViewName(table: string): string {
+  return `${table}_history`;
+}
+
+function kindOf(claim: { mapping: ObjectMapping; view: string }): string {
+  return claim.view === claim.mapping.table ? 'view' : 'history view';
 }
 
 /** The view of an object's mapping when mappings.yaml gives no table: hubspot_contacts, dynamics_contacts. */
@@ -46,6 +61,6 @@ function namedInFile(mapping: ObjectMapping): boolean {
   return mapping.table !== defaultViewName(mapping.source, mapping.name);
 }
 
-function problem(mapping: ObjectMapping, what: string, separator = ''): string {
-  return `${mapping.path}.table: "${mapping.table}"${separator} ${what}; choose another table:`;
+function problem(mapping: ObjectMapping, what: string): string {
+  return `${mapping.path}.table: "${mapping.table}"${what}; choose another table:`;
 }

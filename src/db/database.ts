@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { UsageError } from '../errors.js';
+import { CONTENT_HASH_SQL_FUNCTION, contentHash } from './content-hash.js';
 import { BUSY_TIMEOUT_MS, checkLocation, explainOpenError, openCopy, openForInspection, openReadOnly } from './file-access.js';
 import { CRMSYNC_APPLICATION_ID, identify, MIGRATIONS_FOLDER, newFileIdentity } from './identity.js';
 import * as schema from './tables.js';
@@ -76,6 +77,7 @@ function openToRead(path: string): Database.Database {
 
 function migrated(sqlite: Database.Database, identity: { pendingMigrations: number }): Database.Database {
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  sqlite.function(CONTENT_HASH_SQL_FUNCTION, { deterministic: true }, (json) => contentHash(String(json)));
   if (identity.pendingMigrations > 0) migrate(drizzle(sqlite, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
   return sqlite;
 }

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { Deletion, MappedRecord, RejectedRecord } from '../records.js';
 import type { Store } from './database.js';
-import { contentHash, Rejections } from './rejections.js';
+import { contentHash } from './content-hash.js';
+import { RecordVersions } from './record-versions.js';
+import { Rejections } from './rejections.js';
 import { emptyCounts, type PageCounts, type SyncHistoryRepository } from './sync-history.js';
 
 export interface PageToSave {
@@ -34,6 +36,8 @@ export interface DeletionsToSave {
 export class RecordRepository {
   private readonly upsertRow: Database.Statement;
   private readonly rejections: Rejections;
+  /** Absent when the object keeps no history (history: false in mappings.yaml). */
+  private readonly versions?: RecordVersions;
   private readonly markRowDeleted: Database.Statement;
   private readonly markSeen: Database.Statement;
   private readonly savePageTx: Database.Transaction<(page: PageToSave) => PageCounts>;
@@ -44,6 +48,7 @@ export class RecordRepository {
     private readonly history: SyncHistoryRepository,
     private readonly source: string,
     private readonly objectType: string,
+    options: { keepsHistory: boolean } = { keepsHistory: true },
   ) {
     const db = store.sqlite;
     // One statement per record: insert, or update only when the record as received (its
@@ -63,6 +68,7 @@ export class RecordRepository {
        RETURNING first_run_id`,
     );
     this.rejections = new Rejections(store, source, objectType);
+    if (options.keepsHistory) this.versions = new RecordVersions(store, source, objectType);
     this.markRowDeleted = db.prepare(
       `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, rejected_at = NULL, last_run_id = @runId
        WHERE source = @source AND object_type = @objectType AND source_id = @sourceId AND is_deleted = 0`,
@@ -88,6 +94,7 @@ export class RecordRepository {
     for (const deletion of deletions) {
       const { changes } = this.markRowDeleted.run({ ...deletion, source: this.source, objectType: this.objectType, runId });
       counts.deleted += changes;
+      if (changes > 0) this.versions?.closeDeleted(deletion.sourceId, deletion.deletedAt);
       this.rejections.resolve(deletion.sourceId, deletion.deletedAt);
     }
   }
@@ -110,6 +117,7 @@ export class RecordRepository {
   sweepUnseen(page: { runId: number; checkpoint: unknown; watermark: string | null; deletedAt: string }): PageCounts {
     const sweep = this.store.sqlite.transaction(() => {
       const counts = emptyCounts();
+      this.versions?.closeUnseen(page.deletedAt);
       counts.deleted = this.store.sqlite
         .prepare(
           `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, rejected_at = NULL, last_run_id = @runId
@@ -149,12 +157,13 @@ export class RecordRepository {
     for (const record of page.records) {
       counts.processed++;
       const rawJson = JSON.stringify(record.raw);
+      const fieldsJson = JSON.stringify(record.fields);
       const written = this.upsertRow.get({
         source,
         objectType,
         sourceId: record.sourceId,
         rawJson,
-        fieldsJson: JSON.stringify(record.fields),
+        fieldsJson,
         hash: contentHash(rawJson),
         modifiedAt: record.modifiedAt,
         runId: page.runId,
@@ -163,6 +172,7 @@ export class RecordRepository {
       if (!written) counts.unchanged++;
       else if (written.first_run_id === page.runId) counts.created++;
       else counts.updated++;
+      this.versions?.observe({ runId: page.runId, sourceId: record.sourceId, fieldsJson, at: record.modifiedAt || savedAt, written: written !== undefined, seenAt: savedAt });
       // Also when unchanged: the source went back to the version the row holds.
       this.rejections.resolve(record.sourceId, savedAt);
     }

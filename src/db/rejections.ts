@@ -1,12 +1,7 @@
-import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { FieldProblem, RejectedRecord } from '../records.js';
+import { contentHash } from './content-hash.js';
 import type { Store } from './database.js';
-
-/** A record as received, as records.content_hash and rejected_records.content_hash name its version. */
-export function contentHash(rawJson: string): string {
-  return createHash('sha1').update(rawJson).digest('base64');
-}
 
 /**
  * The rejected versions of one object's records. A rejection is outstanding until a valid

@@ -6,7 +6,8 @@ import { LeaseHeldError } from '../errors.js';
 import type { Store } from './database.js';
 import { syncHistory } from './tables.js';
 
-export type SyncType = 'full' | 'incremental' | 'since' | 'force_overwrite';
+/** How a run reads: sync_history.sync_mode. */
+export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite';
 export type RunStatus = 'running' | 'success' | 'partial' | 'failed';
 export type SyncHistoryRow = typeof syncHistory.$inferSelect;
 
@@ -38,9 +39,10 @@ export interface StoredRunValue {
 }
 
 export interface NewRun {
-  objectType: string;
+  /** sync_history.sync_type: contacts, contacts:companies */
+  entity: string;
   source: string;
-  syncType: SyncType;
+  syncMode: SyncMode;
   configuration: Record<string, unknown>;
   watermark: string | null;
 }
@@ -58,23 +60,23 @@ export class SyncHistoryRepository {
    */
   begin(
     source: string,
-    objectType: string,
+    entity: string,
     open: (previous: SyncHistoryRow | undefined) => NewRun,
     options: { shareLease?: boolean } = {},
   ): { runId: number; abandoned: SyncHistoryRow[] } {
     const begin = this.store.sqlite.transaction(() => {
       const abandoned: SyncHistoryRow[] = [];
-      for (const holder of this.running(source, objectType)) {
+      for (const holder of this.running(source, entity)) {
         if (isAlive(holder)) {
           if (options.shareLease) continue;
           throw new LeaseHeldError(
-            `${displayName(objectType, source)} is already being synced by pid ${holder.pid} on ${holder.host} since ${holder.startTime} (run ${holder.id}); ` +
+            `${displayName(entity, source)} is already being synced by pid ${holder.pid} on ${holder.host} since ${holder.startTime} (run ${holder.id}); ` +
               'wait for it to finish, or stop that process',
           );
         }
         abandoned.push(holder);
       }
-      const last = this.last(source, objectType);
+      const last = this.last(source, entity);
       // A dead holder's row is closed as failed below, in this transaction: the new run sees it so.
       const run = open(last && abandoned.some((row) => row.id === last.id) ? { ...last, status: 'failed' } : last);
       const runId = this.insert(run);
@@ -94,11 +96,11 @@ export class SyncHistoryRepository {
     return begin.immediate();
   }
 
-  private running(source: string, objectType: string): SyncHistoryRow[] {
+  private running(source: string, entity: string): SyncHistoryRow[] {
     return this.store.orm
       .select()
       .from(syncHistory)
-      .where(and(eq(syncHistory.crmSource, source), eq(syncHistory.objectType, objectType), eq(syncHistory.status, 'running')))
+      .where(and(eq(syncHistory.crmSource, source), eq(syncHistory.syncType, entity), eq(syncHistory.status, 'running')))
       .all();
   }
 
@@ -107,9 +109,9 @@ export class SyncHistoryRepository {
     const [row] = this.store.orm
       .insert(syncHistory)
       .values({
-        objectType: run.objectType,
         crmSource: run.source,
-        syncType: run.syncType,
+        syncType: run.entity,
+        syncMode: run.syncMode,
         status: 'running',
         startTime: time,
         heartbeatAt: time,
@@ -124,11 +126,11 @@ export class SyncHistoryRepository {
   }
 
   /** The last run of the object, whatever its status. */
-  last(source: string, objectType: string): SyncHistoryRow | undefined {
+  last(source: string, entity: string): SyncHistoryRow | undefined {
     return this.store.orm
       .select()
       .from(syncHistory)
-      .where(and(eq(syncHistory.crmSource, source), eq(syncHistory.objectType, objectType)))
+      .where(and(eq(syncHistory.crmSource, source), eq(syncHistory.syncType, entity)))
       .orderBy(desc(syncHistory.id))
       .limit(1)
       .get();
@@ -148,23 +150,23 @@ export class SyncHistoryRepository {
    * (success or partial), with the configuration of that run (what it read). Each row
    * carries the previous watermark forward, so a run that changed nothing keeps it.
    */
-  lastWatermark(source: string, objectType: string): StoredRunValue | undefined {
-    return this.lastFinished(source, objectType, syncHistory.watermark);
+  lastWatermark(source: string, entity: string): StoredRunValue | undefined {
+    return this.lastFinished(source, entity, syncHistory.watermark);
   }
 
   /** The delta link the next change read starts from: that of the last finished run that has one, with its configuration. */
-  lastDeltaLink(source: string, objectType: string): StoredRunValue | undefined {
-    return this.lastFinished(source, objectType, syncHistory.deltaLink);
+  lastDeltaLink(source: string, entity: string): StoredRunValue | undefined {
+    return this.lastFinished(source, entity, syncHistory.deltaLink);
   }
 
-  private lastFinished(source: string, objectType: string, column: typeof syncHistory.watermark | typeof syncHistory.deltaLink): StoredRunValue | undefined {
+  private lastFinished(source: string, entity: string, column: typeof syncHistory.watermark | typeof syncHistory.deltaLink): StoredRunValue | undefined {
     const row = this.store.orm
       .select({ value: column, configuration: syncHistory.configuration })
       .from(syncHistory)
       .where(
         and(
           eq(syncHistory.crmSource, source),
-          eq(syncHistory.objectType, objectType),
+          eq(syncHistory.syncType, entity),
           inArray(syncHistory.status, ['success', 'partial']),
           isNotNull(column),
         ),
@@ -176,8 +178,8 @@ export class SyncHistoryRepository {
   }
 
   /** A run that switched to another kind of read (an expired delta link → a full read). */
-  changeSyncType(id: number, syncType: SyncType, configuration: Record<string, unknown>): void {
-    this.store.orm.update(syncHistory).set({ syncType, configuration: JSON.stringify(configuration) }).where(eq(syncHistory.id, id)).run();
+  changeSyncMode(id: number, syncMode: SyncMode, configuration: Record<string, unknown>): void {
+    this.store.orm.update(syncHistory).set({ syncMode, configuration: JSON.stringify(configuration) }).where(eq(syncHistory.id, id)).run();
   }
 
   /** Adds a page's counts and moves the checkpoint; called inside the page's transaction. */
@@ -215,13 +217,13 @@ export class SyncHistoryRepository {
       .run();
   }
 
-  list(filter: { objectType?: string; source?: string; limit: number }): SyncHistoryRow[] {
+  list(filter: { entity?: string; source?: string; limit: number }): SyncHistoryRow[] {
     return this.store.orm
       .select()
       .from(syncHistory)
       .where(
         and(
-          filter.objectType ? eq(syncHistory.objectType, filter.objectType) : undefined,
+          filter.entity ? eq(syncHistory.syncType, filter.entity) : undefined,
           filter.source ? eq(syncHistory.crmSource, filter.source) : undefined,
         ),
       )

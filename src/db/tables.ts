@@ -9,10 +9,12 @@ export const syncHistory = sqliteTable(
   'sync_history',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    objectType: text('object_type').notNull(),
+    /** hubspot | dynamics */
     crmSource: text('crm_source').notNull(),
-    /** full | incremental | since | force_overwrite */
+    /** The entity the run synced: contacts, deals, contacts:companies (associations). */
     syncType: text('sync_type').notNull(),
+    /** How it read: full | incremental | since | force_overwrite. */
+    syncMode: text('sync_mode').notNull(),
     /** running | success | partial | failed */
     status: text('status').notNull(),
     startTime: text('start_time').notNull(),
@@ -20,12 +22,12 @@ export const syncHistory = sqliteTable(
     recordsProcessed: integer('records_processed').notNull().default(0),
     recordsCreated: integer('records_created').notNull().default(0),
     recordsUpdated: integer('records_updated').notNull().default(0),
-    recordsUnchanged: integer('records_unchanged').notNull().default(0),
-    recordsDeleted: integer('records_deleted').notNull().default(0),
     recordsFailed: integer('records_failed').notNull().default(0),
     errorMessage: text('error_message'),
     performanceMetrics: text('performance_metrics'),
     configuration: text('configuration'),
+    recordsUnchanged: integer('records_unchanged').notNull().default(0),
+    recordsDeleted: integer('records_deleted').notNull().default(0),
     /** Greatest source modification time among the records this run committed (ISO-8601). */
     watermark: text('watermark'),
     /** Paging position after the last committed page (JSON), written with that page. */
@@ -39,7 +41,14 @@ export const syncHistory = sqliteTable(
     pid: integer('pid'),
     heartbeatAt: text('heartbeat_at'),
   },
-  (table) => [index('sync_history_object_status').on(table.crmSource, table.objectType, table.status, table.id)],
+  (table) => [
+    // The documented indexes: an entity's runs, runs by status, the latest runs.
+    index('sync_history_source_type_start').on(table.crmSource, table.syncType, sql`${table.startTime} desc`),
+    index('sync_history_status_start').on(table.status, sql`${table.startTime} desc`),
+    index('sync_history_end').on(sql`${table.endTime} desc`),
+    // crmsync's own lookups: the lease (running rows) and the last finished run's watermark.
+    index('sync_history_entity_status').on(table.crmSource, table.syncType, table.status, table.id),
+  ],
 );
 
 /**
@@ -69,6 +78,33 @@ export const records = sqliteTable(
     // stays small; an index over every row would halve the speed of saving pages.
     index('records_deleted').on(table.source, table.objectType).where(sql`${table.isDeleted} = 1`),
   ],
+);
+
+/**
+ * Versions of the mapped fields of every record (SCD Type 2, gold): a version opens when
+ * the mapped content changes, at the source's modification time of that content, and
+ * closes when the next one opens or the record is deleted. Per-object views
+ * (<source>_<object>_history) expose the fields as columns.
+ */
+export const recordVersions = sqliteTable(
+  'record_versions',
+  {
+    source: text('source').notNull(),
+    objectType: text('object_type').notNull(),
+    sourceId: text('source_id').notNull(),
+    validFrom: text('valid_from').notNull(),
+    /** NULL while the version is current. */
+    validTo: text('valid_to'),
+    isCurrent: integer('is_current', { mode: 'boolean' }).notNull(),
+    /** Hash of fields_json: the version's mapped content. */
+    contentHash: text('content_hash').notNull(),
+    fieldsJson: text('fields_json').notNull(),
+    /** The run that wrote the version. */
+    runId: integer('run_id').notNull(),
+  },
+  // Versions of a record never share a start: the key orders each record's timeline, and its
+  // last entry is the current version, if any.
+  (table) => [primaryKey({ columns: [table.source, table.objectType, table.sourceId, table.validFrom] })],
 );
 
 /**

@@ -63,7 +63,7 @@ export class ObjectSyncEngine {
   constructor(private readonly deps: ObjectSyncDependencies) {
     const { mapping, crm, store } = deps;
     this.history = new SyncHistoryRepository(store);
-    this.records = new RecordRepository(store, this.history, crm.name, mapping.name);
+    this.records = new RecordRepository(store, this.history, crm.name, mapping.name, { keepsHistory: mapping.keepsHistory });
     this.mapRecord = createRecordMapper(mapping, crm.recordShape);
     this.label = displayName(mapping.name, crm.name);
   }
@@ -178,7 +178,7 @@ export class ObjectSyncEngine {
       markSeen: run.strategy.mode === 'full' && this.sweepsAfterFullRead,
       checkpoint: state.checkpoint,
       watermark: run.watermark,
-      forceOverwrite: run.strategy.syncType === 'force_overwrite',
+      forceOverwrite: run.strategy.syncMode === 'force_overwrite',
     });
     run.add(counts);
     this.deps.progress?.advance(this.label, raw.length);

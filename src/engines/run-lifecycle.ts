@@ -1,6 +1,6 @@
 import { emptyMetrics, type RequestMetrics } from '../clients/http/retry.js';
 import type { Store } from '../db/database.js';
-import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus, type StoredRunValue, type SyncType } from '../db/sync-history.js';
+import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus, type StoredRunValue, type SyncMode } from '../db/sync-history.js';
 import { exitCodeForStatus, exitCodeOf, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
@@ -39,7 +39,8 @@ export interface RunResult {
   runId: number | null;
   object: string;
   source: string;
-  syncType: SyncType;
+  /** How the run read (sync_history.sync_mode). */
+  syncMode: SyncMode;
   status: Exclude<RunStatus, 'running'>;
   dryRun: boolean;
   counts: PageCounts;
@@ -63,7 +64,7 @@ export interface ProgressListener {
 /** What a run is of, and what it may use. */
 export interface RunSpec {
   store: Store;
-  /** As sync_history names the run: its crm_source (hubspot) and object_type (contacts, contacts->companies). */
+  /** As sync_history names the run: its crm_source (hubspot) and sync_type, the entity (contacts, contacts:companies). */
   source: string;
   object: string;
   /** How logs and progress name the run: contacts (dynamics). */
@@ -129,7 +130,7 @@ export class ActiveRun<Checkpoint> {
   /** The run turns into another kind of read (an expired delta link into a full read); its row says so. */
   switchTo(strategy: Strategy, reason: string): void {
     this.strategy = strategy;
-    this.history.changeSyncType(this.runId, strategy.syncType, configuration(this.options, strategy, this.target, { fallbackFrom: reason }));
+    this.history.changeSyncMode(this.runId, strategy.syncMode, configuration(this.options, strategy, this.target, { fallbackFrom: reason }));
   }
 }
 
@@ -179,7 +180,7 @@ function begin<Checkpoint>(history: SyncHistoryRepository, spec: RunSpec): { run
       const resumed = resumableRun(previous, options, target);
       const strategy = resumed?.strategy ?? chooseStrategy(options, state, spec.overlapMs);
       plan = { strategy, resumed, watermark: resumed?.row.watermark ?? state.watermark };
-      return { objectType: object, source, syncType: strategy.syncType, watermark: plan.watermark, configuration: configuration(options, strategy, target, { resumedFrom: resumed?.row.id }) };
+      return { entity: object, source, syncMode: strategy.syncMode, watermark: plan.watermark, configuration: configuration(options, strategy, target, { resumedFrom: resumed?.row.id }) };
     },
     // A dry run writes nothing, so it need not wait for (or take over from) a live run.
     { shareLease: options.dryRun },
@@ -235,7 +236,7 @@ function close(
     runId: run.runId,
     object: spec.object,
     source: spec.source,
-    syncType: run.strategy.syncType,
+    syncMode: run.strategy.syncMode,
     status,
     dryRun: spec.options.dryRun,
     counts: run.totals,
@@ -253,7 +254,7 @@ export function notStarted(object: string, source: string, options: SyncOptions,
     runId: null,
     object,
     source,
-    syncType: options.full ? 'full' : 'incremental',
+    syncMode: options.full ? 'full' : 'incremental',
     status: 'failed',
     dryRun: options.dryRun,
     counts: emptyCounts(),

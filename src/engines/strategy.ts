@@ -12,11 +12,11 @@ export interface ReadRequest {
  * `reason`: why a run asked for nothing in particular reads everything although earlier runs left a watermark.
  */
 export type Strategy =
-  | { mode: 'full'; syncType: 'full' | 'force_overwrite'; advancesWatermark: boolean; reason?: string }
+  | { mode: 'full'; syncMode: 'full' | 'force_overwrite'; advancesWatermark: boolean; reason?: string }
   /** Records modified at or after `since` (ISO-8601), in modification order. */
-  | { mode: 'incremental'; syncType: 'incremental' | 'since'; since: string; advancesWatermark: boolean }
+  | { mode: 'incremental'; syncMode: 'incremental' | 'since'; since: string; advancesWatermark: boolean }
   /** What changed after a delta link (sources with change tracking). */
-  | { mode: 'changes'; syncType: 'incremental'; deltaLink: string; advancesWatermark: boolean };
+  | { mode: 'changes'; syncMode: 'incremental'; deltaLink: string; advancesWatermark: boolean };
 
 /** Where the last finished runs left an object, as far as this run may use it. */
 export interface PreviousState {
@@ -92,7 +92,7 @@ export function usableState(stored: StoredState, current: CurrentTarget, tracksC
 }
 
 /** Reads everything, and sets the watermark when it completes. */
-export const FULL_READ: Extract<Strategy, { mode: 'full' }> = { syncType: 'full', mode: 'full', advancesWatermark: true };
+export const FULL_READ: Extract<Strategy, { mode: 'full' }> = { syncMode: 'full', mode: 'full', advancesWatermark: true };
 
 /** Chooses how to read: --since > --force-overwrite > --full > last delta link or watermark > full. */
 export function chooseStrategy(request: ReadRequest, previous: PreviousState, overlapMs: number): Strategy {
@@ -100,19 +100,19 @@ export function chooseStrategy(request: ReadRequest, previous: PreviousState, ov
   if (request.since) {
     const since = request.since.toISOString();
     // Starting later than the watermark leaves a gap: such a run must not move it.
-    return { syncType: 'since', mode: 'incremental', since, advancesWatermark: watermark !== null && since <= watermark };
+    return { syncMode: 'since', mode: 'incremental', since, advancesWatermark: watermark !== null && since <= watermark };
   }
-  if (request.forceOverwrite) return { syncType: 'force_overwrite', mode: 'full', advancesWatermark: true };
+  if (request.forceOverwrite) return { syncMode: 'force_overwrite', mode: 'full', advancesWatermark: true };
   if (request.full) return { ...FULL_READ };
   const fullRead: Strategy = previous.setAside ? { ...FULL_READ, reason: previous.setAside } : { ...FULL_READ };
   if (!watermark) return fullRead;
   if (previous.tracksChanges) {
-    if (previous.deltaLink) return { syncType: 'incremental', mode: 'changes', deltaLink: previous.deltaLink, advancesWatermark: true };
+    if (previous.deltaLink) return { syncMode: 'incremental', mode: 'changes', deltaLink: previous.deltaLink, advancesWatermark: true };
     return fullRead;
   }
   // Never before the epoch: HubSpot's filters take non-negative epoch milliseconds.
   const since = new Date(Math.max(0, Date.parse(watermark) - overlapMs)).toISOString();
-  return { syncType: 'incremental', mode: 'incremental', since, advancesWatermark: true };
+  return { syncMode: 'incremental', mode: 'incremental', since, advancesWatermark: true };
 }
 
 /** What a run stores in sync_history.configuration: the flags it was given, the strategy it chose and its target. */
@@ -158,10 +158,10 @@ export function resumableRun(previous: SyncHistoryRow | undefined, request: Read
 export function describeStrategy(strategy: Strategy): string {
   switch (strategy.mode) {
     case 'full':
-      return strategy.syncType === 'force_overwrite' ? 'full read, overwriting every local row' : 'full read';
+      return strategy.syncMode === 'force_overwrite' ? 'full read, overwriting every local row' : 'full read';
     case 'changes':
       return 'reading changes since the last run (change tracking)';
     case 'incremental':
-      return `${strategy.syncType === 'since' ? 'reading changes' : 'incremental read of changes'} since ${strategy.since}`;
+      return `${strategy.syncMode === 'since' ? 'reading changes' : 'incremental read of changes'} since ${strategy.since}`;
   }
 }

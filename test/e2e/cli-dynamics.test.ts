@@ -38,7 +38,7 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.close());
 
-const history = (db: string) => historyRows(db, 'object_type, crm_source, sync_type, status, error_message');
+const history = (db: string) => historyRows(db, 'sync_type, crm_source, sync_mode, status, error_message');
 
 describe('--source dynamics through the command line', () => {
   test('sync-contacts reads Dynamics contacts; a second run reads only the changes; history names the source', async () => {
@@ -47,7 +47,7 @@ describe('--source dynamics through the command line', () => {
     expect(first.stderr).toContain('contacts (dynamics): full read');
     expect(first.code).toBe(0);
     const [result] = summary(first.stdout).results;
-    expect(result).toMatchObject({ object: 'contacts', source: 'dynamics', syncType: 'full', status: 'success', counts: { created: 1_200 } });
+    expect(result).toMatchObject({ object: 'contacts', source: 'dynamics', syncMode: 'full', status: 'success', counts: { created: 1_200 } });
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
 
     const [row] = emulator.store.all('contacts');
@@ -113,7 +113,7 @@ describe('a Dynamics 365 table that is only configuration', () => {
     const db = join(dir, 'cases.db');
     const first = await crmsync(['--config', mappingsPath, 'sync-object', 'cases', '--source', 'dynamics', '--json'], casesEnv(db));
     expect(first.code, first.stderr).toBe(0);
-    expect(summary(first.stdout).results[0]).toMatchObject({ object: 'cases', source: 'dynamics', syncType: 'full', counts: { created: 640 } });
+    expect(summary(first.stdout).results[0]).toMatchObject({ object: 'cases', source: 'dynamics', syncMode: 'full', counts: { created: 640 } });
     expect(expectComplete(compareWithDynamics(db, withCases.store, cases))).toEqual(COMPLETE);
 
     const [row] = withCases.store.all('incidents');
@@ -122,7 +122,7 @@ describe('a Dynamics 365 table that is only configuration', () => {
     expect(all.code, all.stderr).toBe(0);
     const { results } = summary(all.stdout);
     expect(results.map((result) => result.object)).toEqual(['contacts', 'companies', 'cases']);
-    expect(results[2]).toMatchObject({ syncType: 'incremental', counts: { updated: 1 } });
+    expect(results[2]).toMatchObject({ syncMode: 'incremental', counts: { updated: 1 } });
     expect(expectComplete(compareWithDynamics(db, withCases.store, cases))).toEqual(COMPLETE);
     expect(queryOne(db, 'SELECT title FROM dynamics_cases WHERE id = ?', row.incidentid)).toEqual({ title: 'Printer on fire' });
   });
@@ -425,7 +425,7 @@ describe('kill -9 and the lease, reading from Dynamics 365', () => {
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(/contacts \(dynamics\): run 1 \(pid \d+ on .*\) died without finishing; closed it as failed/);
     const [result] = summary(next.stdout).results;
-    expect(result).toMatchObject({ resumedFrom: 1, syncType: 'full', counts: { created: 4_000 - saved } });
+    expect(result).toMatchObject({ resumedFrom: 1, syncMode: 'full', counts: { created: 4_000 - saved } });
     expect(expectComplete(compareWithDynamics(db, slow.store, contacts))).toEqual(COMPLETE);
     expect(history(db).map((entry) => entry.status)).toEqual(['failed', 'success']);
   });

@@ -34,14 +34,14 @@ describe('sync-all against the emulator, through the real command line', () => {
     expect(run.stderr).not.toContain(emulator.token);
     expect(run.code, run.stderr).toBe(0);
     const { results } = json(run.stdout);
-    expect(results.map((result) => [result.object, result.status, result.syncType, result.counts.created])).toEqual([
+    expect(results.map((result) => [result.object, result.status, result.syncMode, result.counts.created])).toEqual([
       ['contacts', 'success', 'full', SEED.contacts],
       ['companies', 'success', 'full', SEED.companies],
       ['deals', 'success', 'full', SEED.deals],
       ['tickets', 'success', 'full', 0],
-      ['contacts->companies', 'success', 'full', expect.any(Number)],
-      ['deals->contacts', 'success', 'full', expect.any(Number)],
-      ['deals->companies', 'success', 'full', expect.any(Number)],
+      ['contacts:companies', 'success', 'full', expect.any(Number)],
+      ['deals:contacts', 'success', 'full', expect.any(Number)],
+      ['deals:companies', 'success', 'full', expect.any(Number)],
     ]);
     for (const name of ['contacts', 'companies', 'deals']) {
       expect(expectComplete(compareWithSource(db, emulator.store, objectByName(config, name)))).toEqual(COMPLETE);
@@ -60,7 +60,7 @@ describe('sync-all against the emulator, through the real command line', () => {
     expect(run.code, run.stderr).toBe(0);
     const { results } = json(run.stdout);
     for (const result of results) {
-      expect(result.syncType).toBe('incremental');
+      expect(result.syncMode).toBe('incremental');
       expect(result.counts.created + result.counts.updated).toBe(0);
       expect(result.metrics.requests).toBeLessThanOrEqual(2);
     }
@@ -115,7 +115,7 @@ describe('sync-all against the emulator, through the real command line', () => {
     const run = await crmsync(['sync-companies', '--force-overwrite', '--json'], env(db));
     expect(run.code, run.stderr).toBe(0);
     const [result] = json(run.stdout).results;
-    expect(result).toMatchObject({ syncType: 'force_overwrite', counts: { processed: SEED.companies, updated: SEED.companies, created: 0 } });
+    expect(result).toMatchObject({ syncMode: 'force_overwrite', counts: { processed: SEED.companies, updated: SEED.companies, created: 0 } });
   });
 
   test('--max-records stops after that many records', async () => {
@@ -135,17 +135,17 @@ describe('sync-all against the emulator, through the real command line', () => {
     const run = await crmsync(['sync-deals', '--since', since, '--json'], env(sinceDb));
     expect(run.code, run.stderr).toBe(0);
     const [result] = json(run.stdout).results;
-    expect(result).toMatchObject({ syncType: 'since', counts: { processed: expected, created: expected } });
+    expect(result).toMatchObject({ syncMode: 'since', counts: { processed: expected, created: expected } });
     // Starting after any watermark, it must not let the next run skip older changes.
     const next = await crmsync(['sync-deals', '--json'], env(sinceDb));
-    expect(json(next.stdout).results[0].syncType).toBe('full');
+    expect(json(next.stdout).results[0].syncMode).toBe('full');
   });
 
   test('crmsync history lists the runs', async () => {
     const run = await crmsync(['history', '--object', 'contacts', '--limit', '2'], env(db));
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^run\s+object\s+source\s+type\s+status/);
+    expect(lines[0]).toMatch(/^run\s+entity\s+source\s+mode\s+status/);
     expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(/contacts\s+hubspot\s+incremental\s+success/);
     const asJson = JSON.parse((await crmsync(['history', '--json'], env(db))).stdout) as { status: string; performanceMetrics: { requests: number } }[];
@@ -207,9 +207,9 @@ describe('sync-all when one object fails', () => {
         ['companies', 'success'],
         ['deals', 'failed'],
         ['tickets', 'success'],
-        ['contacts->companies', 'success'],
-        ['deals->contacts', 'success'],
-        ['deals->companies', 'success'],
+        ['contacts:companies', 'success'],
+        ['deals:contacts', 'success'],
+        ['deals:companies', 'success'],
       ]);
       expect(results.slice(0, 2).map((result) => result.counts.created)).toEqual([120, 30]);
       expect(results[2].error).toMatch(/403 MISSING_SCOPES.*crm\.objects\.deals\.read/);

@@ -74,7 +74,7 @@ describe('a stored link or cursor is followed only to the host it came from', ()
     expect(moved.code, moved.stderr).toBe(0);
     expect(first.stats.requests).toBe(requestsBefore);
     expect(moved.stderr).toMatch(/organisation changed/i);
-    expect(results(moved.stdout)[0]).toMatchObject({ syncType: 'full', counts: { created: 45 } });
+    expect(results(moved.stdout)[0]).toMatchObject({ syncMode: 'full', counts: { created: 45 } });
   });
 
   test('after HUBSPOT_BASE_URL changes, a failed run of the old portal is not resumed there', async () => {
@@ -87,7 +87,7 @@ describe('a stored link or cursor is followed only to the host it came from', ()
       expect(moved.code, moved.stderr).toBe(0);
       expect(hubspot.stats.requests).toBe(requestsBefore);
       expect(moved.stderr).toMatch(/HUBSPOT_BASE_URL changed|portal changed/i);
-      expect(results(moved.stdout)[0].syncType).toBe('full');
+      expect(results(moved.stdout)[0].syncMode).toBe('full');
     } finally {
       await other.close();
     }
@@ -107,7 +107,7 @@ describe('a stored link or cursor is followed only to the host it came from', ()
       expect(slow.stats.requests).toBe(requestsBefore);
       expect(moved.stderr).toMatch(/HUBSPOT_BASE_URL changed/);
       expect(moved.stderr).not.toMatch(/resuming/);
-      expect(results(moved.stdout)[0]).toMatchObject({ syncType: 'full', counts: { processed: 40 } });
+      expect(results(moved.stdout)[0]).toMatchObject({ syncMode: 'full', counts: { processed: 40 } });
     } finally {
       await slow.close();
     }

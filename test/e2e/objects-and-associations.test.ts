@@ -39,7 +39,7 @@ describe('custom objects', () => {
     // Changed in HubSpot: the next run is incremental and picks it up.
     emulator.store.update('appointments', first.id, { location: 'Room 42' });
     const next = await crmsync(['sync-object', 'appointments', '--json'], env(emulator, db));
-    expect(json(next.stdout).results[0]).toMatchObject({ syncType: 'incremental', counts: { updated: 1 } });
+    expect(json(next.stdout).results[0]).toMatchObject({ syncMode: 'incremental', counts: { updated: 1 } });
   });
 });
 
@@ -54,9 +54,9 @@ describe('associations', () => {
       ['companies', 'success'],
       ['deals', 'success'],
       ['tickets', 'success'],
-      ['contacts->companies', 'success'],
-      ['deals->contacts', 'success'],
-      ['deals->companies', 'success'],
+      ['contacts:companies', 'success'],
+      ['deals:contacts', 'success'],
+      ['deals:companies', 'success'],
     ]);
     for (const [from, to] of [['contacts', 'companies'], ['deals', 'contacts'], ['deals', 'companies']]) {
       const expected = sourceAssociations(emulator, from, to);
@@ -73,7 +73,7 @@ describe('associations', () => {
     // Small pages: the records are walked page by page (keyset on modification time and id).
     const full = await crmsync(['sync-associations', '--from-object', 'deals', '--to-object', 'contacts', '--full', '--batch-size', '7', '--json'], env(emulator, db));
     expect(full.code, full.stderr).toBe(0);
-    expect(json(full.stdout).results[0]).toMatchObject({ object: 'deals->contacts', syncType: 'full', counts: { processed: 60, deleted: 1, created: 0 } });
+    expect(json(full.stdout).results[0]).toMatchObject({ object: 'deals:contacts', syncMode: 'full', counts: { processed: 60, deleted: 1, created: 0 } });
     expect(localAssociations(db, 'deals', 'contacts')).toEqual(sourceAssociations(emulator, 'deals', 'contacts'));
 
     // A new contact with a company: the incremental run of the objects, then of the pair, brings it.
@@ -82,8 +82,8 @@ describe('associations', () => {
     emulator.store.associate('contacts', contact.id, 'companies', company.id);
     const incremental = await crmsync(['sync-all', '--json'], env(emulator, db));
     expect(incremental.code, incremental.stderr).toBe(0);
-    const pair = json(incremental.stdout).results.find((result) => result.object === 'contacts->companies')!;
-    expect(pair).toMatchObject({ syncType: 'incremental', counts: { created: 1 } });
+    const pair = json(incremental.stdout).results.find((result) => result.object === 'contacts:companies')!;
+    expect(pair).toMatchObject({ syncMode: 'incremental', counts: { created: 1 } });
     expect(localAssociations(db, 'contacts', 'companies')).toContain(`${contact.id}->${company.id}`);
     expect(localAssociations(db, 'contacts', 'companies')).toEqual(sourceAssociations(emulator, 'contacts', 'companies'));
 

@@ -80,11 +80,11 @@ describe('a changed mapping reaches every existing row', () => {
     const next = await crmsync(['--config', withCity, 'sync-contacts', '--json'], env(db));
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(/mapping of contacts changed/i);
-    expect(results(next.stdout)[0]).toMatchObject({ syncType: 'full', counts: { updated: SEED.contacts } });
+    expect(results(next.stdout)[0]).toMatchObject({ syncMode: 'full', counts: { updated: SEED.contacts } });
     const withCityCount = emulator.store.all('contacts').filter((record) => record.properties.city).length;
     expect(query<{ n: number }>(db, 'SELECT count(*) AS n FROM hubspot_contacts WHERE city IS NOT NULL')[0].n).toBe(withCityCount);
     // Settled: the next incremental run is incremental again.
-    expect(results((await crmsync(['--config', withCity, 'sync-contacts', '--json'], env(db))).stdout)[0].syncType).toBe('incremental');
+    expect(results((await crmsync(['--config', withCity, 'sync-contacts', '--json'], env(db))).stdout)[0].syncMode).toBe('incremental');
   });
 });
 
@@ -249,7 +249,7 @@ describe('a database whose folder cannot be written (a read-only filesystem, or 
 
     const history = await readOnly.run(['history', '--json'], ownEnv(db));
     expect(history.code, history.stderr).toBe(0);
-    expect(JSON.parse(history.stdout)).toMatchObject([{ objectType: 'contacts', status: 'success', recordsCreated: SEED.contacts }]);
+    expect(JSON.parse(history.stdout)).toMatchObject([{ syncType: 'contacts', syncMode: 'full', status: 'success', recordsCreated: SEED.contacts }]);
     const dry = await readOnly.run(['sync-contacts', '--dry-run', '--full', '--json'], ownEnv(db));
     expect(dry.code, dry.stderr).toBe(0);
     expect(results(dry.stdout)[0].counts).toMatchObject({ processed: SEED.contacts, unchanged: SEED.contacts });

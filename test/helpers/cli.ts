@@ -65,7 +65,7 @@ export interface SummaryResult {
   object: string;
   source: string;
   status: string;
-  syncType: string;
+  syncMode: string;
   counts: Record<string, number>;
   metrics: Record<string, number>;
   error?: string;

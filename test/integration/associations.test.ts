@@ -15,7 +15,7 @@ import { config, DEFAULT_OPTIONS, recordingLogger, syncObject } from '../helpers
 
 const dir = tempDir();
 const startEmulator = emulatorPerTest();
-const pair = config.associations.find((candidate) => candidate.name === 'deals->contacts')!;
+const pair = config.associations.find((candidate) => candidate.name === 'deals:contacts')!;
 
 /** An emulator whose deals and contacts are already synced into `db`. */
 async function syncedDeals(db: string, seedValue: number): Promise<HubSpotEmulator> {
@@ -60,7 +60,7 @@ describe('an association run stopped mid-way', () => {
     expect(stopped).toMatchObject({ status: 'failed', error: 'interrupted', counts: { processed: 30 } });
 
     const resumed = await syncPair(db, emulator, { batchSize: 10 });
-    expect(resumed).toMatchObject({ status: 'success', syncType: 'full', resumedFrom: stopped.runId, counts: { processed: 30 } });
+    expect(resumed).toMatchObject({ status: 'success', syncMode: 'full', resumedFrom: stopped.runId, counts: { processed: 30 } });
     // Three batches of the remaining 30 deals: none of the first 30 is read again.
     expect(resumed.metrics.requests).toBe(3);
     expect(localAssociations(db)).toEqual(sourceAssociations(emulator));
@@ -72,15 +72,15 @@ describe('an association run stopped mid-way', () => {
     const emulator = await syncedDeals(db, 62);
     const store = openStore(db);
     // A running row of this very process can only be left over from a run that died.
-    new SyncHistoryRepository(store).begin('hubspot', pair.name, () => ({ objectType: pair.name, source: 'hubspot', syncType: 'full', configuration: {}, watermark: null }));
+    new SyncHistoryRepository(store).begin('hubspot', pair.name, () => ({ entity: pair.name, source: 'hubspot', syncMode: 'full', configuration: {}, watermark: null }));
     store.close();
     const { lines, log } = recordingLogger();
     const next = await syncPair(db, emulator, {}, { log });
     expect(next.status).toBe('success');
-    expect(lines.join('')).toMatch(/deals->contacts: run 3 \(pid \d+ on .+\) died without finishing; closed it as failed/);
-    expect(history(db, 'object_type, status').slice(2)).toEqual([
-      { object_type: 'deals->contacts', status: 'failed' },
-      { object_type: 'deals->contacts', status: 'success' },
+    expect(lines.join('')).toMatch(/deals:contacts: run 3 \(pid \d+ on .+\) died without finishing; closed it as failed/);
+    expect(history(db, 'sync_type, status').slice(2)).toEqual([
+      { sync_type: 'deals:contacts', status: 'failed' },
+      { sync_type: 'deals:contacts', status: 'success' },
     ]);
   });
 });
@@ -90,9 +90,9 @@ describe('--max-records in an association run, as in an object run', () => {
     const db = join(dir, 'max-records.db');
     const emulator = await syncedDeals(db, 63);
     const cut = await syncPair(db, emulator, { maxRecords: 10, batchSize: 4 });
-    expect(cut).toMatchObject({ status: 'success', syncType: 'full', watermark: null, counts: { processed: 10 }, metrics: { pages: 3 } });
+    expect(cut).toMatchObject({ status: 'success', syncMode: 'full', watermark: null, counts: { processed: 10 }, metrics: { pages: 3 } });
     const next = await syncPair(db, emulator, {});
-    expect(next).toMatchObject({ syncType: 'full', counts: { processed: 60 } });
+    expect(next).toMatchObject({ syncMode: 'full', counts: { processed: 60 } });
     expect(next.watermark).not.toBeNull();
   });
 

@@ -18,9 +18,9 @@ const RETRY = { retries: 5, minDelayMs: 5, maxDelayMs: 40, timeoutMs: 10_000, ra
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const historyOf = (db: string) =>
-  history<{ id: number; crm_source: string; sync_type: string; status: string; error_message: string | null; delta_link: string | null; watermark: string | null }>(
+  history<{ id: number; crm_source: string; sync_mode: string; status: string; error_message: string | null; delta_link: string | null; watermark: string | null }>(
     db,
-    'id, crm_source, sync_type, status, error_message, delta_link, watermark',
+    'id, crm_source, sync_mode, status, error_message, delta_link, watermark',
   );
 
 const idOf = (row: Record<string, unknown>, key = 'contactid') => String(row[key]);
@@ -42,13 +42,13 @@ describe('a full read from Dynamics 365', () => {
     const emulator = await start({ seed: { contacts: 2_300 }, seedValue: 5 });
     const db = join(dir, 'full.db');
     const result = await syncFromDynamics('contacts', db, dynamicsSettingsOf(emulator), { batchSize: 500 });
-    expect(result).toMatchObject({ status: 'success', syncType: 'full', source: 'dynamics', exitCode: 0 });
+    expect(result).toMatchObject({ status: 'success', syncMode: 'full', source: 'dynamics', exitCode: 0 });
     expect(result.counts).toMatchObject({ processed: 2_300, created: 2_300, deleted: 0, failed: 0 });
     // The latest modification time (the watermark), then five pages of at most 500.
     expect(result.metrics.requests).toBe(1 + 5);
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
     const [run] = historyOf(db);
-    expect(run).toMatchObject({ crm_source: 'dynamics', sync_type: 'full', status: 'success' });
+    expect(run).toMatchObject({ crm_source: 'dynamics', sync_mode: 'full', status: 'success' });
     expect(run.delta_link).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/api\/data\/v9\.2\/contacts\?.*\$deltatoken=/);
 
     const [sample] = emulator.store.all('contacts');
@@ -77,7 +77,7 @@ describe('incremental reads through change tracking', () => {
     const { removed } = makeChanges(emulator, { update: 3, create: 2, remove: 2 });
 
     const second = await syncFromDynamics('contacts', db, settings);
-    expect(second).toMatchObject({ status: 'success', syncType: 'incremental' });
+    expect(second).toMatchObject({ status: 'success', syncMode: 'incremental' });
     expect(second.counts).toMatchObject({ processed: 5, created: 2, updated: 3, deleted: 2, unchanged: 0 });
     expect(second.metrics.requests).toBe(1);
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
@@ -101,7 +101,7 @@ describe('incremental reads through change tracking', () => {
     const partial = await syncFromDynamics('contacts', db, settings, { batchSize: 500, maxRecords: 600 });
     expect(partial.counts.processed).toBe(600);
     const rest = await syncFromDynamics('contacts', db, settings, { batchSize: 500 });
-    expect(rest.syncType).toBe('incremental');
+    expect(rest.syncMode).toBe('incremental');
     expect(rest.counts).toMatchObject({ processed: 1_200, updated: 600, unchanged: 600 });
     expect(rest.metrics.requests).toBe(3);
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
@@ -118,16 +118,16 @@ describe('incremental reads through change tracking', () => {
     const { lines, log } = recordingLogger();
     const fallback = await syncFromDynamics('contacts', db, settings, {}, log);
     expect(lines.join('')).toMatch(/contacts \(dynamics\): Dynamics 365 no longer has the changes since the last run \(.*full sync.*\); reading everything instead/);
-    expect(fallback).toMatchObject({ status: 'success', syncType: 'full' });
+    expect(fallback).toMatchObject({ status: 'success', syncMode: 'full' });
     expect(fallback.counts).toMatchObject({ processed: 296, created: 1, updated: 4, unchanged: 291, deleted: 5 });
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
     for (const id of removed) expect(localRow(db, 'dynamics_contacts', id)).toMatchObject({ is_deleted: 1 });
-    expect(historyOf(db).at(-1)).toMatchObject({ sync_type: 'full', status: 'success', delta_link: expect.stringContaining('$deltatoken=') });
+    expect(historyOf(db).at(-1)).toMatchObject({ sync_mode: 'full', status: 'success', delta_link: expect.stringContaining('$deltatoken=') });
 
     // The full read's new delta link works again.
     makeChanges(emulator, { update: 1, create: 0, remove: 0 });
     const next = await syncFromDynamics('contacts', db, settings);
-    expect(next).toMatchObject({ syncType: 'incremental' });
+    expect(next).toMatchObject({ syncMode: 'incremental' });
     expect(next.counts).toMatchObject({ processed: 1, updated: 1 });
   });
 
@@ -143,7 +143,7 @@ describe('incremental reads through change tracking', () => {
     makeChanges(emulator, { update: 3, create: 2, remove: 2 });
 
     const second = await run();
-    expect(second.syncType).toBe('incremental');
+    expect(second.syncMode).toBe('incremental');
     // Changed rows come again; deletions are invisible to a modifiedon filter.
     expect(second.counts).toMatchObject({ created: 2, updated: 3, deleted: 0 });
     const third = await run({ full: true });

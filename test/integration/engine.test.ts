@@ -22,7 +22,7 @@ describe('the object sync engine against the emulator', () => {
   test('given several pages when read in full then every record is stored once', async () => {
     const db = join(dir, 'pages.db');
     const result = await syncObject('contacts', db, hubspot(), { batchSize: 50 });
-    expect(result).toMatchObject({ status: 'success', syncType: 'full', counts: { processed: 600, created: 600 }, exitCode: 0 });
+    expect(result).toMatchObject({ status: 'success', syncMode: 'full', counts: { processed: 600, created: 600 }, exitCode: 0 });
     // 12 list pages, one search for the source's latest modification time, one page of archived records.
     expect(result.metrics).toMatchObject({ pages: 13, requests: 14, retries: 0 });
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
@@ -34,7 +34,7 @@ describe('the object sync engine against the emulator', () => {
     const latest = emulator.store.all('contacts').map((record) => record.properties.lastmodifieddate!).sort().at(-1);
     expect(first.watermark).toBe(new Date(latest!).toISOString());
     const second = await syncObject('contacts', db, hubspot());
-    expect(second).toMatchObject({ syncType: 'incremental', counts: { created: 0, updated: 0 } });
+    expect(second).toMatchObject({ syncMode: 'incremental', counts: { created: 0, updated: 0 } });
     // One search for changes, one list of archived records.
     expect(second.metrics.requests).toBe(2);
     expect(second.watermark).toBe(first.watermark);
@@ -52,7 +52,7 @@ describe('the object sync engine against the emulator', () => {
     // Each record in the window is read exactly once: the ties plus the overlap's re-reads.
     const windowStart = Date.parse(first.watermark!) - contacts.overlapMs;
     const inWindow = emulator.store.all('contacts').filter((record) => Date.parse(record.properties.lastmodifieddate!) >= windowStart).length;
-    expect(result).toMatchObject({ syncType: 'incremental', counts: { processed: inWindow, updated: 350, created: 0, unchanged: inWindow - 350 } });
+    expect(result).toMatchObject({ syncMode: 'incremental', counts: { processed: inWindow, updated: 350, created: 0, unchanged: inWindow - 350 } });
     expect(result.watermark).toBe(tie);
     expect(expectComplete(compareWithSource(db, emulator.store, contacts))).toEqual(COMPLETE);
     expect(countRows(db, 'hubspot_contacts', "city = 'Tie Town'")).toEqual(350);
@@ -86,6 +86,6 @@ describe('the object sync engine against the emulator', () => {
     const result = await syncObject('deals', db, hubspot(), { dryRun: true });
     expect(result).toMatchObject({ dryRun: true, status: 'success', counts: { created: emulator.store.count('deals') } });
     const again = await syncObject('deals', db, hubspot(), { dryRun: true });
-    expect(again.syncType).toBe('full');
+    expect(again.syncMode).toBe('full');
   });
 });

@@ -41,7 +41,7 @@ describe('a flaky API', () => {
     emulator.stats.reset();
     emulator.setFaults({ ...MIX, seed: 5 });
     const incremental = await syncObject('deals', flaky, settingsOf(emulator), { batchSize: 20 }, undefined, RETRY);
-    expect(incremental).toMatchObject({ status: 'success', syncType: 'incremental', counts: { updated: 400 } });
+    expect(incremental).toMatchObject({ status: 'success', syncMode: 'incremental', counts: { updated: 400 } });
     expect(incremental.metrics.retries).toBe(injected(emulator));
     expect(records(flaky)).toEqual(records(clean));
     expect(expectComplete(compareWithSource(flaky, emulator.store, deals))).toEqual(COMPLETE);

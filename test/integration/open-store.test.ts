@@ -116,7 +116,7 @@ describe('files crmsync uses', () => {
     const path = earlierReleaseFile(2);
     expect(onDisk(path, 'PRAGMA application_id')).toBe(0);
     const store = openStore(path);
-    expect(new SyncHistoryRepository(store).list({ limit: 5 })).toMatchObject([{ objectType: 'contacts', status: 'success' }]);
+    expect(new SyncHistoryRepository(store).list({ limit: 5 })).toMatchObject([{ syncType: 'contacts', status: 'success' }]);
     store.close();
     expect(onDisk(path, 'PRAGMA application_id')).toBe(CRMSYNC_APPLICATION_ID);
     expect(onDisk(path, 'SELECT count(*) FROM __drizzle_migrations')).toBe(JOURNAL.entries.length);
@@ -127,7 +127,7 @@ describe('files crmsync uses', () => {
     const before = snapshotOf(path);
     const store = openStore(path, options);
     expect(store.sqlite.memory).toBe(true);
-    expect(new SyncHistoryRepository(store).list({ limit: 5 })).toMatchObject([{ objectType: 'contacts' }]);
+    expect(new SyncHistoryRepository(store).list({ limit: 5 })).toMatchObject([{ syncType: 'contacts' }]);
     store.close();
     expect(snapshotOf(path)).toEqual(before);
   });

@@ -14,7 +14,7 @@ describe('the shipped mappings.yaml', () => {
     expect([...config.objects.keys()]).toEqual(['contacts', 'companies', 'deals', 'tickets', 'appointments', 'divisions']);
     expect([...config.objects.values()].filter((object) => !object.enabled).map((object) => object.name)).toEqual(['appointments', 'divisions']);
     expect(objectByName(config, 'appointments').remoteName).toBe('2-1234567');
-    expect(config.associations.map((pair) => pair.name)).toEqual(['contacts->companies', 'deals->contacts', 'deals->companies', 'appointments->contacts']);
+    expect(config.associations.map((pair) => pair.name)).toEqual(['contacts:companies', 'deals:contacts', 'deals:companies', 'appointments:contacts']);
     expect(objectByName(config, 'contacts').modifiedProperty).toBe('lastmodifieddate');
     expect(objectByName(config, 'companies').modifiedProperty).toBe('hs_lastmodifieddate');
     expect(objectByName(config, 'deals').modifiedProperty).toBe('hs_lastmodifieddate');

@@ -36,17 +36,17 @@ function commitPage<C>(run: ActiveRun<C>, page: Partial<PageCounts>, checkpoint:
 describe('a run from start to end', () => {
   test('a finished run closes its row with counts, watermark and metrics; the next run starts from its watermark', async () => {
     const first = await withRun(spec(), async (run) => {
-      expect(run.strategy).toEqual({ syncType: 'full', mode: 'full', advancesWatermark: true });
+      expect(run.strategy).toEqual({ syncMode: 'full', mode: 'full', advancesWatermark: true });
       run.watermark = WATERMARK;
       commitPage(run, { processed: 3, created: 3 }, { page: 1 });
     });
-    expect(first).toMatchObject({ runId: 1, status: 'success', exitCode: 0, syncType: 'full', counts: { processed: 3, created: 3 }, watermark: WATERMARK, metrics: { pages: 1 } });
+    expect(first).toMatchObject({ runId: 1, status: 'success', exitCode: 0, syncMode: 'full', counts: { processed: 3, created: 3 }, watermark: WATERMARK, metrics: { pages: 1 } });
     expect(history(db, 'status, records_created, watermark')).toEqual([{ status: 'success', records_created: 3, watermark: WATERMARK }]);
 
     const second = await withRun(spec(), async (run) => {
-      expect(run.strategy).toEqual({ syncType: 'incremental', mode: 'incremental', since: '2025-06-01T11:50:00.000Z', advancesWatermark: true });
+      expect(run.strategy).toEqual({ syncMode: 'incremental', mode: 'incremental', since: '2025-06-01T11:50:00.000Z', advancesWatermark: true });
     });
-    expect(second).toMatchObject({ runId: 2, syncType: 'incremental', watermark: WATERMARK });
+    expect(second).toMatchObject({ runId: 2, syncMode: 'incremental', watermark: WATERMARK });
   });
 
   test('rejected records make the run partial, exit 3', async () => {
@@ -81,15 +81,15 @@ describe('stored state of another target', () => {
       expect(run.watermark).toBeNull();
       run.watermark = WATERMARK;
     });
-    expect(full.syncType).toBe('full');
+    expect(full.syncMode).toBe('full');
     expect(remapped.lines.join('')).toMatch(/contacts: mapping of contacts changed since the last run; reading everything so every row follows it/);
-    expect((await withRun(spec({}, { target: remapped.target }), async () => {})).syncType).toBe('incremental');
+    expect((await withRun(spec({}, { target: remapped.target }), async () => {})).syncMode).toBe('incremental');
   });
 
   test('after the origin changed, the run says so and stores the new one', async () => {
     await finishedFull({});
     const moved = spec({}, { target: { ...spec().target, origin: 'http://127.0.0.1:9' } });
-    expect((await withRun(moved, async () => {})).syncType).toBe('full');
+    expect((await withRun(moved, async () => {})).syncMode).toBe('full');
     expect(moved.lines.join('')).toContain('contacts: HUBSPOT_BASE_URL changed (was https://api.hubapi.com, now http://127.0.0.1:9): reading everything');
     expect(JSON.parse(history<{ configuration: string }>(db, 'configuration').at(-1)!.configuration)).toMatchObject({ origin: 'http://127.0.0.1:9', mapping: 'mapping-1' });
   });
@@ -138,7 +138,7 @@ describe('resume', () => {
       resumeFrom = run.resumeFrom;
     });
     expect(resumeFrom).toEqual({ after: 'page-1' });
-    expect(resumed).toMatchObject({ resumedFrom: failed.runId, syncType: 'full', status: 'success' });
+    expect(resumed).toMatchObject({ resumedFrom: failed.runId, syncMode: 'full', status: 'success' });
     expect(next.lines.join('')).toContain(`contacts: resuming run ${failed.runId} from its last committed page (run ${resumed.runId})`);
     expect(JSON.parse(history<{ configuration: string }>(db, 'configuration').at(-1)!.configuration)).toMatchObject({ resumedFrom: failed.runId });
   });
@@ -150,14 +150,14 @@ describe('resume', () => {
       resumeFrom = run.resumeFrom;
     });
     expect(resumeFrom).toBeUndefined();
-    expect(result).toMatchObject({ syncType: 'since', resumedFrom: undefined });
+    expect(result).toMatchObject({ syncMode: 'since', resumedFrom: undefined });
   });
 });
 
 describe('the lease', () => {
   /** A `running` row as a process leaves it behind, held by `pid`. */
   const leftRunning = (pid: number) => {
-    new SyncHistoryRepository(store).begin('hubspot', 'contacts', () => ({ objectType: 'contacts', source: 'hubspot', syncType: 'full', configuration: {}, watermark: null }));
+    new SyncHistoryRepository(store).begin('hubspot', 'contacts', () => ({ entity: 'contacts', source: 'hubspot', syncMode: 'full', configuration: {}, watermark: null }));
     store.sqlite.prepare('UPDATE sync_history SET pid = ?').run(pid);
   };
 
@@ -175,7 +175,7 @@ describe('the lease', () => {
   });
 
   test('a dry run beside a live run reads for itself; a dead run\'s checkpoint is continued', async () => {
-    const failedRead = JSON.stringify({ full: false, forceOverwrite: false, strategy: { syncType: 'full', mode: 'full', advancesWatermark: true } });
+    const failedRead = JSON.stringify({ full: false, forceOverwrite: false, strategy: { syncMode: 'full', mode: 'full', advancesWatermark: true } });
     leftRunning(process.ppid);
     store.sqlite.prepare('UPDATE sync_history SET configuration = ?, checkpoint = ?').run(failedRead, '{"after":"page-3"}');
     let resumeFrom: unknown = 'not called';

@@ -5,27 +5,27 @@ import type { SyncHistoryRow } from '../../src/db/sync-history.js';
 const watermark = '2025-06-01T12:00:00.000Z';
 const overlap = 600_000;
 const none = { full: false, forceOverwrite: false };
-const FULL: Strategy = { syncType: 'full', mode: 'full', advancesWatermark: true };
+const FULL: Strategy = { syncMode: 'full', mode: 'full', advancesWatermark: true };
 
 describe('strategy priority: --since > --force-overwrite > --full > watermark > full', () => {
   test.each([
-    ['first run', none, null, { syncType: 'full', mode: 'full', advancesWatermark: true }],
-    ['watermark minus overlap', none, watermark, { syncType: 'incremental', mode: 'incremental', since: '2025-06-01T11:50:00.000Z', advancesWatermark: true }],
-    ['--full', { ...none, full: true }, watermark, { syncType: 'full', mode: 'full', advancesWatermark: true }],
-    ['--force-overwrite beats --full', { full: true, forceOverwrite: true }, watermark, { syncType: 'force_overwrite', mode: 'full', advancesWatermark: true }],
+    ['first run', none, null, { syncMode: 'full', mode: 'full', advancesWatermark: true }],
+    ['watermark minus overlap', none, watermark, { syncMode: 'incremental', mode: 'incremental', since: '2025-06-01T11:50:00.000Z', advancesWatermark: true }],
+    ['--full', { ...none, full: true }, watermark, { syncMode: 'full', mode: 'full', advancesWatermark: true }],
+    ['--force-overwrite beats --full', { full: true, forceOverwrite: true }, watermark, { syncMode: 'force_overwrite', mode: 'full', advancesWatermark: true }],
     [
       '--since beats everything; before the watermark it may move it',
       { full: true, forceOverwrite: true, since: new Date('2025-01-01T00:00:00Z') },
       watermark,
-      { syncType: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: true },
+      { syncMode: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: true },
     ],
     [
       '--since after the watermark leaves a gap and must not move it',
       { ...none, since: new Date('2025-07-01T00:00:00Z') },
       watermark,
-      { syncType: 'since', mode: 'incremental', since: '2025-07-01T00:00:00.000Z', advancesWatermark: false },
+      { syncMode: 'since', mode: 'incremental', since: '2025-07-01T00:00:00.000Z', advancesWatermark: false },
     ],
-    ['--since without any watermark', { ...none, since: new Date('2025-01-01T00:00:00Z') }, null, { syncType: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: false }],
+    ['--since without any watermark', { ...none, since: new Date('2025-01-01T00:00:00Z') }, null, { syncMode: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: false }],
   ])('%s', (_, options, last, expected) => {
     expect(chooseStrategy(options, { watermark: last, deltaLink: null, tracksChanges: false }, overlap)).toEqual(expected);
   });
@@ -34,14 +34,14 @@ describe('strategy priority: --since > --force-overwrite > --full > watermark > 
 describe('a source with change tracking reads from its delta link', () => {
   const deltaLink = 'https://org.example/api/data/v9.2/contacts?$deltatoken=9!01/01/2025';
   test.each([
-    ['the last delta link', none, deltaLink, { syncType: 'incremental', mode: 'changes', deltaLink, advancesWatermark: true }],
-    ['no delta link yet: a full read gets one', none, null, { syncType: 'full', mode: 'full', advancesWatermark: true }],
-    ['--full still reads everything', { ...none, full: true }, deltaLink, { syncType: 'full', mode: 'full', advancesWatermark: true }],
+    ['the last delta link', none, deltaLink, { syncMode: 'incremental', mode: 'changes', deltaLink, advancesWatermark: true }],
+    ['no delta link yet: a full read gets one', none, null, { syncMode: 'full', mode: 'full', advancesWatermark: true }],
+    ['--full still reads everything', { ...none, full: true }, deltaLink, { syncMode: 'full', mode: 'full', advancesWatermark: true }],
     [
       '--since filters on the modification time instead',
       { ...none, since: new Date('2025-01-01T00:00:00Z') },
       deltaLink,
-      { syncType: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: true },
+      { syncMode: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: true },
     ],
   ])('%s', (_, options, link, expected) => {
     expect(chooseStrategy(options, { watermark, deltaLink: link, tracksChanges: true }, overlap)).toEqual(expected);
@@ -50,11 +50,11 @@ describe('a source with change tracking reads from its delta link', () => {
 
 describe('each kind of read says what it does', () => {
   test.each<[Strategy, string]>([
-    [{ syncType: 'full', mode: 'full', advancesWatermark: true }, 'full read'],
-    [{ syncType: 'force_overwrite', mode: 'full', advancesWatermark: true }, 'full read, overwriting every local row'],
-    [{ syncType: 'incremental', mode: 'incremental', since: watermark, advancesWatermark: true }, `incremental read of changes since ${watermark}`],
-    [{ syncType: 'since', mode: 'incremental', since: watermark, advancesWatermark: false }, `reading changes since ${watermark}`],
-    [{ syncType: 'incremental', mode: 'changes', deltaLink: 'https://org.example/x', advancesWatermark: true }, 'reading changes since the last run (change tracking)'],
+    [{ syncMode: 'full', mode: 'full', advancesWatermark: true }, 'full read'],
+    [{ syncMode: 'force_overwrite', mode: 'full', advancesWatermark: true }, 'full read, overwriting every local row'],
+    [{ syncMode: 'incremental', mode: 'incremental', since: watermark, advancesWatermark: true }, `incremental read of changes since ${watermark}`],
+    [{ syncMode: 'since', mode: 'incremental', since: watermark, advancesWatermark: false }, `reading changes since ${watermark}`],
+    [{ syncMode: 'incremental', mode: 'changes', deltaLink: 'https://org.example/x', advancesWatermark: true }, 'reading changes since the last run (change tracking)'],
   ])('%o', (strategy, text) => {
     expect(describeStrategy(strategy)).toBe(text);
   });
@@ -98,7 +98,7 @@ describe('stored state is used only by runs of the same origin and mapping', () 
   test.each([
     ['a plain run reads everything and says why', none, { ...FULL, reason: remapped }],
     ['--full reads everything anyway', { ...none, full: true }, FULL],
-    ['--since keeps its window but cannot move a watermark', { ...none, since: new Date('2025-01-01T00:00:00Z') }, { syncType: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: false }],
+    ['--since keeps its window but cannot move a watermark', { ...none, since: new Date('2025-01-01T00:00:00Z') }, { syncMode: 'since', mode: 'incremental', since: '2025-01-01T00:00:00.000Z', advancesWatermark: false }],
   ])('set aside: %s', (_, options, expected) => {
     const state = usableState(stored({ origin: 'https://new.example', mapping: 'm1' }), current, false);
     expect(chooseStrategy(options, state, overlap)).toEqual(expected);
@@ -106,7 +106,7 @@ describe('stored state is used only by runs of the same origin and mapping', () 
 });
 
 describe('which failed run the next one continues', () => {
-  const strategy: Strategy = { syncType: 'full', mode: 'full', advancesWatermark: true };
+  const strategy: Strategy = { syncMode: 'full', mode: 'full', advancesWatermark: true };
   const target = { origin: 'https://new.example', mapping: 'm2' };
   const row = (changes: Partial<SyncHistoryRow>, stored: object = target) =>
     ({ id: 7, status: 'failed', checkpoint: '{"cursor":"abc"}', configuration: JSON.stringify({ full: false, forceOverwrite: false, strategy, ...stored }), ...changes }) as SyncHistoryRow;

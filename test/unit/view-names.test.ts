@@ -26,6 +26,9 @@ describe('view names: every object and source has its own, and none is taken by 
     ['the table of applied migrations', file(entry('people', { table: '__drizzle_migrations' })), 'objects.people.table: "__drizzle_migrations" is a table of crmsync; choose another table:'],
     ["one of crmsync's indexes", file(entry('people', { table: 'associations_to' })), 'objects.people.table: "associations_to" is an index of crmsync; choose another table:'],
     ["SQLite's own names", file(entry('people', { table: 'sqlite_stat1' })), 'objects.people.table: "sqlite_stat1": names starting with sqlite_ are reserved by SQLite; choose another table:'],
+    ["a view named like another object's history view", file(entry('contacts'), entry('people', { table: 'hubspot_contacts_history' })), 'objects.people.table: "hubspot_contacts_history" is also the history view of objects.contacts; choose another table:'],
+    ["a history view named like another object's view", file(entry('audit', { table: 'hubspot_people_history' }), entry('people')), 'objects.audit.table: "hubspot_people_history" is also the history view of objects.people; choose another table:'],
+    ['a history view named like a table of crmsync', file(entry('people', { table: 'sync' })), 'objects.people.table: "sync" (its history view "sync_history") is a table of crmsync; choose another table:'],
     ['several problems: the first, and how many more', file(entry('a', { table: 'records' }), entry('b', { table: 'sqlite_x' })), 'objects.a.table: "records" is a table of crmsync; choose another table: (and 1 more problem)'],
   ])('%s', (_, text, message) => {
     expect(() => parseConfig(text, 'mappings.yaml')).toThrow(UsageError);

@@ -1,0 +1,67 @@
+-- sync_history in its documented shape: sync_type is the entity (contacts, contacts:companies),
+-- the way a run read moves to sync_mode. Rows keep their ids, so watermarks carry on.
+CREATE TABLE `__new_sync_history` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`crm_source` text NOT NULL,
+	`sync_type` text NOT NULL,
+	`sync_mode` text NOT NULL,
+	`status` text NOT NULL,
+	`start_time` text NOT NULL,
+	`end_time` text,
+	`records_processed` integer DEFAULT 0 NOT NULL,
+	`records_created` integer DEFAULT 0 NOT NULL,
+	`records_updated` integer DEFAULT 0 NOT NULL,
+	`records_failed` integer DEFAULT 0 NOT NULL,
+	`error_message` text,
+	`performance_metrics` text,
+	`configuration` text,
+	`records_unchanged` integer DEFAULT 0 NOT NULL,
+	`records_deleted` integer DEFAULT 0 NOT NULL,
+	`watermark` text,
+	`checkpoint` text,
+	`delta_link` text,
+	`host` text,
+	`pid` integer,
+	`heartbeat_at` text
+);--> statement-breakpoint
+INSERT INTO `__new_sync_history` (`id`, `crm_source`, `sync_type`, `sync_mode`, `status`, `start_time`, `end_time`,
+  `records_processed`, `records_created`, `records_updated`, `records_failed`, `error_message`, `performance_metrics`,
+  `configuration`, `records_unchanged`, `records_deleted`, `watermark`, `checkpoint`, `delta_link`, `host`, `pid`, `heartbeat_at`)
+SELECT `id`, `crm_source`, replace(`object_type`, '->', ':'), `sync_type`, `status`, `start_time`, `end_time`,
+  `records_processed`, `records_created`, `records_updated`, `records_failed`, `error_message`, `performance_metrics`,
+  -- The strategy a failed run is resumed with names its read syncMode now.
+  CASE WHEN json_valid(`configuration`) AND json_type(`configuration`, '$.strategy.syncType') IS NOT NULL
+    THEN json_set(json_remove(`configuration`, '$.strategy.syncType'), '$.strategy.syncMode', json_extract(`configuration`, '$.strategy.syncType'))
+    ELSE `configuration` END, `records_unchanged`, `records_deleted`, `watermark`, `checkpoint`, `delta_link`, `host`, `pid`, `heartbeat_at`
+FROM `sync_history`;--> statement-breakpoint
+DROP TABLE `sync_history`;--> statement-breakpoint
+ALTER TABLE `__new_sync_history` RENAME TO `sync_history`;--> statement-breakpoint
+CREATE INDEX `sync_history_source_type_start` ON `sync_history` (`crm_source`,`sync_type`,`start_time` desc);--> statement-breakpoint
+CREATE INDEX `sync_history_status_start` ON `sync_history` (`status`,`start_time` desc);--> statement-breakpoint
+CREATE INDEX `sync_history_end` ON `sync_history` (`end_time` desc);--> statement-breakpoint
+CREATE INDEX `sync_history_entity_status` ON `sync_history` (`crm_source`,`sync_type`,`status`,`id`);--> statement-breakpoint
+CREATE TABLE `record_versions` (
+	`source` text NOT NULL,
+	`object_type` text NOT NULL,
+	`source_id` text NOT NULL,
+	`valid_from` text NOT NULL,
+	`valid_to` text,
+	`is_current` integer NOT NULL,
+	`content_hash` text NOT NULL,
+	`fields_json` text NOT NULL,
+	`run_id` integer NOT NULL,
+	PRIMARY KEY(`source`, `object_type`, `source_id`, `valid_from`)
+);--> statement-breakpoint
+-- Each record's first version is the row as stored: from its modification time (or, without
+-- one, the start of the run that first saved it); a deleted record's version closes at its deletion.
+-- crmsync_content_hash is the hash crmsync computes for fields_json (a function crmsync adds to the connection).
+WITH `stored` AS (
+  SELECT r.*, coalesce(r.`source_modified_at`, (SELECT h.`start_time` FROM `sync_history` h WHERE h.`id` = r.`first_run_id`),
+    strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) AS `valid_from`
+  FROM `records` r
+)
+INSERT INTO `record_versions` (`source`, `object_type`, `source_id`, `valid_from`, `valid_to`, `is_current`, `content_hash`, `fields_json`, `run_id`)
+SELECT `source`, `object_type`, `source_id`, `valid_from`,
+  CASE WHEN `is_deleted` = 1 THEN max(coalesce(`deleted_at`, `valid_from`), `valid_from`) END,
+  `is_deleted` = 0, crmsync_content_hash(`fields_json`), `fields_json`, `last_run_id`
+FROM `stored`;

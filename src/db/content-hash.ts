@@ -1,0 +1,9 @@
+import { createHash } from 'node:crypto';
+
+/** The hash crmsync keeps of a JSON text: a raw record (its version) or mapped fields (their content). */
+export function contentHash(json: string): string {
+  return createHash('sha1').update(json).digest('base64');
+}
+
+/** Migrations call it by this name: record_versions' hashes of rows written before versions were kept. */
+export const CONTENT_HASH_SQL_FUNCTION = 'crmsync_content_hash';
