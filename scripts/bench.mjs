@@ -113,6 +113,30 @@ async function changeContacts(emulator, ids) {
   }
 }
 
+/**
+ * What keeping versions costs a full sync: the same full sync-contacts into fresh databases with
+ * history: false on contacts, alternated with runs that keep versions; the best of each.
+ */
+async function versionsCost(emulator, firstRun) {
+  log(`7. full sync-contacts of ${SIZES.pipeline} contacts with and without versions (history: false)`);
+  const config = join(work, 'no-history.yaml');
+  writeFileSync(config, readFileSync(join(ROOT, 'mappings.yaml'), 'utf8').replace('\n  contacts:\n', '\n  contacts:\n    history: false\n'));
+  const fullSync = async (name, extra) => {
+    const db = join(work, `${name}.db`);
+    const run = (await crmsync([...extra, 'sync-contacts', '--json', '--quiet'], envFor(emulator, db))).summary.results[0];
+    const versionRows = new Database(db, { readonly: true }).prepare('SELECT count(*) AS n FROM record_versions').get().n;
+    rmSync(db, { force: true });
+    return { seconds: run.metrics.durationMs / 1000, versionRows };
+  };
+  const without = [await fullSync('no-history-1', ['--config', config])];
+  const withVersions = [{ seconds: firstRun.metrics.durationMs / 1000, versionRows: firstRun.counts.created }, await fullSync('history-2', [])];
+  without.push(await fullSync('no-history-2', ['--config', config]));
+  const best = (runs) => runs.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+  const on = best(withVersions);
+  const off = best(without);
+  return { withSeconds: round(on.seconds, 1), withoutSeconds: round(off.seconds, 1), versionRows: on.versionRows, withoutRows: off.versionRows, overheadPercent: round((on.seconds / off.seconds - 1) * 100, 1) };
+}
+
 async function pipelineAndRequests() {
   log(`1+4. full sync-contacts of ${SIZES.pipeline} contacts, no-op runs, ${SIZES.changed} contacts changed, an incremental run`);
   const emulator = await startEmulator(['--seed', `contacts=${SIZES.pipeline},companies=1000,deals=1000`]);
@@ -121,6 +145,7 @@ async function pipelineAndRequests() {
     const full = await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db));
     const [fullRun] = full.summary.results;
     const rawRate = rawUpsertRate(db);
+    const versions = await versionsCost(emulator, fullRun);
     await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db)); // companies and deals read in full
     const noop = (await crmsync(['sync-all', '--json', '--quiet'], envFor(emulator, db))).summary.results;
     const ids = new Database(db, { readonly: true }).prepare("SELECT source_id FROM records WHERE object_type = 'contacts' ORDER BY random() LIMIT ?").all(SIZES.changed).map((row) => row.source_id);
@@ -129,6 +154,7 @@ async function pipelineAndRequests() {
     // Right after those changes, the next run re-reads the overlap window (10 minutes before the watermark).
     const rerun = (await crmsync(['sync-contacts', '--json', '--quiet'], envFor(emulator, db))).summary.results[0];
     return {
+      versions,
       pipeline: { records: fullRun.counts.processed, recordsPerSecond: fullRun.metrics.recordsPerSecond, rawRate: Math.round(rawRate), ratio: round(fullRun.metrics.recordsPerSecond / rawRate), seconds: round(fullRun.metrics.durationMs / 1000, 1) },
       requests: {
         full: round((fullRun.metrics.requests * 1000) / fullRun.counts.processed),
@@ -174,7 +200,7 @@ async function rateLimit() {
     const run = await crmsync(['sync-all', '--skip-associations', '--json', '--quiet'], envFor(emulator, db));
     const results = run.summary.results;
     // One search per full read (the source's latest modification time); the rest are list requests.
-    const searches = results.filter((result) => result.syncType === 'full').length;
+    const searches = results.filter((result) => result.syncMode === 'full').length;
     const general = sum(results, 'requests') - searches;
     const lowerBoundSeconds = general / (RATE.max / (RATE.windowMs / 1000)) + searches / RATE.searchPerSecond;
     // Objects run concurrently: the process's wall time, start-up included.
@@ -228,7 +254,7 @@ async function dynamics() {
     return {
       smallPages: { peakRssMb: smallPages.metrics.peakRssMb, recordsPerSecond: smallPages.metrics.recordsPerSecond, requests: smallPages.metrics.requests },
       full: { records: full.counts.processed, recordsPerSecond: full.metrics.recordsPerSecond, seconds: round(full.metrics.durationMs / 1000, 1), requests: full.metrics.requests, peakRssMb: full.metrics.peakRssMb },
-      delta: { requests: delta.metrics.requests, processed: delta.counts.processed, updated: delta.counts.updated, syncType: delta.syncType },
+      delta: { requests: delta.metrics.requests, processed: delta.counts.processed, updated: delta.counts.updated, syncMode: delta.syncMode },
       noop: { requests: noop.metrics.requests, processed: noop.counts.processed },
     };
   } finally {
@@ -245,7 +271,7 @@ async function startup() {
 }
 
 const started = new Date();
-const { pipeline, requests } = await pipelineAndRequests();
+const { pipeline, requests, versions } = await pipelineAndRequests();
 const memoryFigures = await memory();
 const rate = await rateLimit();
 const help = await startup();
@@ -255,6 +281,7 @@ rmSync(work, { recursive: true, force: true });
 const [small, large] = SIZES.memory;
 const rows = [
   ['Local pipeline: full sync-contacts, records/s', `${pipeline.recordsPerSecond} (${pipeline.records} in ${pipeline.seconds} s)`, '', ''],
+  [`Full sync-contacts of ${SIZES.pipeline.toLocaleString('en')} contacts keeping versions ÷ without (history: false)`, `${versions.overheadPercent >= 0 ? "+" : ""}${versions.overheadPercent} % (${versions.withSeconds} s with ${versions.versionRows} version rows, ${versions.withoutSeconds} s with ${versions.withoutRows})`, '≤ +15 %', versions.overheadPercent <= 15],
   ['Raw better-sqlite3 upsert of the same rows, rows/s', String(pipeline.rawRate), '', ''],
   ['Pipeline ÷ raw upsert', String(pipeline.ratio), '≥ 0.25', pipeline.ratio >= 0.25],
   [`Peak RSS, full sync of ${small.toLocaleString('en')} contacts`, `${memoryFigures[small].peakRssMb} MB (${memoryFigures[small].recordsPerSecond} records/s)`, '≤ 150 MB', memoryFigures[small].peakRssMb <= 150],
@@ -299,6 +326,9 @@ How each is measured:
   (raw JSON, mapped fields, hash) into an empty table of the same schema and indexes with one prepared
   \`INSERT … ON CONFLICT DO UPDATE\`, 100 rows per transaction, in the same WAL/synchronous
   settings.
+- **Versions**: the same full sync into fresh databases, alternating a mappings.yaml with \`history: false\` on contacts and
+  the shipped one (which keeps a version of every record in \`record_versions\`): the fastest of two runs each, run durations
+  from the CLI's summary.
 - **Memory**: \`process.resourceUsage().maxRSS\` at the end of a full sync, reported by the CLI.
 - **Rate limits**: the wall time of one \`sync-all --skip-associations\` process (up to 3 objects at a time) of ${Object.entries(SIZES.rate).map(([name, count]) => `${count.toLocaleString('en')} ${name}`).join(', ')} with the emulator
   enforcing ${RATE.max} requests per rolling window and ${RATE.searchPerSecond} searches per second, with ${RATE.latencyMs} ms latency per response.
