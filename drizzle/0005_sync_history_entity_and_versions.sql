@@ -40,28 +40,35 @@ CREATE INDEX `sync_history_source_type_start` ON `sync_history` (`crm_source`,`s
 CREATE INDEX `sync_history_status_start` ON `sync_history` (`status`,`start_time` desc);--> statement-breakpoint
 CREATE INDEX `sync_history_end` ON `sync_history` (`end_time` desc);--> statement-breakpoint
 CREATE INDEX `sync_history_entity_status` ON `sync_history` (`crm_source`,`sync_type`,`status`,`id`);--> statement-breakpoint
-CREATE TABLE `record_versions` (
+ALTER TABLE `records` ADD `version_from` text;--> statement-breakpoint
+ALTER TABLE `records` ADD `version_run_id` integer;--> statement-breakpoint
+ALTER TABLE `records` ADD `fields_hash` text;--> statement-breakpoint
+CREATE TABLE `past_versions` (
 	`source` text NOT NULL,
 	`object_type` text NOT NULL,
 	`source_id` text NOT NULL,
 	`valid_from` text NOT NULL,
-	`valid_to` text,
-	`is_current` integer NOT NULL,
+	`valid_to` text NOT NULL,
 	`content_hash` text NOT NULL,
 	`fields_json` text NOT NULL,
 	`run_id` integer NOT NULL,
 	PRIMARY KEY(`source`, `object_type`, `source_id`, `valid_from`)
 );--> statement-breakpoint
 -- Each record's first version is the row as stored: from its modification time (or, without
--- one, the start of the run that first saved it); a deleted record's version closes at its deletion.
--- crmsync_content_hash is the hash crmsync computes for fields_json (a function crmsync adds to the connection).
-WITH `stored` AS (
-  SELECT r.*, coalesce(r.`source_modified_at`, (SELECT h.`start_time` FROM `sync_history` h WHERE h.`id` = r.`first_run_id`),
-    strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) AS `valid_from`
-  FROM `records` r
-)
-INSERT INTO `record_versions` (`source`, `object_type`, `source_id`, `valid_from`, `valid_to`, `is_current`, `content_hash`, `fields_json`, `run_id`)
-SELECT `source`, `object_type`, `source_id`, `valid_from`,
-  CASE WHEN `is_deleted` = 1 THEN max(coalesce(`deleted_at`, `valid_from`), `valid_from`) END,
-  `is_deleted` = 0, crmsync_content_hash(`fields_json`), `fields_json`, `last_run_id`
-FROM `stored`;
+-- one, the start of the run that first saved it). crmsync_content_hash is the hash crmsync
+-- computes for fields_json (a function crmsync adds to its connection).
+UPDATE `records` SET
+  `version_from` = coalesce(`source_modified_at`, (SELECT h.`start_time` FROM `sync_history` h WHERE h.`id` = `records`.`first_run_id`),
+    strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  `version_run_id` = `last_run_id`,
+  `fields_hash` = crmsync_content_hash(`fields_json`);--> statement-breakpoint
+-- A deleted record's version ended at its deletion.
+INSERT INTO `past_versions` (`source`, `object_type`, `source_id`, `valid_from`, `valid_to`, `content_hash`, `fields_json`, `run_id`)
+SELECT `source`, `object_type`, `source_id`, `version_from`, max(coalesce(`deleted_at`, `version_from`), `version_from`), `fields_hash`, `fields_json`, `version_run_id`
+FROM `records` WHERE `is_deleted` = 1;--> statement-breakpoint
+-- Every version of every record as one table: the past ones, and each live row's current one.
+CREATE VIEW `record_versions` AS
+SELECT `source`, `object_type`, `source_id`, `valid_from`, `valid_to`, 0 AS `is_current`, `content_hash`, `fields_json`, `run_id` FROM `past_versions`
+UNION ALL
+SELECT `source`, `object_type`, `source_id`, `version_from`, NULL, 1, `fields_hash`, `fields_json`, `version_run_id` FROM `records`
+WHERE `is_deleted` = 0 AND `version_from` IS NOT NULL;

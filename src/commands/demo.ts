@@ -72,6 +72,7 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
     output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), outstandingRejections(store, { limit: 10 }), global.json);
     say(`\nQuery the result: sqlite3 ${path} "SELECT id, email, firstname, lastname FROM hubspot_contacts LIMIT 5"`);
     say(`                  sqlite3 ${path} "SELECT id, name, city FROM dynamics_companies LIMIT 5"`);
+    say(`Every version:     sqlite3 ${path} "SELECT id, valid_from, valid_to, jobtitle FROM hubspot_contacts_history WHERE id IN (SELECT id FROM hubspot_contacts_history WHERE NOT is_current) ORDER BY id, valid_from LIMIT 6"`);
     return worstExitCode([...first, ...second].map((result) => result.exitCode));
   } finally {
     store.close();

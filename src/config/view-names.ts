@@ -26,7 +26,7 @@ export function viewNameProblems(objects: Iterable<ObjectEntry>): string[] {
         const kind = own.get(name);
         const its = view === mapping.table ? '' : ` (its history view "${view}")`;
         if (kind) {
-          problems.push(problem(mapping, `${its} is ${kind === 'index' ? 'an index' : 'a table'} of crmsync`));
+          problems.push(problem(mapping, `${its} is ${kind === 'index' ? 'an index' : `a ${kind}`} of crmsync`));
         } else if (name.startsWith(SQLITE_PREFIX)) {
           problems.push(problem(mapping, `${its}: names starting with ${SQLITE_PREFIX} are reserved by SQLite`));
         } else {

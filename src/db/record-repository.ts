@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Deletion, MappedRecord, RejectedRecord } from '../records.js';
 import type { Store } from './database.js';
 import { contentHash } from './content-hash.js';
-import { RecordVersions } from './record-versions.js';
+import { RecordVersions, type VersionColumns } from './record-versions.js';
 import { Rejections } from './rejections.js';
 import { emptyCounts, type PageCounts, type SyncHistoryRepository } from './sync-history.js';
 
@@ -28,6 +28,9 @@ export interface DeletionsToSave {
   checkpoint: unknown;
   watermark: string | null;
 }
+
+/** The version columns of a row whose object keeps no history. */
+const NO_VERSION: VersionColumns = { versionFrom: null, versionRunId: null, fieldsHash: null };
 
 /**
  * Saves pages of one object. The hot path uses prepared statements directly: a page is a
@@ -57,11 +60,13 @@ export class RecordRepository {
     // changed mapping, whose raw record is the same. RETURNING yields nothing for an
     // unchanged record; an inserted row still carries this run as its first run.
     this.upsertRow = db.prepare(
-      `INSERT INTO records (source, object_type, source_id, raw_json, fields_json, content_hash, source_modified_at, first_run_id, last_run_id)
-       VALUES (@source, @objectType, @sourceId, @rawJson, @fieldsJson, @hash, @modifiedAt, @runId, @runId)
+      `INSERT INTO records (source, object_type, source_id, raw_json, fields_json, content_hash, source_modified_at, first_run_id, last_run_id,
+         version_from, version_run_id, fields_hash)
+       VALUES (@source, @objectType, @sourceId, @rawJson, @fieldsJson, @hash, @modifiedAt, @runId, @runId, @versionFrom, @versionRunId, @fieldsHash)
        ON CONFLICT (source, object_type, source_id) DO UPDATE SET
          raw_json = excluded.raw_json, fields_json = excluded.fields_json, content_hash = excluded.content_hash,
-         source_modified_at = excluded.source_modified_at, is_deleted = 0, deleted_at = NULL, last_run_id = excluded.last_run_id
+         source_modified_at = excluded.source_modified_at, is_deleted = 0, deleted_at = NULL, last_run_id = excluded.last_run_id,
+         version_from = excluded.version_from, version_run_id = excluded.version_run_id, fields_hash = excluded.fields_hash
        WHERE @force = 1 OR records.is_deleted = 1
          OR ((records.content_hash <> excluded.content_hash OR records.fields_json <> excluded.fields_json)
              AND (records.source_modified_at IS NULL OR records.source_modified_at <= excluded.source_modified_at))
@@ -92,9 +97,9 @@ export class RecordRepository {
 
   private markDeleted(runId: number, deletions: Deletion[], counts: PageCounts): void {
     for (const deletion of deletions) {
+      this.versions?.endDeleted(deletion.sourceId, deletion.deletedAt);
       const { changes } = this.markRowDeleted.run({ ...deletion, source: this.source, objectType: this.objectType, runId });
       counts.deleted += changes;
-      if (changes > 0) this.versions?.closeDeleted(deletion.sourceId, deletion.deletedAt);
       this.rejections.resolve(deletion.sourceId, deletion.deletedAt);
     }
   }
@@ -117,7 +122,7 @@ export class RecordRepository {
   sweepUnseen(page: { runId: number; checkpoint: unknown; watermark: string | null; deletedAt: string }): PageCounts {
     const sweep = this.store.sqlite.transaction(() => {
       const counts = emptyCounts();
-      this.versions?.closeUnseen(page.deletedAt);
+      this.versions?.endUnseen(page.deletedAt);
       counts.deleted = this.store.sqlite
         .prepare(
           `UPDATE records SET is_deleted = 1, deleted_at = @deletedAt, rejected_at = NULL, last_run_id = @runId
@@ -158,6 +163,7 @@ export class RecordRepository {
       counts.processed++;
       const rawJson = JSON.stringify(record.raw);
       const fieldsJson = JSON.stringify(record.fields);
+      const version = this.versions?.plan({ runId: page.runId, sourceId: record.sourceId, fieldsJson, at: record.modifiedAt || savedAt, seenAt: savedAt });
       const written = this.upsertRow.get({
         source,
         objectType,
@@ -168,11 +174,12 @@ export class RecordRepository {
         modifiedAt: record.modifiedAt,
         runId: page.runId,
         force,
+        ...(version?.columns ?? NO_VERSION),
       }) as { first_run_id: number } | undefined;
       if (!written) counts.unchanged++;
       else if (written.first_run_id === page.runId) counts.created++;
       else counts.updated++;
-      this.versions?.observe({ runId: page.runId, sourceId: record.sourceId, fieldsJson, at: record.modifiedAt || savedAt, written: written !== undefined, seenAt: savedAt });
+      if (version) this.versions!.settle(version, written !== undefined);
       // Also when unchanged: the source went back to the version the row holds.
       this.rejections.resolve(record.sourceId, savedAt);
     }

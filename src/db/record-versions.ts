@@ -3,46 +3,57 @@ import { placeObservation, type Observation, type Version } from '../processors/
 import { contentHash } from './content-hash.js';
 import type { Store } from './database.js';
 
-/** A copy of a record as a page brings it, and whether the local row now holds it. */
+/** A copy of a record as a page brings it. */
 export interface ReadCopy {
   runId: number;
   sourceId: string;
   fieldsJson: string;
   /** The source's modification time of the copy; the run's time when the source gives none. */
   at: string;
-  /** The local row was inserted or replaced with this copy. */
-  written: boolean;
-  /** Ends a deletion: a restored record opens a version no earlier than its deletion, at the latest when it was seen again. */
+  /** When the run saw it: a restored record whose copy predates its deletion opens its version then. */
   seenAt: string;
 }
 
-interface LastVersion {
-  valid_from: string;
-  valid_to: string | null;
-  is_current: number;
-  content_hash: string;
+/** The version columns of a records row: its current version. */
+export interface VersionColumns {
+  versionFrom: string | null;
+  versionRunId: number | null;
+  fieldsHash: string | null;
+}
+
+/** What a copy does to the versions if the row takes it, decided before the row is written. */
+export interface VersionPlan {
+  copy: ReadCopy;
+  hash: string;
+  stored: StoredRow | undefined;
+  /** The row's version columns should it take the copy. */
+  columns: VersionColumns;
 }
 
 interface StoredRow {
   fields_json: string;
+  fields_hash: string | null;
   source_modified_at: string | null;
-  last_run_id: number;
+  is_deleted: number;
+  deleted_at: string | null;
+  version_from: string | null;
+  version_run_id: number | null;
 }
 
 /**
- * The versions of one object's records (record_versions), written inside RecordRepository's
- * page transactions. Reads in order of modification time cost one lookup per record and a
- * write per change; a copy older than what is known rebuilds that record's timeline.
+ * The versions of one object's records, kept inside RecordRepository's page transactions. The
+ * current version lives in the records row itself; a version that ends moves to
+ * past_versions. Copies read in order of modification time cost one lookup each and a write
+ * per ended version; a copy older than what is known rebuilds that record's timeline.
  */
 export class RecordVersions {
-  private readonly lastVersion: Database.Statement;
-  private readonly insert: Database.Statement;
-  private readonly close: Database.Statement;
-  private readonly closeCurrent: Database.Statement;
-  private readonly closeUnseenCurrent: Database.Statement;
-  private readonly timeline: Database.Statement;
-  private readonly dropTimeline: Database.Statement;
   private readonly storedRow: Database.Statement;
+  private readonly insertPast: Database.Statement;
+  private readonly endCurrent: Database.Statement;
+  private readonly endUnseenCurrent: Database.Statement;
+  private readonly pastTimeline: Database.Statement;
+  private readonly dropPast: Database.Statement;
+  private readonly setCurrent: Database.Statement;
 
   constructor(
     store: Store,
@@ -51,90 +62,97 @@ export class RecordVersions {
   ) {
     const db = store.sqlite;
     const record = 'source = @source AND object_type = @objectType AND source_id = @sourceId';
-    this.lastVersion = db.prepare(`SELECT valid_from, valid_to, is_current, content_hash FROM record_versions WHERE ${record} ORDER BY valid_from DESC LIMIT 1`);
-    this.insert = db.prepare(
-      `INSERT INTO record_versions (source, object_type, source_id, valid_from, valid_to, is_current, content_hash, fields_json, run_id)
-       VALUES (@source, @objectType, @sourceId, @validFrom, @validTo, @validTo IS NULL, @hash, @fieldsJson, @runId)`,
+    const past = 'past_versions (source, object_type, source_id, valid_from, valid_to, content_hash, fields_json, run_id)';
+    const currentAsPast = 'source, object_type, source_id, version_from, max(@at, version_from), fields_hash, fields_json, version_run_id';
+    this.storedRow = db.prepare(
+      `SELECT fields_json, fields_hash, source_modified_at, is_deleted, deleted_at, version_from, version_run_id FROM records WHERE ${record}`,
     );
-    this.close = db.prepare(`UPDATE record_versions SET valid_to = @at, is_current = 0 WHERE ${record} AND valid_from = @validFrom`);
-    this.closeCurrent = db.prepare(`UPDATE record_versions SET valid_to = max(@at, valid_from), is_current = 0 WHERE ${record} AND is_current = 1`);
-    this.closeUnseenCurrent = db.prepare(
-      `UPDATE record_versions SET valid_to = max(@at, valid_from), is_current = 0
-       WHERE source = @source AND object_type = @objectType AND is_current = 1 AND source_id IN (
-         SELECT source_id FROM records WHERE source = @source AND object_type = @objectType AND is_deleted = 0
-           AND source_id NOT IN (SELECT source_id FROM full_read_seen WHERE source = @source AND object_type = @objectType))`,
+    this.insertPast = db.prepare(`INSERT OR REPLACE INTO ${past} VALUES (@source, @objectType, @sourceId, @validFrom, @validTo, @hash, @fieldsJson, @runId)`);
+    this.endCurrent = db.prepare(`INSERT OR REPLACE INTO ${past} SELECT ${currentAsPast} FROM records WHERE ${record} AND is_deleted = 0 AND version_from IS NOT NULL`);
+    this.endUnseenCurrent = db.prepare(
+      `INSERT OR REPLACE INTO ${past} SELECT ${currentAsPast} FROM records
+       WHERE source = @source AND object_type = @objectType AND is_deleted = 0 AND version_from IS NOT NULL
+         AND source_id NOT IN (SELECT source_id FROM full_read_seen WHERE source = @source AND object_type = @objectType)`,
     );
-    this.timeline = db.prepare(
+    this.pastTimeline = db.prepare(
       `SELECT valid_from AS validFrom, valid_to AS validTo, content_hash AS hash, fields_json AS fieldsJson, run_id AS runId
-       FROM record_versions WHERE ${record} ORDER BY valid_from`,
+       FROM past_versions WHERE ${record} ORDER BY valid_from`,
     );
-    this.dropTimeline = db.prepare(`DELETE FROM record_versions WHERE ${record}`);
-    this.storedRow = db.prepare(`SELECT fields_json, source_modified_at, last_run_id FROM records WHERE ${record}`);
+    this.dropPast = db.prepare(`DELETE FROM past_versions WHERE ${record}`);
+    this.setCurrent = db.prepare(`UPDATE records SET version_from = @versionFrom, version_run_id = @versionRunId, fields_hash = @fieldsHash WHERE ${record}`);
   }
 
-  /** Opens, closes or leaves versions for a copy of a record: a new version only when its mapped content changed. */
-  observe(copy: ReadCopy): void {
-    const key = this.key(copy.sourceId);
+  /** Before the row is written: the version the row holds if it takes the copy. A new version only when the mapped content changed. */
+  plan(copy: ReadCopy): VersionPlan {
     const hash = contentHash(copy.fieldsJson);
-    const observation: Observation = { at: copy.at, hash, fieldsJson: copy.fieldsJson, runId: copy.runId };
-    const last = this.lastVersion.get(key) as LastVersion | undefined;
-    if (!copy.written) {
-      // Unchanged, or older than the local row: usually the current version already says it.
-      if (last?.is_current && last.content_hash === hash) return;
-      this.rebuild(copy.sourceId, [observation, ...this.storedObservation(copy.sourceId, copy.at)]);
+    const stored = this.storedRow.get(this.key(copy.sourceId)) as StoredRow | undefined;
+    const opens = { versionFrom: copy.at, versionRunId: copy.runId, fieldsHash: hash };
+    if (!stored || stored.version_from === null) return { copy, hash, stored, columns: opens };
+    if (stored.is_deleted) return { copy, hash, stored, columns: { ...opens, versionFrom: restoredFrom(copy, stored.deleted_at ?? stored.version_from) } };
+    if (stored.fields_hash === hash) return { copy, hash, stored, columns: { versionFrom: stored.version_from, versionRunId: stored.version_run_id, fieldsHash: hash } };
+    return { copy, hash, stored, columns: opens };
+  }
+
+  /** After the row was written (or left as it was): ends the version the copy replaced, or fits an older copy in. */
+  settle(plan: VersionPlan, written: boolean): void {
+    const { copy, hash, stored } = plan;
+    if (!stored || stored.is_deleted) return;
+    if (stored.version_from === null) {
+      // Versions were not kept for this row until now: it opens its first.
+      if (!written) this.setCurrent.run({ ...this.key(copy.sourceId), versionFrom: stored.source_modified_at ?? copy.at, versionRunId: copy.runId, fieldsHash: contentHash(stored.fields_json) });
       return;
     }
-    if (!last) {
-      this.open(copy.sourceId, observation);
-    } else if (last.is_current) {
-      if (last.content_hash === hash) return;
-      if (copy.at > last.valid_from) {
-        this.close.run({ ...key, validFrom: last.valid_from, at: copy.at });
-        this.open(copy.sourceId, observation);
-      } else {
-        this.rebuild(copy.sourceId, [observation]);
-      }
-    } else {
-      // A restore: the record was deleted at last.valid_to.
-      const deletedAt = last.valid_to ?? last.valid_from;
-      const from = copy.at >= deletedAt ? copy.at : deletedAt > copy.seenAt ? deletedAt : copy.seenAt;
-      if (from > last.valid_from) this.open(copy.sourceId, { ...observation, at: from });
-      else this.rebuild(copy.sourceId, [{ ...observation, at: from }]);
+    if (stored.fields_hash === hash) return;
+    if (written && copy.at > stored.version_from) {
+      this.insertPast.run({ ...this.key(copy.sourceId), validFrom: stored.version_from, validTo: copy.at, hash: stored.fields_hash, fieldsJson: stored.fields_json, runId: stored.version_run_id });
+    } else if (!written || copy.at < stored.version_from) {
+      this.rebuild(plan);
     }
+    // A copy at the very start of the current version re-describes it (a changed mapping): the row holds it now.
   }
 
-  /** Closes the current version of a record deleted in the source, at the deletion time. */
-  closeDeleted(sourceId: string, deletedAt: string): void {
-    this.closeCurrent.run({ ...this.key(sourceId), at: deletedAt });
+  /** Before a record is marked deleted: its current version ends at the deletion. */
+  endDeleted(sourceId: string, deletedAt: string): void {
+    this.endCurrent.run({ ...this.key(sourceId), at: deletedAt });
   }
 
-  /** Before a sweep marks them deleted: closes the current versions of the rows a complete full read did not see. */
-  closeUnseen(deletedAt: string): void {
-    this.closeUnseenCurrent.run({ source: this.source, objectType: this.objectType, at: deletedAt });
+  /** Before a sweep marks them deleted: the current versions of the rows a complete full read did not see end. */
+  endUnseen(deletedAt: string): void {
+    this.endUnseenCurrent.run({ source: this.source, objectType: this.objectType, at: deletedAt });
   }
 
-  private open(sourceId: string, version: Observation): void {
-    this.insert.run({ ...this.key(sourceId), validFrom: version.at, validTo: null, hash: version.hash, fieldsJson: version.fieldsJson, runId: version.runId });
-  }
-
-  /** The local row as an observation: it is the latest copy known, at its own modification time. */
-  private storedObservation(sourceId: string, fallbackAt: string): Observation[] {
-    const row = this.storedRow.get(this.key(sourceId)) as StoredRow | undefined;
-    if (!row) return [];
-    return [{ at: row.source_modified_at ?? fallbackAt, hash: contentHash(row.fields_json), fieldsJson: row.fields_json, runId: row.last_run_id }];
-  }
-
-  /** Places copies into the record's timeline and writes it back when it changed. */
-  private rebuild(sourceId: string, copies: Observation[]): void {
-    const key = this.key(sourceId);
-    const before = this.timeline.all(key) as Version[];
-    const after = copies.reduce(placeObservation, before);
-    if (JSON.stringify(after) === JSON.stringify(before)) return;
-    this.dropTimeline.run(key);
-    for (const version of after) this.insert.run({ ...key, ...version });
+  /**
+   * Places the copy into the record's whole timeline (past versions and the current one as it
+   * was), then the row as it is now at its own modification time (the latest copy known), and
+   * writes back what changed.
+   */
+  private rebuild({ copy, hash, stored }: VersionPlan): void {
+    const key = this.key(copy.sourceId);
+    const past = this.pastTimeline.all(key) as Version[];
+    const current: Version[] = stored?.version_from ? [{ validFrom: stored.version_from, validTo: null, hash: stored.fields_hash!, fieldsJson: stored.fields_json, runId: stored.version_run_id! }] : [];
+    const row = this.storedRow.get(key) as StoredRow;
+    const latest: Observation = { at: row.source_modified_at ?? copy.at, hash: contentHash(row.fields_json), fieldsJson: row.fields_json, runId: row.version_run_id ?? copy.runId };
+    const timeline = [{ at: copy.at, hash, fieldsJson: copy.fieldsJson, runId: copy.runId }, latest].reduce(placeObservation, [...past, ...current]);
+    const open = timeline.at(-1)?.validTo === null ? timeline.at(-1)! : undefined;
+    const ended = open ? timeline.slice(0, -1) : timeline;
+    if (JSON.stringify(ended) !== JSON.stringify(past)) {
+      this.dropPast.run(key);
+      for (const version of ended) this.insertPast.run({ ...key, ...version });
+    }
+    this.setCurrent.run({ ...key, versionFrom: open?.validFrom ?? null, versionRunId: open?.runId ?? null, fieldsHash: open?.hash ?? null });
   }
 
   private key(sourceId: string) {
     return { source: this.source, objectType: this.objectType, sourceId };
   }
+}
+
+/**
+ * A restored record's version starts at its copy's modification time, unless that is before
+ * the deletion (the CRM kept the old time): then when the restore was seen, never before the
+ * deletion.
+ */
+function restoredFrom(copy: ReadCopy, deletedAt: string): string {
+  if (copy.at >= deletedAt) return copy.at;
+  return copy.seenAt > deletedAt ? copy.seenAt : deletedAt;
 }

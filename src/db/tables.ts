@@ -71,6 +71,14 @@ export const records = sqliteTable(
     lastRunId: integer('last_run_id').notNull(),
     /** When the source's latest version of the record was rejected (the row keeps the last valid one); NULL when the row is the latest. */
     rejectedAt: text('rejected_at'),
+    /**
+     * The row's mapped fields as the current version (see past_versions): since when (the
+     * source's modification time of the copy that first had them), the run that wrote them,
+     * and the hash of fields_json. NULL when the object keeps no history.
+     */
+    versionFrom: text('version_from'),
+    versionRunId: integer('version_run_id'),
+    fieldsHash: text('fields_hash'),
   },
   (table) => [
     primaryKey({ columns: [table.source, table.objectType, table.sourceId] }),
@@ -81,29 +89,27 @@ export const records = sqliteTable(
 );
 
 /**
- * Versions of the mapped fields of every record (SCD Type 2, gold): a version opens when
- * the mapped content changes, at the source's modification time of that content, and
- * closes when the next one opens or the record is deleted. Per-object views
- * (<source>_<object>_history) expose the fields as columns.
+ * The versions of records' mapped fields that have ended (SCD Type 2, gold): replaced by a
+ * later version, or ended by the record's deletion. A record's current version is its row in
+ * `records` (version_from, version_run_id, fields_hash), so a full read of new records writes
+ * no second row. The view record_versions (a migration creates it) shows both as one table,
+ * with is_current; per-object views (<source>_<object>_history) show the fields as columns.
  */
-export const recordVersions = sqliteTable(
-  'record_versions',
+export const pastVersions = sqliteTable(
+  'past_versions',
   {
     source: text('source').notNull(),
     objectType: text('object_type').notNull(),
     sourceId: text('source_id').notNull(),
     validFrom: text('valid_from').notNull(),
-    /** NULL while the version is current. */
-    validTo: text('valid_to'),
-    isCurrent: integer('is_current', { mode: 'boolean' }).notNull(),
+    validTo: text('valid_to').notNull(),
     /** Hash of fields_json: the version's mapped content. */
     contentHash: text('content_hash').notNull(),
     fieldsJson: text('fields_json').notNull(),
     /** The run that wrote the version. */
     runId: integer('run_id').notNull(),
   },
-  // Versions of a record never share a start: the key orders each record's timeline, and its
-  // last entry is the current version, if any.
+  // Versions of a record never share a start: the key orders each record's timeline.
   (table) => [primaryKey({ columns: [table.source, table.objectType, table.sourceId, table.validFrom] })],
 );
 
