@@ -4,6 +4,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerPropertiesCommand } from './commands/properties.js';
+import { registerShowCommand } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
 import type { CommandContext } from './commands/context.js';
 import { EXIT_CODES, exitCodeOf } from './errors.js';
@@ -60,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerSyncCommands(program, context);
   registerHistoryCommand(program, context);
+  registerShowCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);
