@@ -27,11 +27,15 @@ CREATE TABLE `__new_sync_history` (
 INSERT INTO `__new_sync_history` (`id`, `crm_source`, `sync_type`, `sync_mode`, `status`, `start_time`, `end_time`,
   `records_processed`, `records_created`, `records_updated`, `records_failed`, `error_message`, `performance_metrics`,
   `configuration`, `records_unchanged`, `records_deleted`, `watermark`, `checkpoint`, `delta_link`, `host`, `pid`, `heartbeat_at`)
-SELECT `id`, `crm_source`, replace(`object_type`, '->', ':'), `sync_type`, `status`, `start_time`, `end_time`,
+SELECT `id`, `crm_source`, replace(`object_type`, '->', ':'),
+  -- A read after a delta link was recorded as incremental; its mode is changes.
+  CASE WHEN json_valid(`configuration`) AND json_extract(`configuration`, '$.strategy.mode') = 'changes' THEN 'changes' ELSE `sync_type` END,
+  `status`, `start_time`, `end_time`,
   `records_processed`, `records_created`, `records_updated`, `records_failed`, `error_message`, `performance_metrics`,
   -- The strategy a failed run is resumed with names its read syncMode now.
   CASE WHEN json_valid(`configuration`) AND json_type(`configuration`, '$.strategy.syncType') IS NOT NULL
-    THEN json_set(json_remove(`configuration`, '$.strategy.syncType'), '$.strategy.syncMode', json_extract(`configuration`, '$.strategy.syncType'))
+    THEN json_set(json_remove(`configuration`, '$.strategy.syncType'), '$.strategy.syncMode',
+      CASE WHEN json_extract(`configuration`, '$.strategy.mode') = 'changes' THEN 'changes' ELSE json_extract(`configuration`, '$.strategy.syncType') END)
     ELSE `configuration` END, `records_unchanged`, `records_deleted`, `watermark`, `checkpoint`, `delta_link`, `host`, `pid`, `heartbeat_at`
 FROM `sync_history`;--> statement-breakpoint
 DROP TABLE `sync_history`;--> statement-breakpoint

@@ -7,7 +7,7 @@ import type { Store } from './database.js';
 import { syncHistory } from './tables.js';
 
 /** How a run reads: sync_history.sync_mode. */
-export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite';
+export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite' | 'changes';
 export type RunStatus = 'running' | 'success' | 'partial' | 'failed';
 export type SyncHistoryRow = typeof syncHistory.$inferSelect;
 

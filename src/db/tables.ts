@@ -13,7 +13,7 @@ export const syncHistory = sqliteTable(
     crmSource: text('crm_source').notNull(),
     /** The entity the run synced: contacts, deals, contacts:companies (associations). */
     syncType: text('sync_type').notNull(),
-    /** How it read: full | incremental | since | force_overwrite. */
+    /** How it read: full | incremental | since | force_overwrite | changes (after a delta link). */
     syncMode: text('sync_mode').notNull(),
     /** running | success | partial | failed */
     status: text('status').notNull(),

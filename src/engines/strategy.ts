@@ -16,7 +16,7 @@ export type Strategy =
   /** Records modified at or after `since` (ISO-8601), in modification order. */
   | { mode: 'incremental'; syncMode: 'incremental' | 'since'; since: string; advancesWatermark: boolean }
   /** What changed after a delta link (sources with change tracking). */
-  | { mode: 'changes'; syncMode: 'incremental'; deltaLink: string; advancesWatermark: boolean };
+  | { mode: 'changes'; syncMode: 'changes'; deltaLink: string; advancesWatermark: boolean };
 
 /** Where the last finished runs left an object, as far as this run may use it. */
 export interface PreviousState {
@@ -107,7 +107,7 @@ export function chooseStrategy(request: ReadRequest, previous: PreviousState, ov
   const fullRead: Strategy = previous.setAside ? { ...FULL_READ, reason: previous.setAside } : { ...FULL_READ };
   if (!watermark) return fullRead;
   if (previous.tracksChanges) {
-    if (previous.deltaLink) return { syncMode: 'incremental', mode: 'changes', deltaLink: previous.deltaLink, advancesWatermark: true };
+    if (previous.deltaLink) return { syncMode: 'changes', mode: 'changes', deltaLink: previous.deltaLink, advancesWatermark: true };
     return fullRead;
   }
   // Never before the epoch: HubSpot's filters take non-negative epoch milliseconds.

@@ -77,7 +77,7 @@ describe('incremental reads through change tracking', () => {
     const { removed } = makeChanges(emulator, { update: 3, create: 2, remove: 2 });
 
     const second = await syncFromDynamics('contacts', db, settings);
-    expect(second).toMatchObject({ status: 'success', syncMode: 'incremental' });
+    expect(second).toMatchObject({ status: 'success', syncMode: 'changes' });
     expect(second.counts).toMatchObject({ processed: 5, created: 2, updated: 3, deleted: 2, unchanged: 0 });
     expect(second.metrics.requests).toBe(1);
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
@@ -101,7 +101,7 @@ describe('incremental reads through change tracking', () => {
     const partial = await syncFromDynamics('contacts', db, settings, { batchSize: 500, maxRecords: 600 });
     expect(partial.counts.processed).toBe(600);
     const rest = await syncFromDynamics('contacts', db, settings, { batchSize: 500 });
-    expect(rest.syncMode).toBe('incremental');
+    expect(rest.syncMode).toBe('changes');
     expect(rest.counts).toMatchObject({ processed: 1_200, updated: 600, unchanged: 600 });
     expect(rest.metrics.requests).toBe(3);
     expect(expectComplete(compareWithDynamics(db, emulator.store, contacts))).toEqual(COMPLETE);
@@ -127,7 +127,7 @@ describe('incremental reads through change tracking', () => {
     // The full read's new delta link works again.
     makeChanges(emulator, { update: 1, create: 0, remove: 0 });
     const next = await syncFromDynamics('contacts', db, settings);
-    expect(next).toMatchObject({ syncMode: 'incremental' });
+    expect(next).toMatchObject({ syncMode: 'changes' });
     expect(next.counts).toMatchObject({ processed: 1, updated: 1 });
   });
 

@@ -8,12 +8,14 @@ import { openStore } from '../../src/db/database.js';
 import { CRMSYNC_APPLICATION_ID, MIGRATIONS_FOLDER } from '../../src/db/identity.js';
 import { crmsync, tempDir } from '../helpers/cli.js';
 import { history, query, queryOne } from '../helpers/db.js';
+import { dynamicsEmulatorPerTest, dynamicsEnvOf, dynamicsSettingsOf } from '../helpers/dynamics.js';
 import { emulatorPerTest, hubspotEnvOf, settingsOf } from '../helpers/emulator.js';
-import { syncObject } from '../helpers/engine.js';
+import { syncFromDynamics, syncObject } from '../helpers/engine.js';
 import { expectSoundTimelines, versionsOf } from '../helpers/versions.js';
 
 const dir = tempDir();
 const startEmulator = emulatorPerTest();
+const startDynamics = dynamicsEmulatorPerTest();
 
 /** The columns and indexes of sync_history the architecture documents: anyone may query them by these names. */
 const DOCUMENTED_COLUMNS = [
@@ -46,7 +48,7 @@ function releaseDatabase(path: string): Database.Database {
  * Writes what that release wrote for these runs and records: the entity in object_type, the
  * read in sync_type (also inside the stored strategy), associations named "from->to".
  */
-function writeAsRelease(sqlite: Database.Database, current: string): void {
+function writeAsRelease(sqlite: Database.Database, current: string, { withAssociationRun = false } = {}): void {
   const runs = query<Record<string, unknown>>(current, 'SELECT * FROM sync_history ORDER BY id');
   const insertRun = sqlite.prepare(
     `INSERT INTO sync_history (id, object_type, crm_source, sync_type, status, start_time, end_time, records_processed, records_created,
@@ -59,9 +61,11 @@ function writeAsRelease(sqlite: Database.Database, current: string): void {
   for (const run of runs) {
     const configuration = JSON.parse(String(run.configuration)) as { strategy: Record<string, unknown> };
     const { syncMode, ...strategy } = configuration.strategy;
-    insertRun.run({ ...run, entity: run.sync_type, mode: run.sync_mode, configuration: JSON.stringify({ ...configuration, strategy: { syncType: syncMode, ...strategy } }) });
+    // That release called a read after a delta link incremental.
+    const mode = syncMode === 'changes' ? 'incremental' : syncMode;
+    insertRun.run({ ...run, entity: run.sync_type, mode, configuration: JSON.stringify({ ...configuration, strategy: { syncType: mode, ...strategy } }) });
   }
-  insertRun.run({
+  if (withAssociationRun) insertRun.run({
     ...runs[0], id: runs.length + 1, entity: 'contacts->companies', mode: 'full', watermark: null, configuration: JSON.stringify({ full: false, strategy: { syncType: 'full', mode: 'full' } }),
   });
   const insertRecord = sqlite.prepare(
@@ -93,7 +97,7 @@ describe('upgrading a database the previous release wrote', () => {
     const first = await syncObject('contacts', current, settingsOf(emulator));
     const path = join(dir, 'release.db');
     const release = releaseDatabase(path);
-    writeAsRelease(release, current);
+    writeAsRelease(release, current, { withAssociationRun: true });
     const [gone, kept] = emulator.store.all('contacts');
     emulator.store.archive('contacts', gone.id);
     release.prepare("UPDATE records SET is_deleted = 1, deleted_at = '2026-01-05T00:00:00.000Z' WHERE source_id = ?").run(gone.id);
@@ -123,5 +127,33 @@ describe('upgrading a database the previous release wrote', () => {
 
     const runs = await crmsync(['history', '--object', 'contacts:companies'], hubspotEnvOf(emulator, path));
     expect(runs.stdout.trim().split('\n')[1]).toMatch(/^2\s+contacts:companies\s+hubspot\s+full\s+success/);
+  });
+
+  test('a Dynamics 365 database continues from its delta link: the next run reads only the changes', async () => {
+    const emulator = await startDynamics({ seed: { contacts: 80 }, seedValue: 82 });
+    const current = join(dir, 'current-dynamics.db');
+    await syncFromDynamics('contacts', current, dynamicsSettingsOf(emulator));
+    const [first, second] = emulator.store.all('contacts').map((row) => String(row.contactid));
+    emulator.store.update('contacts', first, { jobtitle: 'Read by delta link' });
+    expect((await syncFromDynamics('contacts', current, dynamicsSettingsOf(emulator))).syncMode).toBe('changes');
+    const path = join(dir, 'release-dynamics.db');
+    const release = releaseDatabase(path);
+    writeAsRelease(release, current);
+    release.close();
+
+    emulator.store.update('contacts', second, { jobtitle: 'Read after the upgrade' });
+    const next = await crmsync(['sync-contacts', '--source', 'dynamics', '--json'], { ...dynamicsEnvOf(emulator), CRMSYNC_DB: path });
+    expect(next.code, next.stderr).toBe(0);
+    const [result] = (JSON.parse(next.stdout) as { results: { syncMode: string; counts: object; metrics: { requests: number } }[] }).results;
+    expect(result).toMatchObject({ syncMode: 'changes', counts: { processed: 1, updated: 1, created: 0 }, metrics: { requests: 1 } });
+    expect(history(path, 'sync_type, sync_mode')).toEqual([
+      { sync_type: 'contacts', sync_mode: 'full' },
+      { sync_type: 'contacts', sync_mode: 'changes' },
+      { sync_type: 'contacts', sync_mode: 'changes' },
+    ]);
+    const versions = versionsOf(path, second, 'dynamics');
+    expect(versions).toHaveLength(2);
+    expect(JSON.parse(versions[1].fields_json)).toMatchObject({ jobtitle: 'Read after the upgrade' });
+    expectSoundTimelines(path);
   });
 });

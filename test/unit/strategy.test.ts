@@ -34,7 +34,7 @@ describe('strategy priority: --since > --force-overwrite > --full > watermark > 
 describe('a source with change tracking reads from its delta link', () => {
   const deltaLink = 'https://org.example/api/data/v9.2/contacts?$deltatoken=9!01/01/2025';
   test.each([
-    ['the last delta link', none, deltaLink, { syncMode: 'incremental', mode: 'changes', deltaLink, advancesWatermark: true }],
+    ['the last delta link', none, deltaLink, { syncMode: 'changes', mode: 'changes', deltaLink, advancesWatermark: true }],
     ['no delta link yet: a full read gets one', none, null, { syncMode: 'full', mode: 'full', advancesWatermark: true }],
     ['--full still reads everything', { ...none, full: true }, deltaLink, { syncMode: 'full', mode: 'full', advancesWatermark: true }],
     [
@@ -54,7 +54,7 @@ describe('each kind of read says what it does', () => {
     [{ syncMode: 'force_overwrite', mode: 'full', advancesWatermark: true }, 'full read, overwriting every local row'],
     [{ syncMode: 'incremental', mode: 'incremental', since: watermark, advancesWatermark: true }, `incremental read of changes since ${watermark}`],
     [{ syncMode: 'since', mode: 'incremental', since: watermark, advancesWatermark: false }, `reading changes since ${watermark}`],
-    [{ syncMode: 'incremental', mode: 'changes', deltaLink: 'https://org.example/x', advancesWatermark: true }, 'reading changes since the last run (change tracking)'],
+    [{ syncMode: 'changes', mode: 'changes', deltaLink: 'https://org.example/x', advancesWatermark: true }, 'reading changes since the last run (change tracking)'],
   ])('%o', (strategy, text) => {
     expect(describeStrategy(strategy)).toBe(text);
   });
