@@ -54,12 +54,12 @@ describe('--source dynamics through the command line', () => {
     emulator.store.update('contacts', String(row.contactid), { jobtitle: 'Head of Data' });
     const second = await crmsync(['sync-contacts', '--source', 'dynamics'], env(db));
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/contacts \(dynamics\)\s+success\s+incremental\s+1 processed, 0 created, 1 updated/);
+    expect(second.stdout).toMatch(/contacts \(dynamics\)\s+success\s+changes\s+1 processed, 0 created, 1 updated/);
 
     const listed = await crmsync(['history', '--json'], env(db));
     expect(JSON.parse(listed.stdout).map((run: { crmSource: string }) => run.crmSource)).toEqual(['dynamics', 'dynamics']);
     const fromDynamics = await crmsync(['history', '--source', 'dynamics', '--object', 'contacts'], env(db));
-    expect(fromDynamics.stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(1, 4).join(' '))).toEqual(['contacts dynamics incremental', 'contacts dynamics full']);
+    expect(fromDynamics.stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(1, 4).join(' '))).toEqual(['contacts dynamics changes', 'contacts dynamics full']);
     expect(JSON.parse((await crmsync(['history', '--source', 'hubspot', '--json'], env(db))).stdout)).toEqual([]);
   });
 
@@ -122,7 +122,7 @@ describe('a Dynamics 365 table that is only configuration', () => {
     expect(all.code, all.stderr).toBe(0);
     const { results } = summary(all.stdout);
     expect(results.map((result) => result.object)).toEqual(['contacts', 'companies', 'cases']);
-    expect(results[2]).toMatchObject({ syncMode: 'incremental', counts: { updated: 1 } });
+    expect(results[2]).toMatchObject({ syncMode: 'changes', counts: { updated: 1 } });
     expect(expectComplete(compareWithDynamics(db, withCases.store, cases))).toEqual(COMPLETE);
     expect(queryOne(db, 'SELECT title FROM dynamics_cases WHERE id = ?', row.incidentid)).toEqual({ title: 'Printer on fire' });
   });
@@ -393,8 +393,8 @@ describe('crmsync emulator and crmsync demo', () => {
     const run = await crmsync(['demo', '--db', db, '--seed', 'contacts=200,companies=20,deals=50,tickets=10', '--dynamics-seed', 'contacts=120,accounts=15'], {}, { cwd: dir });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/contacts \(dynamics\)\s+success\s+full\s+120 processed, 120 created/);
-    expect(run.stdout).toMatch(/contacts \(dynamics\)\s+success\s+incremental\s+3 processed, 1 created, 2 updated, 0 unchanged, 0 deleted/);
-    expect(run.stdout).toMatch(/companies \(dynamics\)\s+success\s+incremental\s+0 processed, 0 created, 0 updated, 0 unchanged, 1 deleted/);
+    expect(run.stdout).toMatch(/contacts \(dynamics\)\s+success\s+changes\s+3 processed, 1 created, 2 updated, 0 unchanged, 0 deleted/);
+    expect(run.stdout).toMatch(/companies \(dynamics\)\s+success\s+changes\s+0 processed, 0 created, 0 updated, 0 unchanged, 1 deleted/);
   });
 });
 

@@ -279,7 +279,7 @@ describe('crmsync show --source dynamics', () => {
     const shown = await run(['show', 'contacts', id, '--source', 'dynamics'], env);
     expect(shown.stdout.split('\n')[0]).toBe(`dynamics contacts ${id}`);
     expect(headerValue(shown.stdout, 'modified in dynamics')).toBe(T2);
-    expect(headerValue(shown.stdout, 'last written by')).toBe(`run 2 (incremental, started ${runRow(db, 2).start_time})`);
+    expect(headerValue(shown.stdout, 'last written by')).toBe(`run 2 (changes, started ${runRow(db, 2).start_time})`);
     const fields = viewFields(db, mapping, id);
     expect(fields).toMatchObject({ jobtitle: 'Head of Data', modified_at: T2 });
     expect(tableAfter(shown.stdout, ['field', 'value'])).toEqual(Object.entries(fields).map(([field, value]) => [field, cell(value)]));
