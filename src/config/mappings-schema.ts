@@ -9,8 +9,11 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 /** How far before the last watermark an incremental run starts, unless mappings.yaml says otherwise. */
 export const DEFAULT_OVERLAP_MS = 600_000;
 
-/** Columns every normalised view has; a mapped field may not reuse these names. */
-export const RESERVED_COLUMNS = ['id', 'source_modified_at', 'is_deleted', 'deleted_at', 'rejected_at', 'last_run_id'] as const;
+/** Columns every normalised view or its history view has; a mapped field may not reuse these names. */
+export const RESERVED_COLUMNS = [
+  'id', 'source_modified_at', 'is_deleted', 'deleted_at', 'rejected_at', 'last_run_id',
+  'valid_from', 'valid_to', 'is_current', 'content_hash', 'run_id',
+] as const;
 
 const identifier = z
   .string()

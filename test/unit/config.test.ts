@@ -41,6 +41,7 @@ describe('invalid mappings name the file, the path and the problem', () => {
     [minimal(valid.replace('type: email', 'type: emial')), /^bad\.yaml: objects\.contacts\.fields\.email\.type: Invalid option/],
     [minimal(valid.replace('    modified_property: lastmodifieddate\n', '')), /^bad\.yaml: objects\.contacts\.modified_property: /],
     [minimal(valid.replace('email: {', 'id: {')), /^bad\.yaml: objects\.contacts\.fields\.id: "id" is reserved/],
+    [minimal(valid.replace('email: {', 'valid_from: {')), /^bad\.yaml: objects\.contacts\.fields\.valid_from: "valid_from" is reserved/],
     [minimal(valid.replace('email: {', 'E-mail: {')), /^bad\.yaml: objects\.contacts\.fields\.E-mail: must be lower_snake_case/],
     [minimal(`${valid}    colour: blue\n`), /^bad\.yaml: objects\.contacts: Unrecognized key: "colour"/],
     [minimal(`${valid}    incremental: { overlap: soon }\n`), /^bad\.yaml: objects\.contacts\.incremental\.overlap: must be a duration/],
