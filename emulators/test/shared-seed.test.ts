@@ -295,14 +295,14 @@ describe('bad shared seeds', () => {
     await expect(emulator({ sharedSeed: { contacts: 1 }, now: early })).rejects.toThrow(clock);
     await expect(dynamics({ sharedSeed: { contacts: 1 }, now: early })).rejects.toThrow(clock);
 
-    const { emailaddress1, ...withoutEmail } = CONTACTS.attributes;
+    const { emailaddress1: _email, ...withoutEmail } = CONTACTS.attributes;
     await expect(dynamics({ entitySets: [{ ...CONTACTS, attributes: withoutEmail }], sharedSeed: { contacts: 3 } })).rejects.toThrow(
       'the contacts table has no emailaddress1 column to match the shared people by',
     );
     // Without people, the contacts table needs no such column.
     await dynamics({ entitySets: [{ ...CONTACTS, attributes: withoutEmail }], sharedSeed: { companies: 3 } });
 
-    const { jobtitle, ...withoutJobTitle } = CONTACTS.attributes;
+    const { jobtitle: _jobtitle, ...withoutJobTitle } = CONTACTS.attributes;
     const emu = await dynamics({ entitySets: [{ ...CONTACTS, attributes: withoutJobTitle }], sharedSeed: { contacts: 5 } });
     expect(emu.store.count('contacts')).toBe(5);
     expect(emu.store.all('contacts').every((row) => !('jobtitle' in row) && typeof row.emailaddress1 === 'string')).toBe(true);
