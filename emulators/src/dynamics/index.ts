@@ -50,22 +50,8 @@ export { COUNT_LIMIT } from './webapi.js';
 export { SEED_FROM, SEED_TO, seededGuid } from './seed.js';
 export { compareGuids } from './values.js';
 export { EMULATOR_CERTIFICATE } from './certificate.js';
-export {
-  SHARED_CREATED_FROM,
-  SHARED_MODIFIED_TO,
-  SHARED_SEED_MAX,
-  generateSharedSeed,
-  validateSharedSeed,
-  type CrmSide,
-  type SharedCompany,
-  type SharedDifference,
-  type SharedDynamicsRow,
-  type SharedHubSpotRecord,
-  type SharedPerson,
-  type SharedSeed,
-  type SharedSeedSpec,
-  type SharedTimes,
-} from '../shared/shared-seed.js';
+/** The shared seed: the same people and companies in both emulators (see SharedSeed). */
+export * from '../shared/shared-seed.js';
 export { checkSharedSeedTables, putSharedSeedInDynamics } from '../shared/shared-seed-stores.js';
 
 /** Dataverse's page size cap and default. */

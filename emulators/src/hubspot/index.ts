@@ -51,22 +51,8 @@ export {
   SEARCH_RESULT_CAP,
 } from './search.js';
 export { SEED_CREATED_FROM, SEED_CREATED_TO, SEED_FIRST_ID, SEED_MODIFIED_TO } from './seed.js';
-export {
-  SHARED_CREATED_FROM,
-  SHARED_MODIFIED_TO,
-  SHARED_SEED_MAX,
-  generateSharedSeed,
-  validateSharedSeed,
-  type CrmSide,
-  type SharedCompany,
-  type SharedDifference,
-  type SharedDynamicsRow,
-  type SharedHubSpotRecord,
-  type SharedPerson,
-  type SharedSeed,
-  type SharedSeedSpec,
-  type SharedTimes,
-} from '../shared/shared-seed.js';
+/** The shared seed: the same people and companies in both emulators (see SharedSeed). */
+export * from '../shared/shared-seed.js';
 export { putSharedSeedInHubSpot, type SharedHubSpotIds } from '../shared/shared-seed-stores.js';
 
 export interface HubSpotEmulatorOptions {
