@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import type { DynamicsEmulatorOptions } from '@crmsync/emulators/dynamics';
-import type { HubSpotEmulatorOptions } from '@crmsync/emulators/hubspot';
+import type { HubSpotEmulatorOptions, SharedSeedSpec } from '@crmsync/emulators/hubspot';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { parseSeed, wholeNumberFlag } from './options.js';
@@ -35,13 +35,26 @@ async function listening<T>(flag: string, { host, port }: { host?: string; port?
 
 type Flags = Record<string, string | boolean | undefined>;
 
+/** --shared-seed's counts, checked as the emulators check them; undefined without the flag. */
+async function sharedSeedOf(options: Flags): Promise<SharedSeedSpec | undefined> {
+  if (options.sharedSeed === undefined) return undefined;
+  const { validateSharedSeed } = await import('@crmsync/emulators/hubspot');
+  const spec = parseSeed(options.sharedSeed as string, '--shared-seed');
+  try {
+    validateSharedSeed(spec);
+  } catch (error) {
+    throw new UsageError(`--shared-seed: ${(error as Error).message}`);
+  }
+  return spec;
+}
+
 /**
  * The Dynamics 365 emulator's options from the command line: the standard contact and
  * account tables, plus the tables and custom columns of --dynamics-tables; limits and
  * faults only when asked for.
  */
 async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulatorOptions> {
-  const { parseDynamicsFaultSpec, parseDynamicsTables, servedTables } = await import('@crmsync/emulators/dynamics');
+  const { checkSharedSeedTables, parseDynamicsFaultSpec, parseDynamicsTables, servedTables } = await import('@crmsync/emulators/dynamics');
   const file = options.dynamicsTables as string | undefined;
   let tables = {};
   if (file !== undefined) {
@@ -63,6 +76,12 @@ async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulator
   if (unknown !== undefined) {
     throw new UsageError(`--dynamics-seed: the emulator serves no entity set "${unknown}" (it serves ${served.join(', ')}); describe further tables in a --dynamics-tables file`);
   }
+  const sharedSeed = await sharedSeedOf(options);
+  try {
+    if (sharedSeed) checkSharedSeedTables(sharedSeed, servedTables(tables));
+  } catch (error) {
+    throw new UsageError(`--shared-seed: ${(error as Error).message}; a --dynamics-tables file that replaces a standard table must keep that column`);
+  }
   let faults;
   try {
     faults = options.dynamicsFaults ? parseDynamicsFaultSpec(options.dynamicsFaults as string) : undefined;
@@ -72,6 +91,7 @@ async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulator
   return {
     ...tables,
     seed,
+    sharedSeed,
     faults,
     host: options.host as string,
     port: port('--dynamics-port', options.dynamicsPort as string),
@@ -101,6 +121,7 @@ async function hubSpotEmulatorOptions(options: Flags): Promise<HubSpotEmulatorOp
     host: options.host as string,
     port: port('--port', options.port as string),
     seed: parseSeed(options.seed as string),
+    sharedSeed: await sharedSeedOf(options),
     seedValue: number('--seed-value', options.seedValue as string),
     token: options.token as string | undefined,
     latencyMs: number('--latency', options.latency as string),
@@ -122,6 +143,7 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .option('--dynamics-tables <file>', 'JSON file of further Dynamics 365 tables and custom columns: {"entitySets": [...], "extraColumns": {"contacts": {"new_tier": "picklist"}}}')
     .addOption(new Option('--host <address>', 'address to bind').default('127.0.0.1'))
     .addOption(new Option('--seed <counts>', 'records to generate per object').default(DEFAULT_SEED))
+    .option('--shared-seed <counts>', 'people and companies in both CRMs (contacts=N,companies=M), matched by email and by name and domain, some fields differing')
     .addOption(new Option('--seed-value <n>', 'random seed: the same value gives the same data').default('42'))
     .option('--token <token>', 'access token to accept (default: a random one, printed at start)')
     .addOption(new Option('--latency <ms>', 'delay added to every response').default('0'))
@@ -139,7 +161,8 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
       'after',
       '\nThe Dynamics 365 emulator serves the standard contacts and accounts tables with their real columns; other\n' +
         'tables and custom columns only from a --dynamics-tables file (see emulators/src/dynamics/README.md).\n' +
-        '\nExample:\n  $ crmsync emulator --port 8080 --seed contacts=5000,companies=500,deals=2000 --seed-value 42',
+        '\nExamples:\n  $ crmsync emulator --port 8080 --seed contacts=5000,companies=500,deals=2000 --seed-value 42' +
+        '\n  $ crmsync emulator --shared-seed contacts=500,companies=50   # the same people and companies in both, for two-way syncs',
     )
     .action(
       context.action(async (options: Flags) => {

@@ -32,6 +32,8 @@ import { ServiceProtection, type RateLimitOptions } from './rate-limit.js';
 import { createHandler, Stats, type DynamicsStats, type ServerContext } from './server.js';
 import { DynamicsStore } from './store.js';
 import { servedTables, type DynamicsTables } from './tables.js';
+import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
+import { putSharedSeedInDynamics } from '../shared/shared-seed-stores.js';
 
 export { ACCOUNTS, CATALOGUE, CONTACTS } from './catalogue.js';
 export { ATTRIBUTE_TYPES, SYSTEM_COLUMNS, type AttributeDefinition, type AttributeType, type EntitySetDefinition } from './table-definitions.js';
@@ -48,6 +50,9 @@ export { COUNT_LIMIT } from './webapi.js';
 export { SEED_FROM, SEED_TO, seededGuid } from './seed.js';
 export { compareGuids } from './values.js';
 export { EMULATOR_CERTIFICATE } from './certificate.js';
+/** The shared seed: the same people and companies in both emulators (see SharedSeed). */
+export * from '../shared/shared-seed.js';
+export { checkSharedSeedTables, putSharedSeedInDynamics } from '../shared/shared-seed-stores.js';
 
 /** Dataverse's page size cap and default. */
 export const MAX_PAGE_SIZE = 5000;
@@ -67,6 +72,12 @@ export interface DynamicsEmulatorOptions extends DynamicsTables {
   clientSecret?: string;
   /** Rows to generate per entity set, e.g. { contacts: 2000, accounts: 300 }; default none. */
   seed?: Record<string, number>;
+  /**
+   * People and companies that a HubSpot emulator given the same sharedSeed and seedValue
+   * has too, as contacts and accounts matched by email and by name and website, some
+   * fields differing (see SharedSeed). Needs the contacts and accounts tables.
+   */
+  sharedSeed?: SharedSeedSpec;
   /** PRNG seed, default 42: the same seed gives identical data (GUIDs, values, timestamps). */
   seedValue?: number;
   /** expires_in of issued tokens, default 3599; a token past its lifetime gets 401. */
@@ -140,6 +151,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
   };
   const seedValue = options.seedValue ?? 42;
   const store = new DynamicsStore({ entitySets: servedTables(options), seed: options.seed, seedValue, now, organisation: new Organisation(seedValue, clientId) });
+  if (options.sharedSeed) putSharedSeedInDynamics(store, generateSharedSeed(options.sharedSeed, seedValue), now());
   let url = '';
   const tokens = new TokenRegistry(identity, () => url);
   const makeInjector = (faults: DynamicsFaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));

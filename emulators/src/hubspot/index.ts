@@ -21,6 +21,8 @@ import { RateLimiter } from './rate-limit.js';
 import { createHandler, Stats, type EmulatorStats, type ServerContext } from './server.js';
 import { HubSpotStore } from './store.js';
 import type { CustomObjectDefinition } from './custom-objects.js';
+import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
+import { putSharedSeedInHubSpot } from '../shared/shared-seed-stores.js';
 
 export { HubSpotStore } from './store.js';
 export type { EmulatedRecord, PutRecord, StoreOptions } from './store.js';
@@ -49,6 +51,9 @@ export {
   SEARCH_RESULT_CAP,
 } from './search.js';
 export { SEED_CREATED_FROM, SEED_CREATED_TO, SEED_FIRST_ID, SEED_MODIFIED_TO } from './seed.js';
+/** The shared seed: the same people and companies in both emulators (see SharedSeed). */
+export * from '../shared/shared-seed.js';
+export { putSharedSeedInHubSpot, type SharedHubSpotIds } from '../shared/shared-seed-stores.js';
 
 export interface HubSpotEmulatorOptions {
   /** Interface to listen on; default '127.0.0.1'. */
@@ -63,6 +68,12 @@ export interface HubSpotEmulatorOptions {
    * between seeded types (see the README).
    */
   seed?: Record<string, number>;
+  /**
+   * People and companies that a Dynamics 365 emulator given the same sharedSeed and
+   * seedValue has too, matched by email and by name and domain, some fields differing
+   * (see SharedSeed). They get ids after the seeded records'.
+   */
+  sharedSeed?: SharedSeedSpec;
   /**
    * The portal's custom object types. Undefined: DEFAULT_CUSTOM_OBJECTS (APPOINTMENTS
    * '2-1234567' and DIVISIONS '2-7654321'); [] for none.
@@ -128,6 +139,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     customObjects: options.customObjects,
     portalId: options.portalId,
   });
+  if (options.sharedSeed) putSharedSeedInHubSpot(store, generateSharedSeed(options.sharedSeed, options.seedValue ?? 42), now());
   const forbidden = new Set<string>();
   for (const type of options.forbiddenObjects ?? []) {
     const def = store.findType(type);

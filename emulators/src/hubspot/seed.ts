@@ -21,7 +21,8 @@ export const SEED_MODIFIED_TO = Date.UTC(2025, 11, 31, 23, 59, 59, 999);
 /** Share of optional properties left unset (null). */
 const UNSET_RATE = 0.1;
 
-const FIRST_NAMES = [
+/** The words of seeded values (the shared seed, shared/shared-seed.ts, draws on them too). */
+export const FIRST_NAMES = [
   'James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara',
   'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Charles', 'Karen', 'Daniel', 'Lisa', 'Matthew', 'Nancy',
   'Anthony', 'Sandra', 'Mark', 'Ashley', 'Steven', 'Emily', 'Andrew', 'Michelle', 'Joshua', 'Amanda', 'Kevin', 'Melissa',
@@ -29,7 +30,7 @@ const FIRST_NAMES = [
   'Chloe', 'Louis', 'Lea', 'Jonas', 'Mia', 'Felix', 'Hannah', 'Arjun', 'Priya', 'Wei', 'Mei', 'Hiroshi', 'Yuki', 'Omar',
   'Fatima', 'Ivan', 'Olga', 'Mohammed', 'Aisha', 'Pedro', 'Ana',
 ];
-const LAST_NAMES = [
+export const LAST_NAMES = [
   'Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez',
   'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson',
   'White', 'Harris', 'Sanchez', 'Clark', 'Ramirez', 'Lewis', 'Robinson', 'Walker', 'Young', 'Allen', 'King', 'Wright',
@@ -39,7 +40,7 @@ const LAST_NAMES = [
   'Haddad',
 ];
 /** [city, country/region, dialling code, area codes]. */
-const LOCATIONS: [string, string, string, string[]][] = [
+export const LOCATIONS: [string, string, string, string[]][] = [
   ['Boston', 'United States', '+1', ['617', '857']],
   ['New York', 'United States', '+1', ['212', '646', '917']],
   ['San Francisco', 'United States', '+1', ['415', '628']],
@@ -73,23 +74,23 @@ const LOCATIONS: [string, string, string, string[]][] = [
   ['Sao Paulo', 'Brazil', '+55', ['11']],
   ['Mexico City', 'Mexico', '+52', ['55']],
 ];
-const JOB_TITLES = [
+export const JOB_TITLES = [
   'CEO', 'CTO', 'CFO', 'COO', 'VP of Sales', 'VP of Marketing', 'Head of Operations', 'Sales Manager', 'Account Executive',
   'Marketing Manager', 'Product Manager', 'Software Engineer', 'Senior Software Engineer', 'Data Analyst', 'Customer Success Manager',
   'Office Manager', 'Procurement Specialist', 'HR Director', 'Finance Manager', 'IT Manager', 'Consultant', 'Founder',
   'Business Development Representative', 'Operations Analyst',
 ];
-const COMPANY_FIRST = [
+export const COMPANY_FIRST = [
   'Blue', 'Bright', 'North', 'Silver', 'Green', 'Summit', 'Atlas', 'Pioneer', 'Harbor', 'Golden', 'Iron', 'Cedar', 'Nova',
   'Apex', 'Crimson', 'Evergreen', 'Granite', 'Lumen', 'Orbit', 'Quantum', 'Redwood', 'Sterling', 'Vertex', 'Willow',
 ];
-const COMPANY_SECOND = [
+export const COMPANY_SECOND = [
   'River', 'Peak', 'Stone', 'Bridge', 'Field', 'Wave', 'Forge', 'Path', 'Light', 'Point', 'Works', 'Labs', 'Systems',
   'Dynamics', 'Partners', 'Ventures', 'Logistics', 'Analytics', 'Networks', 'Solutions', 'Health', 'Foods', 'Energy', 'Media',
 ];
-const COMPANY_SUFFIX = ['Inc.', 'LLC', 'Ltd', 'GmbH', 'Group', 'Co.', 'SA', 'BV', 'Corp.', ''];
+export const COMPANY_SUFFIX = ['Inc.', 'LLC', 'Ltd', 'GmbH', 'Group', 'Co.', 'SA', 'BV', 'Corp.', ''];
 const EMAIL_DOMAINS = ['gmail.com', 'outlook.com', 'yahoo.com', 'icloud.com', 'proton.me', 'hotmail.com', 'gmx.de', 'example.com'];
-const LIFECYCLE = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist', 'other'];
+export const LIFECYCLE = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist', 'other'];
 /** Weights of LIFECYCLE: most contacts are early in the funnel. */
 const LIFECYCLE_WEIGHTS = [20, 30, 15, 10, 8, 14, 2, 1];
 const LEAD_STATUS = ['NEW', 'OPEN', 'IN_PROGRESS', 'OPEN_DEAL', 'UNQUALIFIED', 'ATTEMPTED_TO_CONTACT', 'CONNECTED', 'BAD_TIMING'];
@@ -225,9 +226,9 @@ function digits(rng: Rng): string {
   return DIGITS4[rng.int(10_000)] as string;
 }
 
-type Location = [city: string, country: string, dial: string, areas: string[]];
+export type Location = [city: string, country: string, dial: string, areas: string[]];
 
-function phone(rng: Rng, location: Location): string {
+export function phone(rng: Rng, location: Location): string {
   const [, , dial, areas] = location;
   const area = rng.pick(areas);
   return dial === '+1' ? `+1 ${area}-555-${digits(rng)}` : `${dial} ${area} ${digits(rng)} ${digits(rng)}`;
