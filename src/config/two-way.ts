@@ -28,14 +28,14 @@ export interface ValueMap {
   toHubspot: ReadonlyMap<number, string>;
 }
 
-/** One field kept alike on both sides, with its rule. Fields with direction none are not listed. */
+/** One field kept alike on both sides, with its rule. A resolved mapping lists no field with direction none. */
 export interface TwoWayField {
   column: string;
   /** Where the field's rule sits in mappings.yaml, for messages: objects.companies.two_way.fields.industry. */
   path: string;
   hubspot: SideField;
   dynamics: SideField;
-  direction: Exclude<Direction, 'none'>;
+  direction: Direction;
   merge: MergeRule;
   conflict: ConflictPolicy;
   values?: ValueMap;
