@@ -53,9 +53,10 @@ export const twoWaySchema = z
   .object({
     /**
      * How records are paired the first time; after that the stored link is followed. Each side
-     * names a CRM property (HubSpot property, Dataverse attribute) that the mapping reads, or a
-     * local column of that side, which stands for its property. `normalize` defaults to
-     * lowercase when both sides are email fields, and to trim otherwise.
+     * names a CRM property (HubSpot property, Dataverse attribute) that the mapping reads (a
+     * mapped field's, one under properties:, or the primary key), or a local column of that
+     * side, which stands for its property; a name that is both is the property. `normalize`
+     * defaults to lowercase when both sides are email fields, and to trim otherwise.
      */
     match: z
       .object({
@@ -64,7 +65,7 @@ export const twoWaySchema = z
         normalize: z.enum(MATCH_NORMALIZATIONS).optional(),
       })
       .strict(),
-    /** Records without a twin get one created on the side(s) named here; none only links records that match. */
+    /** Records without a twin get one created on the side(s) named here; none (the default) only links records that match. */
     create: z.enum(CREATE_TARGETS).default('none'),
     /** ignore: deleting a record leaves its twin alone; propagate: the twin is deleted too. */
     on_delete: z.enum(DELETE_RULES).default('ignore'),
@@ -81,7 +82,6 @@ export const twoWaySchema = z
   .strict();
 
 export type TwoWayConfig = z.infer<typeof twoWaySchema>;
-export type FieldRuleConfig = z.infer<typeof fieldRuleSchema>;
 
 /** One side of an object as mappings.yaml gives it: the top level for HubSpot, `dynamics:` for Dynamics 365. */
 export interface SideConfig {
@@ -165,7 +165,7 @@ export function twoWayIssues(object: PairedObjectConfig): Issue[] {
 }
 
 /** A field's direction: its own, or the default. */
-export function directionOf(twoWay: TwoWayConfig, column: string): Direction {
+function directionOf(twoWay: TwoWayConfig, column: string): Direction {
   return twoWay.fields[column]?.direction ?? twoWay.defaults.direction;
 }
 
