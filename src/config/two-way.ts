@@ -77,8 +77,8 @@ export function resolveTwoWay(object: PairedObjectConfig, path: string): TwoWayM
       ...(rule.values && { values: valueMap(rule.values) }),
     });
   }
-  const hubspot = matchKey(sides.hubspot, twoWay.match.hubspot);
-  const dynamics = matchKey(sides.dynamics, twoWay.match.dynamics);
+  const hubspot = resolveMatchKey(sides.hubspot, twoWay.match.hubspot);
+  const dynamics = resolveMatchKey(sides.dynamics, twoWay.match.dynamics);
   const emails = isEmail(sides.hubspot, hubspot) && isEmail(sides.dynamics, dynamics);
   const normalize = twoWay.match.normalize ?? (emails ? 'lowercase' : 'trim');
   return { path, match: { hubspot, dynamics, normalize }, create: twoWay.create, onDelete: twoWay.on_delete, fields };
@@ -99,7 +99,7 @@ function valueMap(values: Record<string, number>): ValueMap {
 }
 
 /** A property name is taken as it is; a column name stands for its field's property. */
-function matchKey(side: SideConfig, name: string): MatchKey {
+function resolveMatchKey(side: SideConfig, name: string): MatchKey {
   const columns = Object.keys(side.fields);
   if (readsProperty(side, name)) {
     const column = columns.find((candidate) => propertyOf(candidate, side.fields[candidate]) === name);

@@ -169,9 +169,9 @@ function writeTo(field: TwoWayField, to: SourceName, value: Shared): { write: Fi
   const where = `${CRM_NAMES[to]} ${property}`;
   if (isUnmapped(value)) return failure(to, `${where}: Dataverse value ${value.unmapped} has no HubSpot option; add one under ${field.path}.values`);
   if (to === 'dynamics' && field.values && value !== null) {
-    const option = field.values.toDynamics.get(String(value));
-    if (option === undefined) return failure(to, `${where}: HubSpot option "${value}" has no Dataverse value; add one under ${field.path}.values`);
-    return { write: { to, property, value: option }, agreed: value };
+    const choice = field.values.toDynamics.get(String(value));
+    if (choice === undefined) return failure(to, `${where}: HubSpot option "${value}" has no Dataverse value; add one under ${field.path}.values`);
+    return { write: { to, property, value: choice }, agreed: value };
   }
   const parsed = fieldParser({ type }, true)(value);
   if (!parsed.ok) return failure(to, `${where}: ${parsed.reason} (value ${JSON.stringify(value)})`);
