@@ -13,9 +13,12 @@ export function mappingsJsonSchema(): Record<string, unknown> {
     io: 'input',
     unrepresentable: 'any',
     override: ({ zodSchema, jsonSchema }) => {
-      // The refinement zod cannot describe: an object is in HubSpot (object_type with its
-      // keys), or in Dynamics 365 only (a dynamics: block), or in both.
-      if (zodSchema === objectSchema) jsonSchema.anyOf = [{ required: [...HUBSPOT_REQUIRED_KEYS] }, { required: ['dynamics'] }];
+      // The refinements zod cannot describe: an object is in HubSpot (object_type with its
+      // keys), or in Dynamics 365 only (a dynamics: block), or in both; two_way: needs both.
+      if (zodSchema === objectSchema) {
+        jsonSchema.anyOf = [{ required: [...HUBSPOT_REQUIRED_KEYS] }, { required: ['dynamics'] }];
+        jsonSchema.dependentRequired = { two_way: [...HUBSPOT_REQUIRED_KEYS, 'dynamics'] };
+      }
     },
   }) as Record<string, unknown>;
   return { ...schema, title: 'crmsync mappings.yaml', description: 'Objects to sync, their fields and types, and the associations to keep.' };

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { DEFAULT_OVERLAP_MS, mappingsSchema, type FieldConfig, type MappingsFile } from './mappings-schema.js';
 import { DEFAULT_SOURCE, type SourceName } from './sources.js';
+import { resolveTwoWay, type TwoWayMapping } from './two-way.js';
 import { defaultViewName, viewNameProblems } from './view-names.js';
 
 export const DEFAULT_CONFIG_PATH = 'mappings.yaml';
@@ -39,8 +40,8 @@ export interface ObjectMapping {
   changeTracking: boolean;
 }
 
-/** One entry under objects: in mappings.yaml, with the mapping of each CRM that has the object. */
-export type ObjectEntry = { name: string; enabled: boolean } & { [S in SourceName]?: ObjectMapping };
+/** One entry under objects: in mappings.yaml, with the mapping of each CRM that has the object, and how they are kept alike. */
+export type ObjectEntry = { name: string; enabled: boolean; twoWay?: TwoWayMapping } & { [S in SourceName]?: ObjectMapping };
 
 export interface AssociationPair {
   from: ObjectMapping;
@@ -144,6 +145,8 @@ function resolveObjects(file: MappingsFile): Map<string, ObjectEntry> {
         ...fieldsAndProperties(dynamics.fields, dynamics.properties, dynamics.modified_property, [dynamics.primary_key]),
       };
     }
+    const twoWay = resolveTwoWay(object, `objects.${name}.two_way`);
+    if (twoWay) entry.twoWay = twoWay;
     objects.set(name, entry);
   }
   return objects;

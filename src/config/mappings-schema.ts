@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { twoWayIssues, twoWaySchema } from './two-way-schema.js';
 
 /** Field types a mapped property can have; each has a parser in src/processors/field-types.ts. */
 export const FIELD_TYPES = [
@@ -90,7 +91,7 @@ export const dynamicsMappingSchema = z
 /** The HubSpot side's keys: an object that lives only in Dynamics 365 leaves them out. */
 export const HUBSPOT_REQUIRED_KEYS = ['object_type', 'modified_property', 'fields'] as const;
 
-export const objectSchema = z
+const objectShape = z
   .object({
     source: z.literal('hubspot').default('hubspot'),
     /** false: synced only when named (sync-object, --objects), not by a plain sync-all. */
@@ -116,23 +117,31 @@ export const objectSchema = z
     fields: fieldsSchema.optional(),
     /** Where this object lives in Dynamics 365, for `--source dynamics`. */
     dynamics: dynamicsMappingSchema.optional(),
+    /** Keep the HubSpot and Dynamics 365 sides alike, both ways (see two-way-schema.ts). */
+    two_way: twoWaySchema.optional(),
   })
-  .strict()
-  .superRefine((object, ctx) => {
-    // The top level maps the object in HubSpot; without object_type it lives in Dynamics 365 only.
-    if (object.object_type === undefined) {
-      if (!object.dynamics) {
-        ctx.addIssue({ code: 'custom', path: ['object_type'], message: 'give object_type (the HubSpot object), or a dynamics: block for an object that lives only in Dynamics 365' });
-      }
-      for (const key of ['modified_property', 'fields'] as const) {
-        if (object[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'maps a HubSpot property, so object_type is needed too' });
-      }
-      return;
+  .strict();
+
+export const objectSchema = objectShape.superRefine((object, ctx) => {
+  for (const issue of [...sideIssues(object), ...twoWayIssues(object)]) ctx.addIssue({ code: 'custom', ...issue });
+});
+
+/** The top level maps the object in HubSpot; without object_type it lives in Dynamics 365 only. */
+function sideIssues(object: z.infer<typeof objectShape>): { path: string[]; message: string }[] {
+  if (object.object_type === undefined) {
+    const issues = object.dynamics
+      ? []
+      : [{ path: ['object_type'], message: 'give object_type (the HubSpot object), or a dynamics: block for an object that lives only in Dynamics 365' }];
+    for (const key of ['modified_property', 'fields'] as const) {
+      if (object[key] !== undefined) issues.push({ path: [key], message: 'maps a HubSpot property, so object_type is needed too' });
     }
-    for (const key of HUBSPOT_REQUIRED_KEYS) {
-      if (object[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required with object_type (the HubSpot side of the object)` });
-    }
-  });
+    return issues;
+  }
+  return HUBSPOT_REQUIRED_KEYS.filter((key) => object[key] === undefined).map((key) => ({
+    path: [key],
+    message: 'is required with object_type (the HubSpot side of the object)',
+  }));
+}
 
 export const associationSchema = z
   .object({

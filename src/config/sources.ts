@@ -2,6 +2,9 @@
 export const SOURCES = ['hubspot', 'dynamics'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
+/** How messages name each CRM. */
+export const CRM_NAMES: Record<SourceName, string> = { hubspot: 'HubSpot', dynamics: 'Dynamics 365' };
+
 /** What `--source` means when it is not given. */
 export const DEFAULT_SOURCE: SourceName = 'hubspot';
 

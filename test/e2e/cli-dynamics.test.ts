@@ -211,7 +211,7 @@ describe('discovering and checking Dynamics 365 tables', () => {
   test.each([
     ['an unknown column', (text: string) => text.replace('jobtitle: { type: string }\n        city: { property: address1_city', 'jobtitle: { property: job_title, type: string }\n        city: { property: address1_city'), `objects.contacts.dynamics.fields.jobtitle: Dynamics 365's contact table has no column "job_title"`],
     ['a lookup by its plain name', (text: string) => text.replace('property: _parentcustomerid_value', 'property: parentcustomerid'), 'has no column "parentcustomerid" (it is a lookup: use _parentcustomerid_value)'],
-    ['a type mismatch', (text: string) => text.replace('email_optout: { property: donotbulkemail, type: boolean }', 'email_optout: { property: donotbulkemail, type: date }'), 'objects.contacts.dynamics.fields.email_optout: type date cannot read the Boolean column "donotbulkemail"'],
+    ['a type mismatch', (text: string) => text.replace('industry_code: { property: industrycode, type: integer }', 'industry_code: { property: industrycode, type: date }'), 'objects.companies.dynamics.fields.industry_code: type date cannot read the Picklist column "industrycode"'],
     ['an unknown entity set', (text: string) => text.replace('entity_set: accounts', 'entity_set: acounts'), 'objects.companies.dynamics.entity_set: Dynamics 365 has no entity set "acounts"'],
     ['a key that is not the table\'s', (text: string) => text.replace('primary_key: contactid', 'primary_key: emailaddress1'), `objects.contacts.dynamics.primary_key: the contact table's key is "contactid", not "emailaddress1"`],
   ])('config check catches %s against the organisation: one line, exit 2', async (_, edit, line) => {
