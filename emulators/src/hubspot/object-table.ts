@@ -76,6 +76,12 @@ export interface PageJson {
   readonly generation: number;
 }
 
+/** True when two property sets hold the same values. */
+function sameValues(a: PropertyValues, b: PropertyValues): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((name) => b[name] === a[name]);
+}
+
 /** Parses a record id: HubSpot ids are positive integers (sent as strings). */
 export function parseId(id: string | number): number | undefined {
   const text = String(id).trim();
@@ -481,7 +487,14 @@ export class ObjectTable {
     return this.commit(id, props, createdAt, now, null, now, false);
   }
 
-  update(id: number, values: PropertyValues): Version {
+  /**
+   * Writes `values` over a record. A write that changes no value leaves the record as it
+   * was: no new version, no history, no modification bump. HubSpot keeps no history for
+   * unchanged values; whether it still bumps the modification property is unconfirmed -
+   * the emulator does not. `touch` bumps it all the same (the store API's update, with
+   * which tests mark a record modified).
+   */
+  update(id: number, values: PropertyValues, options: { touch?: boolean } = {}): Version {
     const current = this.materialize(id);
     if (!current || current.archivedAt !== null) throw notFound();
     this.assertUnique(values, id);
@@ -495,6 +508,7 @@ export class ObjectTable {
     const createdAt = created ? parseDateTime(created) : current.createdAt;
     props.hs_object_id = String(id);
     props[this.creationProperty] = props[this.creationProperty] ?? toIso(createdAt);
+    if (!options.touch && sameValues(current.props, props)) return current;
     props[this.modificationProperty] = toIso(now);
     this.history.changed(current, props, now);
     return this.commit(id, props, createdAt, now, null, now, false);
