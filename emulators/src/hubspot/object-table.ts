@@ -18,7 +18,7 @@
  *   server can prepare the page a client will ask for next while it reads this one.
  */
 import { toIso } from '../shared/iso-time.js';
-import { HubSpotApiError, notFound, validationError } from './errors.js';
+import { alreadyExists, notFound, validationError } from './errors.js';
 import { alwaysReturned, type ObjectTypeDefinition, type PropertyDefinition } from './object-types.js';
 import { PropertyHistory } from './property-history.js';
 import { compileOutputPlan, envelope, seededRecordJson, type ApiObject, type OutputPlan } from './record-json.js';
@@ -390,17 +390,21 @@ export class ObjectTable {
     return this.findByUnique(idProperty, idOrValue);
   }
 
-  /** Throws 409 CONFLICT if a unique value in `values` belongs to another active record. */
-  assertUnique(values: PropertyValues, selfId: number | undefined): void {
+  /** The id of another active record that holds a unique value of `values`, if any. */
+  conflictingRecord(values: PropertyValues, selfId: number | undefined): number | undefined {
     for (const property of this.uniqueProperties) {
       const value = values[property.name];
       if (value === undefined || value === null) continue;
       const existing = this.findByUnique(property.name, value);
-      if (existing !== undefined && existing !== selfId) {
-        const noun = this.def.singular.charAt(0) + this.def.singular.slice(1).toLowerCase();
-        throw new HubSpotApiError(409, 'CONFLICT', `${noun} already exists. Existing ID: ${existing}`);
-      }
+      if (existing !== undefined && existing !== selfId) return existing;
     }
+    return undefined;
+  }
+
+  /** Throws 409 CONFLICT if a unique value in `values` belongs to another active record. */
+  assertUnique(values: PropertyValues, selfId: number | undefined): void {
+    const existing = this.conflictingRecord(values, selfId);
+    if (existing !== undefined) throw alreadyExists(this.def.singular, existing);
   }
 
   private reindexUnique(previous: Snapshot | undefined, next: Version): void {
