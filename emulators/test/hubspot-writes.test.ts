@@ -1,7 +1,8 @@
 /**
  * Writes as a two-way sync meets them: unique values (409 with the existing id), upserts
- * (`new`, HubSpot's idProperty and duplicate-id errors) and updates by email. Over HTTP
- * and through @hubspot/api-client.
+ * (`new`, HubSpot's idProperty and duplicate-id errors), whole-batch failures against
+ * multi-status answers (207 with one error per input, named by its objectWriteTraceId)
+ * and updates by email. Over HTTP and through @hubspot/api-client.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CustomObjectDefinition } from '../src/hubspot/index.js';
@@ -19,6 +20,9 @@ const MEMBERSHIPS: CustomObjectDefinition = {
     { name: 'tier', label: 'Tier', type: 'enumeration', fieldType: 'select', options: ['gold', 'silver'] },
   ],
 };
+
+/** The problems a "Property values were not valid: [...]" message lists. */
+const problemsOf = (message: string) => JSON.parse(message.slice('Property values were not valid: '.length)) as { name: string; error: string }[];
 
 describe('unique values', () => {
   it('a create with an email another contact has (any case) is a 409 naming that contact, in HubSpot\'s body', async () => {
@@ -154,6 +158,137 @@ describe('batch upsert', () => {
     expect(emu.store.count('contacts')).toBe(3);
     const update = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id: '1001', properties: {} }, { id: '1001', properties: {} }] });
     expect(update.body).toMatchObject({ message: 'Duplicate IDs found in batch input: [1001]. IDs must be unique', context: { ids: ['1001'] } });
+  });
+});
+
+describe('multi-status batches (objectWriteTraceId on every input)', () => {
+  it('batch create writes the valid inputs and answers 207 with an error per failed input', async () => {
+    const emu = await emulator({ seed: { contacts: 3 } });
+    const taken = emu.store.get('contacts', '1002')!.properties.email!;
+    const response = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/create', {
+      inputs: [
+        { objectWriteTraceId: 't-ok', properties: { email: 'ok@example.com', firstname: 'Ok' } },
+        { objectWriteTraceId: 't-email', properties: { email: 'not-an-email' } },
+        { objectWriteTraceId: 't-unknown', properties: { email: 'x@example.com', favourite_colour: 'blue', hs_object_id: '5' } },
+        { objectWriteTraceId: 't-taken', properties: { email: taken } },
+        { objectWriteTraceId: 't-twin', properties: { email: 'OK@example.com' } },
+        { objectWriteTraceId: 't-ok2', properties: { email: 'ok2@example.com' } },
+      ],
+    });
+    expect(response.status).toBe(207);
+    expect(response.body.status).toBe('COMPLETE');
+    expect(response.body.results.map((record: any) => [record.id, record.properties.email])).toEqual([
+      ['1004', 'ok@example.com'],
+      ['1005', 'ok2@example.com'],
+    ]);
+    expect(response.body.numErrors).toBe(4);
+    const errors = response.body.errors;
+    expect(errors.map((error: any) => [error.context.objectWriteTraceId, error.status, error.category])).toEqual([
+      [['t-email'], 'error', 'VALIDATION_ERROR'],
+      [['t-unknown'], 'error', 'VALIDATION_ERROR'],
+      [['t-taken'], 'error', 'CONFLICT'],
+      [['t-twin'], 'error', 'CONFLICT'],
+    ]);
+    expect(problemsOf(errors[0].message)).toMatchObject([{ name: 'email', error: 'INVALID_EMAIL' }]);
+    expect(problemsOf(errors[1].message).map((problem) => [problem.name, problem.error])).toEqual([
+      ['favourite_colour', 'PROPERTY_DOESNT_EXIST'],
+      ['hs_object_id', 'READ_ONLY_VALUE'],
+    ]);
+    expect(errors[2]).toEqual({
+      status: 'error',
+      category: 'CONFLICT',
+      message: 'Contact already exists. Existing ID: 1002',
+      context: { objectWriteTraceId: ['t-taken'], existingId: ['1002'] },
+    });
+    // The second input with an email is refused: the first one has it now.
+    expect(errors[3].context.existingId).toEqual(['1004']);
+    expect(emu.store.count('contacts')).toBe(5);
+  });
+
+  it('without a trace id on every input the same batch fails as a whole, listing every input\'s problems', async () => {
+    const emu = await emulator({ seed: { contacts: 3 } });
+    const inputs = [
+      { objectWriteTraceId: 't-1', properties: { email: 'fine@example.com' } },
+      { properties: { email: 'not-an-email' } },
+      { objectWriteTraceId: 't-3', properties: { favourite_colour: 'blue' } },
+    ];
+    const response = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/create', { inputs });
+    expect(response.status).toBe(400);
+    expect(response.body.category).toBe('VALIDATION_ERROR');
+    expect(problemsOf(response.body.message).map((problem) => problem.name)).toEqual(['email', 'favourite_colour']);
+    expect(response.body.errors.map((error: any) => error.code)).toEqual(['INVALID_EMAIL', 'PROPERTY_DOESNT_EXIST']);
+    expect(emu.store.count('contacts')).toBe(3);
+  });
+
+  it('the SDK hands back a 207 batch create: results, numErrors and the failed trace ids', async () => {
+    const emu = await emulator({ seed: { contacts: 3 } });
+    const response = await sdk(emu).crm.contacts.batchApi.create({
+      inputs: [
+        { objectWriteTraceId: 'a', properties: { email: 'a@example.com' }, associations: [] },
+        { objectWriteTraceId: 'b', properties: { email: 'b@' }, associations: [] },
+      ],
+    });
+    expect(response.results.map((record) => record.properties.email)).toEqual(['a@example.com']);
+    expect('numErrors' in response && response.numErrors).toBe(1);
+    expect('errors' in response && response.errors?.map((error) => error.context.objectWriteTraceId)).toEqual([['b']]);
+  });
+
+  it('batch update reports bad values per input next to the ids not found', async () => {
+    const emu = await emulator({ seed: { deals: 4 } });
+    const response = await raw(emu, 'POST', '/crm/v3/objects/deals/batch/update', {
+      inputs: [
+        { id: '1001', objectWriteTraceId: 'u-ok', properties: { dealname: 'Renamed' } },
+        { id: '1002', objectWriteTraceId: 'u-option', properties: { dealstage: 'won-ish' } },
+        { id: '1003', objectWriteTraceId: 'u-readonly', properties: { hs_lastmodifieddate: '2020-01-01T00:00:00Z' } },
+        { id: '9999', objectWriteTraceId: 'u-missing', properties: { dealname: 'Ghost' } },
+      ],
+    });
+    expect(response.status).toBe(207);
+    expect(response.body.results.map((record: any) => [record.id, record.properties.dealname])).toEqual([['1001', 'Renamed']]);
+    expect(response.body.numErrors).toBe(3);
+    const [option, readOnly, missing] = response.body.errors;
+    expect(option.context).toEqual({ objectWriteTraceId: ['u-option'] });
+    expect(problemsOf(option.message)).toMatchObject([{ name: 'dealstage', error: 'INVALID_OPTION' }]);
+    expect(problemsOf(readOnly.message)).toMatchObject([{ name: 'hs_lastmodifieddate', error: 'READ_ONLY_VALUE' }]);
+    expect(missing).toMatchObject({ category: 'OBJECT_NOT_FOUND', context: { ids: ['9999'] } });
+    expect(emu.store.get('deals', '1002')!.properties.dealstage).not.toBe('won-ish');
+
+    const whole = await raw(emu, 'POST', '/crm/v3/objects/deals/batch/update', {
+      inputs: [
+        { id: '1001', properties: { dealname: 'Again' } },
+        { id: '1002', properties: { dealstage: 'won-ish' } },
+      ],
+    });
+    expect(whole.status).toBe(400);
+    expect(emu.store.get('deals', '1001')!.properties.dealname).toBe('Renamed');
+  });
+
+  it('batch upsert fails only the inputs with bad ids or values', async () => {
+    const emu = await emulator({ seed: { contacts: 3 } });
+    const response = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/upsert', {
+      inputs: [
+        { id: 'up@example.com', idProperty: 'email', objectWriteTraceId: 'p-ok', properties: { firstname: 'Up' } },
+        { id: 'no-at-sign', idProperty: 'email', objectWriteTraceId: 'p-id', properties: {} },
+        { id: 'val@example.com', idProperty: 'email', objectWriteTraceId: 'p-value', properties: { hs_email_optout: 'maybe' } },
+      ],
+    });
+    expect(response.status).toBe(207);
+    expect(response.body.results.map((record: any) => [record.properties.email, record.new])).toEqual([['up@example.com', true]]);
+    expect(response.body.errors.map((error: any) => [error.context.objectWriteTraceId[0], problemsOf(error.message)[0]!.error])).toEqual([
+      ['p-id', 'INVALID_EMAIL'],
+      ['p-value', 'INVALID_BOOLEAN'],
+    ]);
+    expect(emu.store.count('contacts')).toBe(4);
+  });
+
+  it('a batch of valid inputs with trace ids answers 201 / 200 as any other', async () => {
+    const emu = await emulator({ seed: { contacts: 3 } });
+    const created = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/create', { inputs: [{ objectWriteTraceId: 'c', properties: { email: 'c@example.com' } }] });
+    expect(created.status).toBe(201);
+    expect(Object.keys(created.body).sort()).toEqual(['completedAt', 'results', 'startedAt', 'status']);
+    const updated = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id: '1001', objectWriteTraceId: 'u', properties: { city: 'Oslo' } }] });
+    expect(updated.status).toBe(200);
+    expect(updated.body.numErrors).toBeUndefined();
   });
 });
 

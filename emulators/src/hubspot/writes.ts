@@ -2,12 +2,22 @@
  * The CRM v3 write endpoints: create and update one record, and the batch create, update
  * and upsert endpoints (paths and bodies as in HubSpot's objects-v3 OpenAPI document).
  *
- * A batch fails as a whole: invalid values in any input are one 400 "Property values were
- * not valid" listing the problems of every input; a unique value that a record already
- * holds is one 409 naming the first such record (only the first, as HubSpot's users
- * report it). Nothing is written. Malformed requests (no `inputs`, more than 100, a
- * missing id, ids twice, an idProperty without unique values, bad associations) are a
- * 400 for the whole batch.
+ * A batch fails in one of two ways:
+ * - As a whole (the default): invalid values in any input are one 400 "Property values
+ *   were not valid" listing the problems of every input; a unique value that a record
+ *   already holds is one 409 naming the first such record (only the first, as HubSpot's
+ *   users report it). Nothing is written.
+ * - Input by input (multi-status), when every input carries an `objectWriteTraceId`:
+ *   inputs are written in order, each valid one is, and the answer is 207 with one error
+ *   per failed input whose `context.objectWriteTraceId` names it; `numErrors` counts
+ *   them. HubSpot's error-handling guide ("Multi-status errors") documents this for batch
+ *   create, with the error `{status, category, message, context: {objectWriteTraceId}}`;
+ *   its batch update and upsert references link the same guide, and a published probe
+ *   saw upsert answer the same way - for update and upsert this is an assumption. So is
+ *   answering as a whole when only some inputs carry a trace id. A conflict's error adds
+ *   `context.existingId` (as published 207 answers of batch create show it).
+ * Malformed requests (no `inputs`, more than 100, a missing id, ids twice, an idProperty
+ * without unique values, bad associations) are a 400 for the whole batch either way.
  */
 import { applyCreateAssociations, parseCreateAssociations, type CreateAssociation } from './api-v4.js';
 import { batchInputs, inputId, notFoundIds } from './api-v3.js';
@@ -21,6 +31,7 @@ import { checkWrite, normalizeWrite } from './values.js';
 
 /** One batch input, checked: what it would write where, or the problems that stop it. */
 interface PlannedWrite {
+  traceId?: string;
   /** The record to update; undefined: a new record. */
   key?: number;
   values: PropertyValues;
@@ -31,6 +42,11 @@ interface PlannedWrite {
 /** The properties a write response shows: every property the record has. */
 function writtenObject(table: ObjectTable, snapshot: Snapshot): ApiObject {
   return table.toApiObject(snapshot, Object.keys(snapshot.props).sort());
+}
+
+function traceIdOf(input: Record<string, unknown>): string | undefined {
+  const traceId = input.objectWriteTraceId;
+  return typeof traceId === 'string' && traceId !== '' ? traceId : undefined;
 }
 
 /**
@@ -86,6 +102,16 @@ function rejectInvalidBatch(table: ObjectTable, plans: PlannedWrite[], otherProb
   rejectSharedUniqueValues(table, plans);
 }
 
+/** Multi-status is on when every input carries an objectWriteTraceId. */
+function isMultiStatus(inputs: Record<string, unknown>[]): boolean {
+  return inputs.length > 0 && inputs.every((input) => traceIdOf(input) !== undefined);
+}
+
+/** One failed input of a multi-status batch. */
+function inputError(category: string, message: string, traceId: string, context: Record<string, string[]> = {}): Record<string, unknown> {
+  return { status: 'error', category, message, context: { objectWriteTraceId: [traceId], ...context } };
+}
+
 interface Written {
   version: Version;
   isNew: boolean;
@@ -99,10 +125,38 @@ function writePlan(ctx: ServerContext, table: ObjectTable, plan: PlannedWrite): 
   return { version, isNew: true };
 }
 
-/** Writes a batch, all or nothing: the records written, in input order. */
-function writeBatch(ctx: ServerContext, table: ObjectTable, plans: PlannedWrite[], otherProblems: PropertyValidationProblem[] = []): Written[] {
+/** Writes a multi-status batch input by input, in order: the records written and an error per failed input. */
+function writeEachInput(ctx: ServerContext, table: ObjectTable, plans: PlannedWrite[]): { written: Written[]; errors: Record<string, unknown>[] } {
+  const written: Written[] = [];
+  const errors: Record<string, unknown>[] = [];
+  for (const plan of plans) {
+    const traceId = plan.traceId as string;
+    if (plan.problems.length > 0) {
+      errors.push(inputError('VALIDATION_ERROR', propertyValuesError(plan.problems).message, traceId));
+      continue;
+    }
+    // Records written earlier in this batch count: the second of two inputs sharing a value fails.
+    const existing = table.conflictingRecord(plan.values, plan.key);
+    if (existing !== undefined) {
+      errors.push(inputError('CONFLICT', alreadyExists(table.def.singular, existing).message, traceId, { existingId: [String(existing)] }));
+      continue;
+    }
+    written.push(writePlan(ctx, table, plan));
+  }
+  return { written, errors };
+}
+
+/** Writes a batch: input by input when `multiStatus`, else all or nothing. */
+function writeBatch(
+  ctx: ServerContext,
+  table: ObjectTable,
+  plans: PlannedWrite[],
+  multiStatus: boolean,
+  otherProblems: PropertyValidationProblem[] = [],
+): { written: Written[]; errors: Record<string, unknown>[] } {
+  if (multiStatus) return writeEachInput(ctx, table, plans);
   rejectInvalidBatch(table, plans, otherProblems);
-  return plans.map((plan) => writePlan(ctx, table, plan));
+  return { written: plans.map((plan) => writePlan(ctx, table, plan)), errors: [] };
 }
 
 // ---- handlers ----------------------------------------------------------------------------------
@@ -133,10 +187,10 @@ export function batchCreate(ctx: ServerContext, { params, body, now }: ApiReques
   const inputs = batchInputs(body);
   const plans = inputs.map((input, index): PlannedWrite => {
     const associations = parseCreateAssociations(ctx, table.def, input.associations, `inputs[${index}].associations`);
-    return { ...checkWrite(table.def, input.properties ?? {}), associations };
+    return { traceId: traceIdOf(input), ...checkWrite(table.def, input.properties ?? {}), associations };
   });
-  const written = writeBatch(ctx, table, plans);
-  return batchReply(201, now, ctx.now(), written.map(({ version }) => writtenObject(table, version)), []);
+  const { written, errors } = writeBatch(ctx, table, plans, isMultiStatus(inputs));
+  return batchReply(201, now, ctx.now(), written.map(({ version }) => writtenObject(table, version)), errors);
 }
 
 export function batchUpdate(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
@@ -151,15 +205,16 @@ export function batchUpdate(ctx: ServerContext, { params, body, now }: ApiReques
     const id = ids[index] as string;
     const key = updateTarget(table, id, idPropertyOf(input.idProperty));
     const checked = checkWrite(table.def, input.properties ?? {});
-    if (key !== undefined && table.isActive(key)) plans.push({ key, ...checked, associations: [] });
+    if (key !== undefined && table.isActive(key)) plans.push({ traceId: traceIdOf(input), key, ...checked, associations: [] });
     else {
       missing.push(id);
       missingProblems.push(...checked.problems);
     }
   });
   // Invalid values fail a whole batch whether or not their record exists.
-  const written = writeBatch(ctx, table, plans, missingProblems);
-  return batchReply(200, now, ctx.now(), written.map(({ version }) => writtenObject(table, version)), missing.length > 0 ? [notFoundIds(table, missing)] : []);
+  const { written, errors } = writeBatch(ctx, table, plans, isMultiStatus(inputs), missingProblems);
+  if (missing.length > 0) errors.push(notFoundIds(table, missing));
+  return batchReply(200, now, ctx.now(), written.map(({ version }) => writtenObject(table, version)), errors);
 }
 
 /** One upsert input: the record its unique value names (updated) or a new one holding that value. */
@@ -175,7 +230,7 @@ function planUpsert(table: ObjectTable, input: Record<string, unknown>, id: stri
   const idValue = idCheck.values[idProperty];
   const key = idValue ? table.findByUnique(idProperty, idValue) : undefined;
   const values = key === undefined && idValue ? { ...checked.values, [idProperty]: idValue } : checked.values;
-  return { key, values, problems, associations: [] };
+  return { traceId: traceIdOf(input), key, values, problems, associations: [] };
 }
 
 export function batchUpsert(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
@@ -184,7 +239,7 @@ export function batchUpsert(ctx: ServerContext, { params, body, now }: ApiReques
   const ids = inputs.map((input, index) => inputId(input, index));
   rejectDuplicateIds(ids);
   const plans = inputs.map((input, index) => planUpsert(table, input, ids[index] as string));
-  const written = writeBatch(ctx, table, plans);
+  const { written, errors } = writeBatch(ctx, table, plans, isMultiStatus(inputs));
   const results = written.map(({ version, isNew }) => ({ ...writtenObject(table, version), new: isNew }));
-  return batchReply(200, now, ctx.now(), results, []);
+  return batchReply(200, now, ctx.now(), results, errors);
 }
