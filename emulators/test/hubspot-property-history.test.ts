@@ -114,6 +114,35 @@ describe('writes', () => {
     });
   });
 
+  it('a write that changes no value leaves the modification time, updatedAt and the history as they were', async () => {
+    const clock = fakeClock();
+    const emu = await emulator({ seed: { contacts: 3 }, now: clock.now });
+    const basicApi = sdk(emu).crm.contacts.basicApi;
+    clock.advance(1_000);
+    const changed = await basicApi.update('1001', { properties: { jobtitle: 'Pilot' } });
+    const time = '2026-01-01T00:00:01.000Z';
+    expect(changed.properties.lastmodifieddate).toBe(time);
+
+    clock.advance(1_000);
+    const email = changed.properties.email!;
+    const same = await basicApi.update('1001', { properties: { jobtitle: 'Pilot', email: email.toUpperCase() } });
+    expect(same.properties.lastmodifieddate).toBe(time);
+    expect(same.updatedAt.toISOString()).toBe(time);
+    const batch = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id: '1001', properties: { jobtitle: 'Pilot' } }] });
+    expect(batch.body.results[0].properties.lastmodifieddate).toBe(time);
+    const upsert = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/upsert', { inputs: [{ id: email, idProperty: 'email', properties: { jobtitle: 'Pilot' } }] });
+    expect(upsert.body.results[0]).toMatchObject({ new: false, updatedAt: time });
+
+    const read = await basicApi.getById('1001', undefined, ['jobtitle', 'lastmodifieddate']);
+    expect(read.propertiesWithHistory?.jobtitle?.map((version) => [version.value, version.timestamp.toISOString(), version.sourceType])[0]).toEqual(['Pilot', time, 'INTEGRATION']);
+    expect(read.propertiesWithHistory?.jobtitle?.filter((version) => version.value === 'Pilot')).toHaveLength(1);
+    expect(read.propertiesWithHistory?.lastmodifieddate?.[0]?.value).toBe(time);
+
+    // The store API's update still counts as a modification: tests use it to mark records modified.
+    clock.advance(1_000);
+    expect(emu.store.update('contacts', '1001', { jobtitle: 'Pilot' }).properties.lastmodifieddate).toBe('2026-01-01T00:00:03.000Z');
+  });
+
   it('the store API writes history as the API does; put() replaces it with the put record', async () => {
     const clock = fakeClock();
     const emu = await emulator({ seed: { companies: 3 }, now: clock.now });

@@ -1,18 +1,15 @@
 /**
- * The CRM v3 endpoints: objects (list, get, create, update, archive), their batch and
- * search endpoints, and properties (paths, bodies and responses as in HubSpot's
- * objects-v3 and properties-v3 OpenAPI documents).
+ * The CRM v3 read endpoints: objects (list, get, archive), batch read and archive, search,
+ * and properties (paths, bodies and responses as in HubSpot's objects-v3 and properties-v3
+ * OpenAPI documents). Creates, updates and upserts are in writes.ts.
  */
-import { applyCreateAssociations, parseCreateAssociations, type CreateAssociation } from './api-v4.js';
-import { HubSpotApiError, notFound, validationError } from './errors.js';
+import { notFound, validationError } from './errors.js';
 import { parseId, type ObjectTable, type Snapshot } from './object-table.js';
 import type { ApiObject } from './record-json.js';
 import { batchReply, decodeCursor, encodeCursor, isObject, JsonBytes, parseBoolean, type ApiRequest, type Reply } from './http.js';
-import type { PropertyValues } from './seed.js';
 import { bodyHistory, hasReadOptions, HISTORY_LIST_MAX_LIMIT, queryNames, queryReadOptions, withReadOptions, type ReadOptions } from './read-options.js';
 import { executeSearch } from './search.js';
 import type { ServerContext } from './server.js';
-import { normalizeWrite } from './values.js';
 
 /** Batch endpoints take at most this many inputs (HubSpot guide: "up to 100"). */
 export const BATCH_MAX_INPUTS = 100;
@@ -34,7 +31,7 @@ function parseListLimit(query: URLSearchParams, withHistory: boolean): number {
   return limit;
 }
 
-function batchInputs(body: unknown): Record<string, unknown>[] {
+export function batchInputs(body: unknown): Record<string, unknown>[] {
   if (!isObject(body) || !Array.isArray(body.inputs)) throw validationError('Invalid input JSON: the request body must be an object with an "inputs" array.');
   if (body.inputs.length > BATCH_MAX_INPUTS) {
     throw validationError(`Too many inputs: ${body.inputs.length}. Batch requests accept at most ${BATCH_MAX_INPUTS} inputs.`, {
@@ -47,7 +44,7 @@ function batchInputs(body: unknown): Record<string, unknown>[] {
   });
 }
 
-function inputId(input: Record<string, unknown>, index: number): string {
+export function inputId(input: Record<string, unknown>, index: number): string {
   const id = input.id;
   if (typeof id === 'string' && id !== '') return id;
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
@@ -62,12 +59,7 @@ function requestProperties(body: Record<string, unknown>): string[] | undefined 
   return body.properties as string[];
 }
 
-/** The properties a write response shows: every property the record has. */
-function writtenObject(table: ObjectTable, snapshot: Snapshot): ApiObject {
-  return table.toApiObject(snapshot, Object.keys(snapshot.props).sort());
-}
-
-function notFoundIds(table: ObjectTable, ids: string[]): Record<string, unknown> {
+export function notFoundIds(table: ObjectTable, ids: string[]): Record<string, unknown> {
   return {
     status: 'error',
     category: 'OBJECT_NOT_FOUND',
@@ -76,31 +68,6 @@ function notFoundIds(table: ObjectTable, ids: string[]): Record<string, unknown>
     errors: [],
     links: {},
   };
-}
-
-function rejectDuplicateIds(ids: string[]): void {
-  const seen = new Set<string>();
-  const duplicates = new Set<string>();
-  for (const id of ids) {
-    const key = id.toLowerCase();
-    if (seen.has(key)) duplicates.add(id);
-    seen.add(key);
-  }
-  if (duplicates.size > 0) throw validationError(`Duplicate IDs found in batch input: [${[...duplicates].join(', ')}]. IDs must be unique`);
-}
-
-/** Rejects a batch whose inputs would give two records the same unique value. */
-function rejectDuplicateUniqueValues(table: ObjectTable, list: PropertyValues[]): void {
-  for (const property of table.def.properties) {
-    if (!property.hasUniqueValue) continue;
-    const seen = new Set<string>();
-    for (const values of list) {
-      const value = values[property.name];
-      if (value === undefined || value === null) continue;
-      if (seen.has(value.toLowerCase())) throw new HubSpotApiError(409, 'CONFLICT', `Duplicate ${property.name} values found in batch input: ${value}`);
-      seen.add(value.toLowerCase());
-    }
-  }
 }
 
 // ---- handlers ----------------------------------------------------------------------------------
@@ -169,24 +136,6 @@ export function getObject(ctx: ServerContext, { params, query }: ApiRequest): Re
   return { status: 200, body: withReadOptions(ctx, table, snapshot, object, options) };
 }
 
-export function createObject(ctx: ServerContext, { params, body }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
-  const values = normalizeWrite(table.def, body.properties);
-  const associations = parseCreateAssociations(ctx, table.def, body.associations, 'associations');
-  const version = table.create(values);
-  applyCreateAssociations(ctx, version.id, associations);
-  return { status: 201, body: writtenObject(table, version) };
-}
-
-export function updateObject(ctx: ServerContext, { params, query, body }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
-  const values = normalizeWrite(table.def, body.properties);
-  const snapshot = findRecord(table, params.id as string, query.get('idProperty'), false);
-  return { status: 200, body: writtenObject(table, table.update(snapshot.id, values)) };
-}
-
 export function archiveObject(ctx: ServerContext, { params }: ApiRequest): Reply {
   const table = ctx.store.table(params.type as string);
   const id = parseId(params.id as string);
@@ -222,76 +171,6 @@ export function batchRead(ctx: ServerContext, { params, query, body, now }: ApiR
     }
   });
   return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);
-}
-
-export function batchCreate(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const inputs = batchInputs(body);
-  // The whole batch is validated first: one bad input fails it and nothing is written.
-  const list = inputs.map((input) => normalizeWrite(table.def, input.properties ?? {}));
-  const associations = inputs.map((input, index) => parseCreateAssociations(ctx, table.def, input.associations, `inputs[${index}].associations`));
-  rejectDuplicateUniqueValues(table, list);
-  for (const values of list) table.assertUnique(values, undefined);
-  const results = list.map((values, index) => {
-    const version = table.create(values);
-    applyCreateAssociations(ctx, version.id, associations[index] as CreateAssociation[]);
-    return writtenObject(table, version);
-  });
-  return batchReply(201, now, ctx.now(), results, []);
-}
-
-export function batchUpdate(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const inputs = batchInputs(body);
-  const parsed = inputs.map((input, index) => {
-    const id = inputId(input, index);
-    const idProperty = typeof input.idProperty === 'string' && input.idProperty !== '' ? input.idProperty : undefined;
-    return { id, idProperty, values: normalizeWrite(table.def, input.properties ?? {}) };
-  });
-  rejectDuplicateIds(parsed.map((input) => input.id));
-  const missing: string[] = [];
-  const found: { key: number; values: PropertyValues }[] = [];
-  for (const input of parsed) {
-    const key = table.resolveId(input.id, input.idProperty);
-    if (key === undefined || !table.isActive(key)) missing.push(input.id);
-    else found.push({ key, values: input.values });
-  }
-  rejectDuplicateUniqueValues(table, found.map((entry) => entry.values));
-  for (const entry of found) table.assertUnique(entry.values, entry.key);
-  const results = found.map((entry) => writtenObject(table, table.update(entry.key, entry.values)));
-  return batchReply(200, now, ctx.now(), results, missing.length > 0 ? [notFoundIds(table, missing)] : []);
-}
-
-export function batchUpsert(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const inputs = batchInputs(body);
-  const parsed = inputs.map((input, index) => {
-    const id = inputId(input, index);
-    const idProperty = input.idProperty;
-    const property = typeof idProperty === 'string' ? table.def.byName.get(idProperty) : undefined;
-    if (!property || !property.hasUniqueValue) {
-      throw validationError(
-        `inputs[${index}].idProperty must name a property with unique values on ${table.def.name} (got ${JSON.stringify(idProperty ?? null)}).`,
-      );
-    }
-    // The id is the unique value itself; it must be valid for the property (an email...).
-    const idValue = normalizeWrite(table.def, { [property.name]: id })[property.name] as string;
-    const values = normalizeWrite(table.def, input.properties ?? {});
-    return { id: idValue, idProperty: property.name, values };
-  });
-  rejectDuplicateIds(parsed.map((input) => input.id));
-  const plan = parsed.map((input) => {
-    const key = table.findByUnique(input.idProperty, input.id);
-    const values = key === undefined ? { ...input.values, [input.idProperty]: input.id } : input.values;
-    return { key, values };
-  });
-  rejectDuplicateUniqueValues(table, plan.map((entry) => entry.values));
-  for (const entry of plan) table.assertUnique(entry.values, entry.key);
-  const results = plan.map(({ key, values }) => {
-    const version = key === undefined ? table.create(values) : table.update(key, values);
-    return { ...writtenObject(table, version), new: key === undefined };
-  });
-  return batchReply(200, now, ctx.now(), results, []);
 }
 
 export function batchArchive(ctx: ServerContext, { params, body }: ApiRequest): Reply {

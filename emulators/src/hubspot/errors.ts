@@ -89,3 +89,32 @@ export function propertyValuesError(problems: PropertyValidationProblem[]): HubS
 export function propertyProblem(name: string, error: string, message: string): PropertyValidationProblem {
   return { isValid: false, message, error, name, localizedErrorMessage: message };
 }
+
+/**
+ * HubSpot's 409 for a unique value (a contact's email, a custom property with unique
+ * values) that another record already holds: "Contact already exists. Existing ID: 123",
+ * body `{status, message, correlationId, category: "CONFLICT"}` (as HubSpot's clients
+ * report it for single and batch creates). Without `existingId` - a value two inputs of
+ * one batch share, where no record held it before - the message stops after "exists"
+ * (assumption: published responses show this shorter message for batch creates, without
+ * saying which case produced it). The noun for objects other than contacts is an
+ * assumption too.
+ */
+export function alreadyExists(singular: string, existingId?: number): HubSpotApiError {
+  const noun = singular.charAt(0) + singular.slice(1).toLowerCase();
+  return new HubSpotApiError(409, 'CONFLICT', existingId === undefined ? `${noun} already exists` : `${noun} already exists. Existing ID: ${existingId}`);
+}
+
+/**
+ * HubSpot's 400 for an update or upsert addressed by a property without unique values
+ * (hs_object_id included), as its users have published it: "Unable to perform
+ * update/upsert by non-unique 0-2 property domain" (some answers add " in portal ID …").
+ */
+export function nonUniqueIdProperty(objectTypeId: string, name: string): HubSpotApiError {
+  return validationError(`Unable to perform update/upsert by non-unique ${objectTypeId} property ${name}`);
+}
+
+/** HubSpot's 400 for a batch that names one record twice (ids, or idProperty values). */
+export function duplicateIds(ids: string[]): HubSpotApiError {
+  return validationError(`Duplicate IDs found in batch input: [${ids.join(', ')}]. IDs must be unique`, { context: { ids } });
+}

@@ -18,7 +18,7 @@
  *   server can prepare the page a client will ask for next while it reads this one.
  */
 import { toIso } from '../shared/iso-time.js';
-import { HubSpotApiError, notFound, validationError } from './errors.js';
+import { alreadyExists, notFound, validationError } from './errors.js';
 import { alwaysReturned, type ObjectTypeDefinition, type PropertyDefinition } from './object-types.js';
 import { PropertyHistory } from './property-history.js';
 import { compileOutputPlan, envelope, seededRecordJson, type ApiObject, type OutputPlan } from './record-json.js';
@@ -74,6 +74,12 @@ export interface PageJson {
   readonly nextMinId?: number;
   /** The table's generation the page was built at: any write makes it stale. */
   readonly generation: number;
+}
+
+/** True when two property sets hold the same values. */
+function sameValues(a: PropertyValues, b: PropertyValues): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((name) => b[name] === a[name]);
 }
 
 /** Parses a record id: HubSpot ids are positive integers (sent as strings). */
@@ -384,17 +390,21 @@ export class ObjectTable {
     return this.findByUnique(idProperty, idOrValue);
   }
 
-  /** Throws 409 CONFLICT if a unique value in `values` belongs to another active record. */
-  assertUnique(values: PropertyValues, selfId: number | undefined): void {
+  /** The id of another active record that holds a unique value of `values`, if any. */
+  conflictingRecord(values: PropertyValues, selfId: number | undefined): number | undefined {
     for (const property of this.uniqueProperties) {
       const value = values[property.name];
       if (value === undefined || value === null) continue;
       const existing = this.findByUnique(property.name, value);
-      if (existing !== undefined && existing !== selfId) {
-        const noun = this.def.singular.charAt(0) + this.def.singular.slice(1).toLowerCase();
-        throw new HubSpotApiError(409, 'CONFLICT', `${noun} already exists. Existing ID: ${existing}`);
-      }
+      if (existing !== undefined && existing !== selfId) return existing;
     }
+    return undefined;
+  }
+
+  /** Throws 409 CONFLICT if a unique value in `values` belongs to another active record. */
+  assertUnique(values: PropertyValues, selfId: number | undefined): void {
+    const existing = this.conflictingRecord(values, selfId);
+    if (existing !== undefined) throw alreadyExists(this.def.singular, existing);
   }
 
   private reindexUnique(previous: Snapshot | undefined, next: Version): void {
@@ -481,7 +491,14 @@ export class ObjectTable {
     return this.commit(id, props, createdAt, now, null, now, false);
   }
 
-  update(id: number, values: PropertyValues): Version {
+  /**
+   * Writes `values` over a record. A write that changes no value leaves the record as it
+   * was: no new version, no history, no modification bump. HubSpot keeps no history for
+   * unchanged values; whether it still bumps the modification property is unconfirmed -
+   * the emulator does not. `touch` bumps it all the same (the store API's update, with
+   * which tests mark a record modified).
+   */
+  update(id: number, values: PropertyValues, options: { touch?: boolean } = {}): Version {
     const current = this.materialize(id);
     if (!current || current.archivedAt !== null) throw notFound();
     this.assertUnique(values, id);
@@ -495,6 +512,7 @@ export class ObjectTable {
     const createdAt = created ? parseDateTime(created) : current.createdAt;
     props.hs_object_id = String(id);
     props[this.creationProperty] = props[this.creationProperty] ?? toIso(createdAt);
+    if (!options.touch && sameValues(current.props, props)) return current;
     props[this.modificationProperty] = toIso(now);
     this.history.changed(current, props, now);
     return this.commit(id, props, createdAt, now, null, now, false);

@@ -1,25 +1,11 @@
 /**
  * The HTTP side of the emulator: routing, auth, scopes, rate limits, fault injection and
- * the request pipeline. The endpoint handlers are in api-v3.ts and api-v4.ts.
+ * the request pipeline. The endpoint handlers are in api-v3.ts, writes.ts and api-v4.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody } from '../shared/request-body.js';
-import {
-  archiveObject,
-  batchArchive,
-  batchCreate,
-  batchRead,
-  batchUpdate,
-  batchUpsert,
-  createObject,
-  getObject,
-  getProperty,
-  listObjects,
-  listProperties,
-  search,
-  updateObject,
-} from './api-v3.js';
+import { archiveObject, batchArchive, batchRead, getObject, getProperty, listObjects, listProperties, search } from './api-v3.js';
 import {
   associationLabels,
   associationsBatchRead,
@@ -42,6 +28,7 @@ import type { ObjectTypeDefinition } from './object-types.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { ApiObject } from './record-json.js';
 import type { HubSpotStore } from './store.js';
+import { batchCreate, batchUpdate, batchUpsert, createObject, updateObject } from './writes.js';
 
 /** Request counters. */
 export interface EmulatorStats {

@@ -54,8 +54,9 @@ export interface StoreOptions {
  * Direct access to the emulated CRM, without HTTP, auth or rate limits. `type` is an
  * object name ('contacts', 'appointments'), a type id ('0-1', '2-1234567') or a custom
  * object's fully qualified name ('p12345678_appointments'). Writes (create/update/archive/restore)
- * behave exactly like their HTTP counterparts - same validation, timestamps and search
- * lag - except put(), which stores a raw record as given.
+ * behave like their HTTP counterparts - same validation, timestamps and search lag -
+ * except that update() always bumps the modification time (an API write that changes no
+ * value does not), and put(), which stores a raw record as given.
  */
 export class HubSpotStore {
   /** The portal id in custom objects' fully qualified names. */
@@ -143,7 +144,8 @@ export class HubSpotStore {
     const table = this.table(type);
     const key = parseId(id);
     if (key === undefined) throw notFound();
-    return table.toRecord(table.update(key, normalizeWrite(table.def, properties)));
+    // Always a modification, even when no value changes (unlike an API write): tests use it to mark records modified.
+    return table.toRecord(table.update(key, normalizeWrite(table.def, properties), { touch: true }));
   }
 
   archive(type: string, id: string | number): void {

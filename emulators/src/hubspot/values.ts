@@ -109,17 +109,23 @@ function normalizeValue(objectType: ObjectTypeDefinition, property: PropertyDefi
   }
 }
 
+/** A write's `properties` checked: the values to store, and every problem found (none: all valid). */
+export interface CheckedWrite {
+  values: PropertyValues;
+  problems: PropertyValidationProblem[];
+}
+
 /**
- * Validates a write's `properties` object: every name must be a defined, writable
- * property and every value valid for its type. Throws one VALIDATION_ERROR listing all
- * problems (nothing is written), like HubSpot.
+ * Checks a write's `properties` object: every name must be a defined, writable property
+ * and every value valid for its type. Problems are returned, not thrown, so a batch can
+ * report them per input; a `properties` that is not an object is a 400 for the request.
  */
-export function normalizeWrite(objectType: ObjectTypeDefinition, input: unknown): PropertyValues {
-  if (input === undefined) return {};
+export function checkWrite(objectType: ObjectTypeDefinition, input: unknown): CheckedWrite {
+  if (input === undefined) return { values: {}, problems: [] };
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw validationError('Invalid input JSON: "properties" must be an object of property names to string values.');
   }
-  const out: PropertyValues = {};
+  const values: PropertyValues = {};
   const problems: PropertyValidationProblem[] = [];
   for (const [name, raw] of Object.entries(input as Record<string, unknown>)) {
     const property = objectType.byName.get(name);
@@ -133,8 +139,17 @@ export function normalizeWrite(objectType: ObjectTypeDefinition, input: unknown)
     }
     const value = normalizeValue(objectType, property, raw);
     if (value !== null && typeof value === 'object') problems.push(value);
-    else out[name] = value;
+    else values[name] = value;
   }
+  return { values, problems };
+}
+
+/**
+ * Validates a write's `properties` object (see checkWrite). Throws one VALIDATION_ERROR
+ * listing all problems (nothing is written), like HubSpot.
+ */
+export function normalizeWrite(objectType: ObjectTypeDefinition, input: unknown): PropertyValues {
+  const { values, problems } = checkWrite(objectType, input);
   if (problems.length > 0) throw propertyValuesError(problems);
-  return out;
+  return values;
 }
