@@ -166,7 +166,10 @@ export interface RecordWrite {
   /** Names the write in the outcomes (the caller's outbox id); unique within one call. */
   key: string;
   operation: 'create' | 'update';
-  /** update: the record's id. create: the id to give the record, where the CRM takes one (a Dataverse primary key). */
+  /**
+   * update: the record's id. create: the id to give the record, where the CRM takes one (a
+   * Dataverse primary key; without one the Dynamics 365 writer gives the row a new GUID).
+   */
   recordId?: string;
   properties: Record<string, WriteValue>;
   /** The row version the write was planned against (a Dataverse @odata.etag): a row changed since answers `stale`. */
