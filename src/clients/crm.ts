@@ -38,8 +38,8 @@ export interface ConnectOptions {
 
 /**
  * What crmsync does with a CRM once connected. Each capability is a member of its own:
- * reading an object (`reader`), describing and checking one, reading associations; writing
- * batches of records is the next, beside `reader`.
+ * reading an object (`reader`), writing batches of records (`writer`), describing and
+ * checking one, reading associations.
  */
 export interface CrmConnection {
   /** Where every request goes: what stored links and cursors must belong to before a run uses them. */
@@ -48,6 +48,14 @@ export interface CrmConnection {
   readonly metrics: RequestMetrics;
   /** Reads one object as mapped in mappings.yaml. */
   reader(mapping: ObjectMapping): RecordSource;
+  /** Creates and updates records in batches, with one outcome per record. */
+  readonly writer: RecordWriter;
+  /**
+   * When each of `properties` last changed, per record (ISO-8601), for CRMs that keep a
+   * history of every property (HubSpot): what "the most recent value wins" compares. A
+   * property never set, and a record the CRM does not have, are absent.
+   */
+  changeTimes?(mapping: ObjectMapping, ids: string[], properties: string[]): Promise<Map<string, Record<string, string>>>;
   /** The object's properties (columns), described alike for every CRM. Unknown objects fail with a message saying so. */
   describe(remoteName: string): Promise<ObjectDescription>;
   /** One line per way the mapping does not fit the live object (unknown object or property, type, key); none when it fits. */
@@ -148,4 +156,60 @@ export interface AssociationReader {
   /** Most "from" records one read takes. */
   readonly batchLimit: number;
   read(from: ObjectMapping, to: ObjectMapping, fromIds: string[]): Promise<Association[]>;
+}
+
+/** A value as a write sends it, in the CRM's own form; null clears the property. */
+export type WriteValue = string | number | boolean | null;
+
+/** One record's write to one CRM, in the CRM's property names and value forms. */
+export interface RecordWrite {
+  /** Names the write in the outcomes (the caller's outbox id); unique within one call. */
+  key: string;
+  operation: 'create' | 'update';
+  /**
+   * update: the record's id. create: the id to give the record, where the CRM takes one (a
+   * Dataverse primary key; without one the Dynamics 365 writer gives the row a new GUID).
+   */
+  recordId?: string;
+  properties: Record<string, WriteValue>;
+  /** The row version the write was planned against (a Dataverse @odata.etag): a row changed since answers `stale`. */
+  etag?: string;
+  /**
+   * create: a property with unique values (a contact's email) whose value in `properties`
+   * finds the record if it exists, so that a create repeated after a crash finds the record
+   * it made instead of making a second one (HubSpot).
+   */
+  idProperty?: string;
+}
+
+/** What became of one write. Every write of a call gets exactly one. */
+export type WriteOutcome =
+  | { key: string; status: 'done'; recordId: string; created: boolean; requestId?: string }
+  /** The row changed after the version the write was planned against; nothing was written. */
+  | { key: string; status: 'stale'; recordId: string; requestId?: string }
+  /** A create found the record already there (a unique value or the given id is taken): `recordId` is that record. */
+  | { key: string; status: 'exists'; recordId: string; requestId?: string }
+  /** Not written for a passing reason (rate limits, outages, no answer) after the retries: try again later. */
+  | { key: string; status: 'retry'; error: string; requestId?: string }
+  /**
+   * The CRM will never take the write as it is (an invalid value, an unknown option, a
+   * read-only property, a deleted record). `httpStatus` is absent when it was never sent.
+   */
+  | { key: string; status: 'refused'; error: string; httpStatus?: number; requestId?: string };
+
+/**
+ * Writes records of one object in batches. A record's failure is its outcome, never an
+ * exception; what stops every write (credentials, an object the CRM does not know) throws,
+ * as the readers do.
+ */
+export interface RecordWriter {
+  /** Most writes one batch request carries; `write` takes any number and splits them. */
+  readonly batchLimit: number;
+  write(mapping: ObjectMapping, writes: RecordWrite[]): Promise<WriteOutcome[]>;
+}
+
+/** Outcomes are matched to writes by key: a call with two writes of one key is a mistake of its caller. */
+export function checkWriteKeys(writes: RecordWrite[]): void {
+  const keys = new Set(writes.map((write) => write.key));
+  if (keys.size !== writes.length) throw new Error('every write of one call needs a key of its own');
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import type { DynamicsSettings } from '../../config/env.js';
 import { ApiError, AuthError } from '../../errors.js';
@@ -6,8 +7,8 @@ import { RollingWindowLimiter } from '../http/rate-limiter.js';
 import { JsonApi, bodyExcerpt, errorBody, type Reply } from '../http/request.js';
 import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
 import { createDispatcher, DynamicsTokenProvider } from './auth.js';
+import { batchBody, batchResponses, type BatchRequest, type BatchResponse } from './batch.js';
 import { DYNAMICS_MAX_PAGE_SIZE, SERVICE_PROTECTION } from './limits.js';
-
 
 export const WEB_API_PATH = '/api/data/v9.2';
 
@@ -67,8 +68,27 @@ function connectionFor(settings: DynamicsSettings): Connection {
   return connection;
 }
 
-interface DataverseErrorBody {
+export interface DataverseErrorBody {
   error?: { code?: string; message?: string };
+}
+
+/** A request to the Web API: a GET of a query, or the POST of a batch. */
+interface WebApiRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** The answer to a batch: a response per request, in request order. */
+export interface BatchAnswer {
+  responses: BatchResponse[];
+  requestId?: string;
+}
+
+/** Dataverse names each request it answers in these headers; support asks for the id. */
+export function requestIdOf(reply: { header(name: string): string | undefined }): string | undefined {
+  return reply.header('x-ms-service-request-id') ?? reply.header('req_id');
 }
 
 /**
@@ -107,6 +127,31 @@ export class DynamicsClient {
       // OData option names keep their $; values are percent-encoded (spaces, quotes, colons).
       .map(([name, value]) => `${name}=${encodeURIComponent(value)}`);
     return `${this.settings.resourceUrl}${WEB_API_PATH}/${entitySet}${parts.length ? `?${parts.join('&')}` : ''}`;
+  }
+
+  /** The URL of one row, e.g. rowUrl('contacts', '<guid>'). */
+  rowUrl(entitySet: string, id: string): string {
+    return `${this.collectionUrl(entitySet)}(${id})`;
+  }
+
+  /**
+   * Sends requests that do not depend on each other as one $batch. Dataverse runs each on
+   * its own and answers every one (odata.continue-on-error); throttling and outages of the
+   * whole batch go through the retry policy.
+   */
+  async batch(operation: string, requests: BatchRequest[]): Promise<BatchAnswer> {
+    const boundary = `batch_${randomUUID()}`;
+    const answer = await this.call(
+      operation,
+      {
+        method: 'POST',
+        url: `${this.settings.resourceUrl}${WEB_API_PATH}/$batch`,
+        headers: { 'content-type': `multipart/mixed; boundary=${boundary}`, prefer: 'odata.continue-on-error' },
+        body: batchBody(requests, boundary),
+      },
+      (reply) => ({ responses: batchResponses(reply.header('content-type'), reply.text), requestId: requestIdOf(reply) }),
+    );
+    return answer as BatchAnswer;
   }
 
   /**
@@ -169,26 +214,32 @@ export class DynamicsClient {
   }
 
   private get(operation: string, url: string, headers: Record<string, string> = {}): Promise<unknown> {
+    return this.call(operation, { method: 'GET', url, headers });
+  }
+
+  private call(operation: string, webRequest: WebApiRequest, parse?: (reply: Reply) => unknown): Promise<unknown> {
     const { limiter, tokens } = this.connection;
     return this.api.request(operation, {
       limiter,
       send: async () => {
-        const reply = await this.send(url, headers, await tokens.token());
-        return reply.status === 401 ? this.send(url, headers, await tokens.token(true)) : reply;
+        const reply = await this.send(webRequest, await tokens.token());
+        return reply.status === 401 ? this.send(webRequest, await tokens.token(true)) : reply;
       },
       observe: (reply) => {
         const remaining = reply.header('x-ms-ratelimit-burst-remaining-xrm-requests');
         if (remaining !== undefined) limiter.reconcile(Number(remaining));
       },
-      failure: (reply) => this.failure(operation, reply),
+      failure: (reply) => this.failure(operation, reply, webRequest.method === 'POST'),
+      parse,
     });
   }
 
-  private async send(url: string, headers: Record<string, string>, token: string): Promise<Reply> {
+  private async send({ method, url, headers, body }: WebApiRequest, token: string): Promise<Reply> {
     this.metrics.requests++;
     try {
       const response = await request(url, {
-        method: 'GET',
+        method,
+        body,
         dispatcher: this.connection.dispatcher,
         headers: {
           authorization: `Bearer ${token}`,
@@ -213,7 +264,7 @@ export class DynamicsClient {
   }
 
   /** Dataverse's error responses, classified: what to retry and what to tell the user. */
-  private failure(operation: string, reply: Reply): Error {
+  private failure(operation: string, reply: Reply, writes: boolean): Error {
     const body = errorBody<DataverseErrorBody>(reply);
     const code = body.error?.code ?? '';
     const message = body.error?.message ?? bodyExcerpt(reply);
@@ -232,7 +283,7 @@ export class DynamicsClient {
       );
     }
     if (status === 403) {
-      return new AuthError(`Dynamics 365 refused ${operation} (403 ${code}): give the application user a security role that can read this table (${message})`);
+      return new AuthError(`Dynamics 365 refused ${operation} (403 ${code}): give the application user a security role that can ${writes ? 'write' : 'read'} this table (${message})`);
     }
     if (status === 400 && /change ?tracking|track-changes/i.test(message)) {
       return new ApiError(`${operation}: ${message}; turn on "Track changes" for the table, or set change_tracking: false for this object in mappings.yaml`, status);

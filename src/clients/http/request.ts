@@ -18,6 +18,8 @@ export interface Exchange {
   observe?(reply: Reply): void;
   /** What an unsuccessful answer means: the CRM's own table, after transientFailure. */
   failure(reply: Reply): Error;
+  /** What a successful answer holds: its JSON body unless told otherwise. A TransientError if it cannot be read. */
+  parse?(reply: Reply): unknown;
 }
 
 /** A CRM's JSON API as its client uses it: the one retry policy, the request counters, and the request loop. */
@@ -34,7 +36,7 @@ export class JsonApi {
     return this.options.retry ?? DEFAULT_RETRY_POLICY;
   }
 
-  /** Sends a request through its rate limiter and the retry policy and returns its JSON body. */
+  /** Sends a request through its rate limiter and the retry policy and returns its body, parsed. */
   request(operation: string, exchange: Exchange): Promise<unknown> {
     const { policy, metrics } = this;
     return withRetry(
@@ -45,7 +47,7 @@ export class JsonApi {
         const reply = await withTimeout(exchange.send(), policy.timeoutMs);
         if (reply.status < 200 || reply.status >= 300) throw exchange.failure(reply);
         exchange.observe?.(reply);
-        return parseJson(reply.text, this.name);
+        return exchange.parse ? exchange.parse(reply) : parseJson(reply.text, this.name);
       },
       { policy, metrics, onRetry: this.options.onRetry },
     );

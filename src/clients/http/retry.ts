@@ -12,6 +12,9 @@ export class TransientError extends Error {
   }
 }
 
+/** Transient failures outlasted every retry: the API may well answer later. */
+export class RetriesExhaustedError extends ApiError {}
+
 export interface RetryPolicy {
   /** Retries after the first attempt; the run fails once they are used up. */
   retries: number;
@@ -79,7 +82,7 @@ export async function withRetry<T>(
     );
   } catch (error) {
     if (error instanceof TransientError) {
-      throw new ApiError(`${operation} still failing after ${policy.retries + 1} attempts: ${error.message}`);
+      throw new RetriesExhaustedError(`${operation} still failing after ${policy.retries + 1} attempts: ${error.message}`);
     }
     throw error;
   }

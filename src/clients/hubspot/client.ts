@@ -1,7 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import { HUBSPOT_API_URL, type HubSpotSettings } from '../../config/env.js';
 import { ApiError, AuthError, UnknownObjectError } from '../../errors.js';
-import { JsonApi, bodyExcerpt, errorBody, redact, type Reply } from '../http/request.js';
+import { JsonApi, bodyExcerpt, errorBody, parseJson, redact, type Reply } from '../http/request.js';
 import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
 import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, limitersFor, observeRateLimit, type HubSpotLimiters } from './limits.js';
 
@@ -43,6 +43,34 @@ export interface PropertyDefinition {
   calculated?: boolean;
   modificationMetadata?: { readOnlyValue?: boolean };
   options?: { value: string; label?: string; hidden?: boolean }[];
+}
+
+/** A batch create, update or upsert: the inputs as HubSpot takes them. */
+export type BatchAction = 'create' | 'update' | 'upsert';
+
+export interface BatchWriteInput {
+  id?: string;
+  idProperty?: string;
+  properties: Record<string, string>;
+  objectWriteTraceId: string;
+}
+
+/**
+ * HubSpot's answer to a batch write: 200/201 (all written), 207 (some failed: `errors`),
+ * or a 400/409 refusing the whole batch (`body` is then the error).
+ */
+export interface BatchWriteAnswer {
+  status: number;
+  body: unknown;
+  /** X-HubSpot-Correlation-Id: what HubSpot's support asks for. */
+  requestId?: string;
+}
+
+/** A 400 or 409 answering a batch write: some of its records, not the request, are what HubSpot refuses. */
+class BatchRefused extends Error {
+  constructor(readonly answer: BatchWriteAnswer) {
+    super(`HubSpot refused the batch (${answer.status})`);
+  }
 }
 
 /** HubSpot's JSON error shape: { status: "error", message, correlationId, category?, ... }. */
@@ -93,11 +121,38 @@ export class HubSpotClient {
     return this.call(`search ${objectType}`, { method: 'POST', path: `/crm/v3/objects/${encodeURIComponent(objectType)}/search`, body }).then(toPage);
   }
 
-  /** Up to 100 records by id; ids that are unknown or archived are left out (HubSpot answers 207). */
-  async batchRead(objectType: string, ids: string[], properties: string[]): Promise<unknown[]> {
-    const body = { inputs: ids.map((id) => ({ id })), properties };
+  /**
+   * Up to 100 records by id (50 with `propertiesWithHistory`); ids that are unknown or
+   * archived are left out (HubSpot answers 207).
+   */
+  async batchRead(objectType: string, ids: string[], properties: string[], propertiesWithHistory?: string[]): Promise<unknown[]> {
+    const body = { inputs: ids.map((id) => ({ id })), properties, ...(propertiesWithHistory ? { propertiesWithHistory } : {}) };
     const reply = (await this.call(`batch read ${objectType}`, { method: 'POST', path: `/crm/v3/objects/${encodeURIComponent(objectType)}/batch/read`, body })) as { results?: unknown[] };
     return reply.results ?? [];
+  }
+
+  /**
+   * One batch create, update or upsert of up to 100 inputs. Rate limits, outages and lost
+   * answers go through the retry policy; a 400 or 409 is answered, not thrown, for the
+   * caller to tell which records it concerns.
+   */
+  async writeBatch(objectType: string, action: BatchAction, inputs: BatchWriteInput[]): Promise<BatchWriteAnswer> {
+    const path = `/crm/v3/objects/${encodeURIComponent(objectType)}/batch/${action}`;
+    try {
+      const answer = await this.call(`batch ${action} ${objectType}`, { method: 'POST', path, body: { inputs } }, { writes: true, parse: (reply) => this.answerOf(reply) });
+      return answer as BatchWriteAnswer;
+    } catch (error) {
+      if (error instanceof BatchRefused) return error.answer;
+      throw error;
+    }
+  }
+
+  /**
+   * An answer to a batch write, without the token anywhere in it. One that cannot be read
+   * (cut off) is a TransientError: a refusal nobody can read is no refusal of any record.
+   */
+  private answerOf(reply: Reply): BatchWriteAnswer {
+    return { status: reply.status, body: parseJson(this.redact(reply.text), 'HubSpot'), requestId: reply.header('x-hubspot-correlation-id') };
   }
 
   /**
@@ -125,7 +180,11 @@ export class HubSpotClient {
     return body.results;
   }
 
-  private call(operation: string, request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<unknown> {
+  private call(
+    operation: string,
+    request: { method: string; path: string; qs?: Record<string, string>; body?: unknown },
+    options: { writes?: boolean; parse?: (reply: Reply) => unknown } = {},
+  ): Promise<unknown> {
     const isSearch = request.path.endsWith('/search');
     const limiter = isSearch ? this.limiters.search : this.limiters.general;
     return this.api.request(operation, {
@@ -133,7 +192,8 @@ export class HubSpotClient {
       send: () => this.send(request),
       // A 429's headers describe the exhausted window; the retry waits for that instead.
       observe: isSearch ? undefined : (reply) => observeRateLimit(limiter, reply),
-      failure: (reply) => this.failure(operation, request.path, reply),
+      failure: (reply) => this.failure(operation, request.path, reply, options.writes === true),
+      parse: options.parse,
     });
   }
 
@@ -150,7 +210,7 @@ export class HubSpotClient {
   }
 
   /** HubSpot's error responses, classified: what to retry and what to tell the user. */
-  private failure(operation: string, path: string, reply: Reply): Error {
+  private failure(operation: string, path: string, reply: Reply, writes: boolean): Error {
     const body = errorBody<HubSpotErrorBody>(reply);
     const message = this.redact(body.message ?? bodyExcerpt(reply));
     // Without Retry-After: the secondly (search) limit frees within a second, the
@@ -170,7 +230,7 @@ export class HubSpotClient {
     }
     if (status === 403) {
       const scopes = body.errors?.flatMap((error) => error.context?.requiredGranularScopes ?? error.context?.requiredScopes ?? []) ?? [];
-      const missing = scopes.length ? `grant the private app the scope ${scopes.join(' or ')}` : 'grant the private app the read scope for this object';
+      const missing = scopes.length ? `grant the private app the scope ${scopes.join(' or ')}` : `grant the private app the ${writes ? 'write' : 'read'} scope for this object`;
       return new AuthError(`HubSpot refused ${operation} (403 ${body.category ?? 'forbidden'}): HUBSPOT_ACCESS_TOKEN lacks a scope; ${missing}`);
     }
     if (isWrongEndpoint(path, status, body)) {
@@ -182,6 +242,7 @@ export class HubSpotClient {
     if (status === 400 && body.message?.startsWith('Unable to infer object type from') === true) {
       return new UnknownObjectError(`${operation}: HubSpot answered ${status} (${message}); check object_type in mappings.yaml`, status);
     }
+    if (writes && (status === 400 || status === 409)) return new BatchRefused(this.answerOf(reply));
     return this.api.rejected(operation, reply, body.category ?? '', message);
   }
 
@@ -194,7 +255,7 @@ export class HubSpotClient {
  * Endpoints HubSpot has for every object type, known or not: it answers a type it does not
  * know with 400 "Unable to infer object type from: <type>", never with 404.
  */
-const ENDPOINTS_OF_EVERY_TYPE = [/^\/crm\/v3\/objects\/[^/]+(\/search|\/batch\/read)?$/, /^\/crm\/v3\/properties\/[^/]+$/, /^\/crm\/v4\/associations\/[^/]+\/[^/]+\/batch\/read$/];
+const ENDPOINTS_OF_EVERY_TYPE = [/^\/crm\/v3\/objects\/[^/]+(\/search|\/batch\/(read|create|update|upsert))?$/, /^\/crm\/v3\/properties\/[^/]+$/, /^\/crm\/v4\/associations\/[^/]+\/[^/]+\/batch\/read$/];
 
 /**
  * Whether a 404 says the request went somewhere other than HubSpot's API (a wrong

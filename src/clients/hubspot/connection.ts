@@ -6,6 +6,7 @@ import { HUBSPOT_ASSOCIATIONS_BATCH_LIMIT } from './limits.js';
 import { checkMapping, describeObject } from './properties.js';
 import { HubSpotReader } from './reader.js';
 import { draftEntry } from './scaffold.js';
+import { changeTimes, HubSpotWriter } from './writer.js';
 
 /** HubSpot behind the one interface every CRM implements. */
 export function connectHubSpot(settings: HubSpotSettings, options: ConnectOptions = {}): CrmConnection {
@@ -14,6 +15,8 @@ export function connectHubSpot(settings: HubSpotSettings, options: ConnectOption
     origin: { url: settings.baseUrl, name: 'HUBSPOT_BASE_URL' },
     metrics: client.metrics,
     reader: (mapping) => new HubSpotReader(client, mapping),
+    writer: new HubSpotWriter(client),
+    changeTimes: (mapping, ids, properties) => changeTimes(client, mapping, ids, properties),
     describe: (objectType) => describeObject(client, objectType),
     check: (mapping) => checkMapping(client, mapping),
     draft: draftEntry,
