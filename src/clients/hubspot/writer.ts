@@ -94,7 +94,9 @@ export class HubSpotWriter implements RecordWriter {
     const lookup = inputLookup(pending);
     let unmatchedResults = 0;
     for (const result of results) {
-      const entry = result.id === undefined ? undefined : lookup.result(result);
+      const matched = result.id === undefined ? undefined : lookup.result(result);
+      // A plain create's result echoes no trace id: it is the unanswered input whose values it holds.
+      const entry = matched ?? (action === 'create' && result.id !== undefined ? pending.find((candidate) => !outcomes.has(candidate.write.key) && holds(result, candidate)) : undefined);
       if (entry && !outcomes.has(entry.write.key)) outcomes.set(entry.write.key, done(entry, action, result, requestId));
       else unmatchedResults++;
     }
@@ -135,6 +137,11 @@ export class HubSpotWriter implements RecordWriter {
     const half = Math.ceil(pending.length / 2);
     return [...(await this.send(objectType, action, pending.slice(0, half))), ...(await this.send(objectType, action, pending.slice(half)))];
   }
+}
+
+/** Whether a created record holds every value its input set (HubSpot may change a value's case, as it does emails'). */
+function holds(result: BatchResult, entry: Pending): boolean {
+  return Object.entries(entry.input.properties).every(([name, value]) => String(result.properties?.[name] ?? '').trim().toLowerCase() === value.trim().toLowerCase());
 }
 
 /** When each property of each record last changed: the newest timestamp of its history. */
