@@ -5,5 +5,5 @@ export function contentHash(json: string): string {
   return createHash('sha1').update(json).digest('base64');
 }
 
-/** Migrations call it by this name: record_versions' hashes of rows written before versions were kept. */
+/** Migrations call it by this name: the fields_hash of rows written before versions were kept. */
 export const CONTENT_HASH_SQL_FUNCTION = 'crmsync_content_hash';

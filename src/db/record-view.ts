@@ -1,5 +1,6 @@
 import type { FieldProblem } from '../records.js';
 import type { Store } from './database.js';
+import { VERSIONS_VIEW } from './schema-names.js';
 
 /** One record of one object from one source: records' primary key. */
 export interface RecordKey {
@@ -152,7 +153,7 @@ function associationCounts(store: Store, key: RecordKey): Record<string, number>
 function recordVersions(store: Store, key: RecordKey): StoredVersion[] {
   const rows = store.sqlite
     .prepare(
-      `SELECT valid_from AS validFrom, valid_to AS validTo, run_id AS runId, fields_json AS fieldsJson FROM record_versions
+      `SELECT valid_from AS validFrom, valid_to AS validTo, run_id AS runId, fields_json AS fieldsJson FROM ${VERSIONS_VIEW}
        WHERE source = @source AND object_type = @objectType AND source_id = @sourceId ORDER BY valid_from`,
     )
     .all(key) as (Omit<StoredVersion, 'fields'> & { fieldsJson: string })[];

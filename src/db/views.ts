@@ -2,6 +2,7 @@ import type { ObjectMapping } from '../config/load.js';
 import { historyViewName } from '../config/view-names.js';
 import { UsageError } from '../errors.js';
 import type { Store } from './database.js';
+import { VERSIONS_VIEW } from './schema-names.js';
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -19,7 +20,7 @@ export function viewSql(object: ObjectMapping): string {
 export function historyViewSql(object: ObjectMapping): string {
   return (
     `CREATE VIEW ${quote(historyViewName(object.table))} AS SELECT source_id AS id, ${fieldColumns(object)}, ` +
-    `valid_from, valid_to, is_current, content_hash, run_id FROM record_versions ` +
+    `valid_from, valid_to, is_current, content_hash, run_id FROM ${VERSIONS_VIEW} ` +
     `WHERE source = ${literal(object.source)} AND object_type = ${literal(object.name)}`
   );
 }
