@@ -14,7 +14,8 @@ export function addSyncFlags(command: Command): Command {
     .option('--full', 'read every record instead of only changes since the last run', false)
     .option('--since <date>', 'read records modified since YYYY-MM-DD or an ISO-8601 date-time (UTC unless an offset is given)')
     .option('--dry-run', 'do everything except commit: the database file is left untouched', false)
-    .option('--force-overwrite', 'read everything and replace local rows even when unchanged or newer', false)
+    .option('--force-overwrite', 'read everything and replace local rows even when unchanged or newer (two-way: write every field the rules allow)', false)
+    .option('--two-way', 'keep HubSpot and Dynamics 365 alike both ways, as the two_way: block of each object in mappings.yaml says', false)
     .addOption(new Option('--source <crm>', 'CRM to read from').choices(SOURCES).default(DEFAULT_SOURCE))
     .option('--batch-size <n>', `records per API page (default: the largest page the API allows; ${allConnectors().map(pageSizes).join('; ')})`)
     .addOption(new Option('--max-records <n>', 'stop after this many records (0 = no limit)').default('0'))
@@ -59,6 +60,7 @@ function syncFlagsSchema(z: typeof Zod) {
     since: z.string().optional(),
     dryRun: z.boolean().default(false),
     forceOverwrite: z.boolean().default(false),
+    twoWay: z.boolean().default(false),
     batchSize: z.string().optional(),
     maxRecords: wholeNumber('--max-records', 0),
     debug: z.boolean().default(false),

@@ -1,4 +1,5 @@
-import { displayName } from '../config/sources.js';
+import { CRM_NAMES, displayName, type SourceName } from '../config/sources.js';
+import type { TwoWaySummary } from '../engines/two-way/two-way-engine.js';
 import type { OutstandingRejection } from '../db/rejections.js';
 import type { PageCounts, SyncHistoryRow } from '../db/sync-history.js';
 import type { ProgressListener, RunResult } from '../engines/run-lifecycle.js';
@@ -73,10 +74,30 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
         `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${count(result.metrics.requests, 'request', 'requests')}, ${count(result.metrics.retries, 'retry', 'retries')})`,
     );
     if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);
+    if (result.twoWay) for (const line of twoWayLines(result.twoWay, result.dryRun)) out(`${''.padEnd(width)} ${line}`);
     if (result.rejectedOutstanding > 0) {
       out(`${''.padEnd(width)} ${count(result.rejectedOutstanding, 'record', 'records')} whose latest version was rejected, by this run or an earlier one (crmsync history lists them)`);
     }
   }
+}
+
+function twoWayLines(summary: TwoWaySummary, dryRun: boolean): string[] {
+  const crm = (side: SourceName) =>
+    `${CRM_NAMES[side]}: ${summary.created[side]} created, ${summary.updated[side]} updated, ${summary.deleted[side]} deleted (${count(summary.writeRequests[side], 'request', 'requests')})`;
+  const lines = [`${summary.pairsMerged} pairs merged, ${summary.linked} newly linked, ${summary.unmatched} unmatched (crmsync links <object> --unmatched)`];
+  if (dryRun) {
+    const planned = new Map<string, number>();
+    for (const write of summary.planned ?? []) planned.set(`${CRM_NAMES[write.crm]} ${write.operation}`, (planned.get(`${CRM_NAMES[write.crm]} ${write.operation}`) ?? 0) + 1);
+    lines.push(`would write: ${[...planned].map(([what, n]) => `${what} ${n}`).join(', ') || 'nothing'} (--json lists every write)`);
+  } else lines.push(`${crm('hubspot')}; ${crm('dynamics')}`);
+  const waiting = [
+    summary.conflictsOpen > 0 && `${count(summary.conflictsOpen, 'conflict', 'conflicts')} open (${summary.conflictsOpened} new; crmsync conflicts)`,
+    summary.writesWaiting > 0 && `${count(summary.writesWaiting, 'write', 'writes')} waiting to be sent again`,
+    summary.writesDead > 0 && `${count(summary.writesDead, 'write', 'writes')} refused (crmsync history lists them)`,
+    summary.valueErrors > 0 && `${count(summary.valueErrors, 'value', 'values')} with no counterpart on the other side, not written`,
+    summary.keptAfterDeletion > 0 && `${count(summary.keptAfterDeletion, 'pair', 'pairs')} with one side deleted, the other kept`,
+  ].filter((line): line is string => typeof line === 'string');
+  return [...lines, ...waiting];
 }
 
 function formatCounts(counts: PageCounts): string {

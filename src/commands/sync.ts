@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { addSyncFlags, futureSinceWarning, globalFlags, parseSyncFlags } from './options.js';
+import { addSyncFlags, futureSinceWarning, globalFlags, parseSyncFlags, type SyncFlags } from './options.js';
 
 const EXAMPLES = `
 Examples:
@@ -11,7 +11,9 @@ Examples:
   $ crmsync sync-deals --since 2025-01-01 --dry-run
   $ crmsync sync-object appointments      any object in mappings.yaml, custom objects too
   $ crmsync sync-associations --from-object deals --to-object contacts --full
-  $ crmsync sync-all --objects contacts,companies --json`;
+  $ crmsync sync-all --objects contacts,companies --json
+  $ crmsync sync-contacts --two-way       HubSpot and Dynamics 365 kept alike, both ways
+  $ crmsync sync-all --two-way --dry-run  every object with a two_way: block; print the writes, send none`;
 
 /** What one invocation syncs: objects by name, then association pairs. */
 interface Selection {
@@ -54,7 +56,8 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 }
 
 async function syncAction(selection: Selection, rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
-  const { concurrency, ...flags } = await parseSyncFlags(rawFlags);
+  const { concurrency, twoWay, ...flags } = await parseSyncFlags(rawFlags);
+  if (twoWay) return twoWayAction(selection, flags, command, signal);
   const global = globalFlags(command);
   const [{ loadConfig, objectByName, enabledObjects }, env, { connectorFor }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] =
     await Promise.all([
@@ -106,5 +109,38 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
       throw new UsageError(`${from}:${to} is not listed under associations: in ${config.path} (listed: ${listed})`);
     }
     return pair;
+  }
+}
+
+/** --two-way: objects with a two_way: block, read from both CRMs and written to both. */
+async function twoWayAction(selection: Selection, flags: Omit<SyncFlags, 'concurrency' | 'twoWay'>, command: Command, signal: AbortSignal): Promise<number> {
+  const global = globalFlags(command);
+  if (selection.objects.length === 0 && selection.associations !== 'none' && typeof selection.associations === 'object') {
+    throw new UsageError('sync-associations reads associations one way only; drop --two-way');
+  }
+  const [{ loadConfig, twoWayObjects }, env, { connectorFor }, { openStore }, { syncTwoWay, worstExitCode }, { createLogger }, output] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/env.js'),
+    import('../clients/registry.js'),
+    import('../db/database.js'),
+    import('../engines/run-objects.js'),
+    import('../log.js'),
+    import('./output.js'),
+  ]);
+  const config = loadConfig(global.config);
+  const entries = twoWayObjects(config, selection.objects === 'enabled' ? undefined : selection.objects);
+  const settings = { hubspot: connectorFor('hubspot').settings(process.env), dynamics: connectorFor('dynamics').settings(process.env) };
+  const log = createLogger(flags.debug ? 'debug' : global.quiet ? 'warn' : 'info');
+  const futureSince = futureSinceWarning(flags.since);
+  if (futureSince) log.warn(futureSince);
+  const progress = await output.createProgress(log, !global.quiet && !global.json);
+  const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });
+  try {
+    const results = await syncTwoWay(entries, flags, { store, ...settings, log, progress, signal });
+    const exitCode = worstExitCode(results.map((result) => result.exitCode));
+    output.printResults(results, exitCode, global.json);
+    return exitCode;
+  } finally {
+    store.close();
   }
 }

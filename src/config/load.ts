@@ -168,6 +168,24 @@ export function enabledObjects(config: Config, source: SourceName): ObjectMappin
   return [...config.objects.values()].flatMap((object) => (object.enabled && object[source] ? [object[source]] : []));
 }
 
+/**
+ * The objects to keep alike both ways: those named (each must have a two_way: block), or
+ * every enabled object that has one.
+ */
+export function twoWayObjects(config: Config, names?: string[]): ObjectEntry[] {
+  if (!names) {
+    const entries = [...config.objects.values()].filter((entry) => entry.enabled && entry.twoWay);
+    if (entries.length === 0) throw new UsageError(`no object in ${config.path} has a two_way: block; add one to an object mapped for both CRMs`);
+    return entries;
+  }
+  return names.map((name) => {
+    objectByName(config, name, config.objects.get(name)?.hubspot ? 'hubspot' : 'dynamics');
+    const entry = config.objects.get(name)!;
+    if (!entry.twoWay) throw new UsageError(`object "${name}" has no two_way: block in ${config.path}; add one (match, create, fields) to sync it both ways`);
+    return entry;
+  });
+}
+
 /** An object as one source holds it, by name; or which names exist, or what to add to mappings.yaml. */
 export function objectByName(config: Config, name: string, source: SourceName = DEFAULT_SOURCE): ObjectMapping {
   const object = config.objects.get(name);

@@ -6,8 +6,8 @@ import { LeaseHeldError } from '../errors.js';
 import type { Store } from './database.js';
 import { syncHistory } from './tables.js';
 
-/** How a run reads: sync_history.sync_mode. */
-export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite' | 'changes';
+/** How a run reads: sync_history.sync_mode; two_way: a two-way run of an object (crm_source two_way), which reads through runs of its own. */
+export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite' | 'changes' | 'two_way';
 export type RunStatus = 'running' | 'success' | 'partial' | 'failed';
 export type SyncHistoryRow = typeof syncHistory.$inferSelect;
 
@@ -175,6 +175,36 @@ export class SyncHistoryRepository {
       .limit(1)
       .get();
     return row?.value ? { value: row.value, configuration: row.configuration } : undefined;
+  }
+
+  /** The checkpoint of the last run that finished (success or partial) and stored one. */
+  lastCheckpoint(source: string, entity: string): unknown {
+    const row = this.store.orm
+      .select({ checkpoint: syncHistory.checkpoint })
+      .from(syncHistory)
+      .where(and(eq(syncHistory.crmSource, source), eq(syncHistory.syncType, entity), inArray(syncHistory.status, ['success', 'partial']), isNotNull(syncHistory.checkpoint)))
+      .orderBy(desc(syncHistory.id))
+      .limit(1)
+      .get();
+    return row?.checkpoint ? JSON.parse(row.checkpoint) : undefined;
+  }
+
+  /** A two-way run's counts, the summary of its writes, and where its next run starts. */
+  recordWrites(id: number, counts: PageCounts, summary: object, checkpoint: unknown): void {
+    this.store.orm
+      .update(syncHistory)
+      .set({
+        recordsProcessed: counts.processed,
+        recordsCreated: counts.created,
+        recordsUpdated: counts.updated,
+        recordsUnchanged: counts.unchanged,
+        recordsDeleted: counts.deleted,
+        recordsFailed: counts.failed,
+        writeSummary: JSON.stringify(summary),
+        checkpoint: checkpoint === undefined ? null : JSON.stringify(checkpoint),
+      })
+      .where(eq(syncHistory.id, id))
+      .run();
   }
 
   /** A run that switched to another kind of read (an expired delta link → a full read). */

@@ -52,6 +52,8 @@ export interface RunResult {
   exitCode: number;
   /** The failed run this one continued from, if any. */
   resumedFrom?: number;
+  /** Two-way runs: what was linked, written and left waiting. */
+  twoWay?: import('./two-way/two-way-engine.js').TwoWaySummary;
 }
 
 /** Told about each run's progress; several may run at once. */

@@ -1,7 +1,7 @@
 import type { CrmConnection, CrmConnector } from '../clients/crm.js';
 import type { RetryPolicy } from '../clients/http/retry.js';
 import { connectorFor } from '../clients/registry.js';
-import type { AssociationPair, ObjectMapping } from '../config/load.js';
+import type { AssociationPair, ObjectEntry, ObjectMapping } from '../config/load.js';
 import type { SourceName } from '../config/sources.js';
 import type { Store } from '../db/database.js';
 import { ensureObjectView } from '../db/views.js';
@@ -9,6 +9,7 @@ import { EXIT_CODES } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AssociationSyncEngine } from './association-sync-engine.js';
 import { ObjectSyncEngine } from './object-sync-engine.js';
+import { TWO_WAY_SOURCE, TwoWaySyncEngine } from './two-way/two-way-engine.js';
 import { notStarted, type ProgressListener, type RunResult, type SyncOptions } from './run-lifecycle.js';
 
 /** Connection settings of the CRMs the objects come from, by source name (as each CRM's connector reads them). */
@@ -78,6 +79,40 @@ export async function syncAssociations(pairs: AssociationPair[], options: SyncOp
         return new AssociationSyncEngine({ pair, store, associations: connection.associations, origin: connection.origin, metrics: connection.metrics, log, signal }).run(options);
       }),
     );
+  }
+  return results;
+}
+
+/**
+ * Two-way runs of objects with a two_way: block, one object after another: each reads both
+ * CRMs and writes to both, so objects in parallel would only queue behind the same limits.
+ */
+export async function syncTwoWay(entries: ObjectEntry[], options: SyncOptions, context: RunContext): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (const entry of entries) {
+    if (context.signal?.aborted) break;
+    const { hubspot, dynamics, twoWay } = entry;
+    if (!hubspot || !dynamics || !twoWay) throw new Error(`${entry.name} has no two_way: block`);
+    for (const mapping of [hubspot, dynamics]) ensureObjectView(context.store, mapping);
+    try {
+      const [h, d] = [await connect('hubspot', context), await connect('dynamics', context)];
+      const { store, log, progress, signal } = context;
+      const engine = new TwoWaySyncEngine({
+        object: entry.name,
+        twoWay,
+        mappings: { hubspot, dynamics },
+        crms: { hubspot: h.crm, dynamics: d.crm },
+        connections: { hubspot: h.connection, dynamics: d.connection },
+        store,
+        log,
+        progress,
+        signal,
+      });
+      results.push(...(await engine.run(options)));
+    } catch (error) {
+      context.log.error((error as Error).message);
+      results.push(notStarted(entry.name, TWO_WAY_SOURCE, options, error));
+    }
   }
   return results;
 }

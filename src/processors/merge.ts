@@ -184,3 +184,25 @@ function hubspotForm(value: FieldValue, type: TwoWayField['hubspot']['type']): s
   if (value === null) return '';
   return type === 'date' ? String(Date.parse(`${value}T00:00:00.000Z`)) : String(value);
 }
+
+/**
+ * The write that gives the other side `from`'s value, whatever the field's rules say: a
+ * person's choice of a conflict's winner (`crmsync conflicts resolve --use`), or a twin
+ * being created. `value` is in `from`'s own terms.
+ */
+export function carryOver(field: TwoWayField, from: SourceName, value: unknown): Extract<MergeDecision, { kind: 'copy' | 'error' }> {
+  const { property, type } = field[from];
+  const parsed = fieldParser({ type }, true)(value);
+  if (!parsed.ok) return failure(from, `${CRM_NAMES[from]} ${property}: ${parsed.reason} (value ${JSON.stringify(value)})`);
+  const shared = from === 'dynamics' ? inHubspotTerms(field, parsed.value) : parsed.value;
+  const written = writeTo(field, other(from), shared);
+  return 'kind' in written ? written : { kind: 'copy', from, ...written };
+}
+
+/** The write that gives `to` a value in HubSpot's terms (`crmsync conflicts resolve --value`). */
+export function writeValue(field: TwoWayField, to: SourceName, value: unknown): Extract<MergeDecision, { kind: 'copy' | 'error' }> {
+  const parsed = fieldParser({ type: field.hubspot.type }, true)(value);
+  if (!parsed.ok) return failure(to, `${field.path}: ${parsed.reason} (value ${JSON.stringify(value)})`);
+  const written = writeTo(field, to, parsed.value);
+  return 'kind' in written ? written : { kind: 'copy', from: other(to), ...written };
+}

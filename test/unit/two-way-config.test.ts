@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import type { TwoWayMapping } from '../../src/config/two-way.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -129,6 +129,35 @@ objects:
 
   test('an object without two_way: has none', () => {
     expect(parseConfig(companies(`${HUBSPOT_SIDE}${DYNAMICS_SIDE}`), 'm.yaml').objects.get('companies')!.twoWay).toBeUndefined();
+  });
+});
+
+describe('the shipped mappings.yaml pairs contacts and companies', () => {
+  const config = loadConfig('mappings.yaml');
+  const rules = (name: string) => config.objects.get(name)!.twoWay!.fields.map((field) => `${field.column}: ${field.direction}`);
+
+  test('contacts: by email, twins created both ways, the opt-out only from HubSpot, creation and modification times left out', () => {
+    expect(config.objects.get('contacts')!.twoWay).toMatchObject({
+      create: 'both',
+      onDelete: 'ignore',
+      match: { hubspot: { property: 'email' }, dynamics: { property: 'emailaddress1' }, normalize: 'lowercase' },
+    });
+    expect(rules('contacts')).toEqual([
+      'email: both', 'firstname: both', 'lastname: both', 'phone: both', 'jobtitle: both', 'city: both', 'country: both', 'date_of_birth: both',
+      'email_optout: hubspot_to_dynamics',
+    ]);
+  });
+
+  test('companies: by name, in lower case, twins created both ways', () => {
+    expect(config.objects.get('companies')!.twoWay).toMatchObject({
+      create: 'both',
+      match: { hubspot: { property: 'name' }, dynamics: { property: 'name' }, normalize: 'lowercase' },
+    });
+    expect(rules('companies')).toEqual(['name: both', 'numberofemployees: both', 'annualrevenue: both', 'city: both', 'country: both', 'phone: both', 'website: both']);
+  });
+
+  test('objects in one CRM only have no two-way mapping', () => {
+    expect(['deals', 'tickets', 'appointments', 'divisions'].filter((name) => config.objects.get(name)!.twoWay)).toEqual([]);
   });
 });
 

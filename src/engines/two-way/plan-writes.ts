@@ -1,0 +1,238 @@
+import type { ObjectMapping } from '../../config/load.js';
+import { CRM_NAMES, type SourceName } from '../../config/sources.js';
+import type { TwoWayMapping } from '../../config/two-way.js';
+import type { Store } from '../../db/database.js';
+import type { LinkRepository, LinkRow } from '../../db/link-repository.js';
+import type { LocalRecord, LocalRecords } from '../../db/local-records.js';
+import type { NewWrite, Outbox } from '../../db/outbox.js';
+import type { Logger } from '../../log.js';
+import type { RecordShape } from '../../records.js';
+import { linkId } from '../../processors/link-id.js';
+import { matchKey } from '../../processors/match-key.js';
+import { planCreate, planPair, type PairPlan } from '../../processors/pair-plan.js';
+import { buildMatchIndex, pairRecords, type PairingDecision, type Unlinked } from '../../processors/pairing.js';
+
+export interface PlanContext {
+  store: Store;
+  object: string;
+  label: string;
+  twoWay: TwoWayMapping;
+  mappings: Record<SourceName, ObjectMapping>;
+  shapes: Record<SourceName, RecordShape>;
+  links: LinkRepository;
+  outbox: Outbox;
+  local: Record<SourceName, LocalRecords>;
+  runId: number;
+  log: Logger;
+  /** --force-overwrite: every linked pair merged as at a first pairing. */
+  force: boolean;
+  /** When HubSpot properties last changed, for the records asked (most_recent needs them). */
+  changeTimes?: (ids: string[], properties: string[]) => Promise<Map<string, Record<string, string>>>;
+}
+
+export interface PlanTally {
+  pairs: number;
+  linked: number;
+  unmatched: number;
+  conflictsOpened: number;
+  /** Values that could not be written (an option with no counterpart): reported, nothing written. */
+  errors: number;
+  /** Pairs one side of which is deleted and the other kept (on_delete: ignore, or edited since). */
+  keptAfterDeletion: number;
+}
+
+export const emptyPlanTally = (): PlanTally => ({ pairs: 0, linked: 0, unmatched: 0, conflictsOpened: 0, errors: 0, keptAfterDeletion: 0 });
+
+/** Pairs are merged this many at a time: their records and states loaded together, their plans stored in one transaction. */
+const PAIR_CHUNK = 500;
+
+/**
+ * HubSpot takes a contact's email as the unique property of a batch upsert: a create sent
+ * again after a crash then finds the contact it made. Other objects have no such property
+ * by default.
+ */
+function upsertProperty(mapping: ObjectMapping, property: string): string | null {
+  return mapping.remoteName === 'contacts' && property === 'email' ? property : null;
+}
+
+/** Pairs the records without a link: new links by match key, and twins to create. Returns the links to merge. */
+export function pairUnlinked(context: PlanContext, unlinkedIds: Record<SourceName, string[]>, tally: PlanTally): LinkRow[] {
+  if (unlinkedIds.hubspot.length === 0 && unlinkedIds.dynamics.length === 0) return [];
+  const { twoWay, local, links } = context;
+  const keys = { hubspot: new Map<string, string | null>(), dynamics: new Map<string, string | null>() };
+  for (const side of ['hubspot', 'dynamics'] as const) {
+    for (const { id, value } of local[side].matchValues(twoWay.match[side], context.shapes[side])) keys[side].set(id, matchKey(value, twoWay.match.normalize));
+  }
+  const index = buildMatchIndex({
+    hubspot: [...keys.hubspot].map(([id, key]) => ({ id, key })),
+    dynamics: [...keys.dynamics].map(([id, key]) => ({ id, key })),
+  });
+  // Deleted records have no match value in the index: they are neither paired nor given twins.
+  const unlinked: Unlinked[] = (['hubspot', 'dynamics'] as const).flatMap((side) =>
+    unlinkedIds[side].filter((id) => keys[side].has(id)).map((id) => ({ side, id, key: keys[side].get(id) ?? null })),
+  );
+  const linked = { hubspot: links.linkedIds('hubspot'), dynamics: links.linkedIds('dynamics') };
+  const names = { hubspot: twoWay.match.hubspot.property, dynamics: twoWay.match.dynamics.property };
+  const decisions = pairRecords(unlinked, index, linked, twoWay.create, names);
+  const sources = {
+    hubspot: local.hubspot.get(decisions.flatMap((d) => (d.kind === 'create' && d.from === 'hubspot' ? [d.id] : []))),
+    dynamics: local.dynamics.get(decisions.flatMap((d) => (d.kind === 'create' && d.from === 'dynamics' ? [d.id] : []))),
+  };
+  const merged: LinkRow[] = [];
+  context.store.sqlite.transaction(() => {
+    for (const decision of decisions) applyPairing(context, decision, sources, merged, tally);
+  })();
+  return merged;
+}
+
+function applyPairing(context: PlanContext, decision: PairingDecision, sources: Record<SourceName, Map<string, LocalRecord>>, merged: LinkRow[], tally: PlanTally): void {
+  const { links, object, runId } = context;
+  if (decision.kind === 'unmatched') {
+    tally.unmatched++;
+    context.log.debug(`${context.label}: ${CRM_NAMES[decision.side]} ${decision.id} not linked: ${decision.reason}`);
+    return;
+  }
+  if (decision.kind === 'link') {
+    merged.push(links.insert({ id: linkId('hubspot', object, decision.hubspot), hubspotId: decision.hubspot, dynamicsId: decision.dynamics, matchedBy: 'match_key', matchKey: decision.key, runId }));
+    tally.linked++;
+    return;
+  }
+  const record = sources[decision.from].get(decision.id);
+  if (!record) return;
+  const to: SourceName = decision.from === 'hubspot' ? 'dynamics' : 'hubspot';
+  const id = linkId(decision.from, object, decision.id);
+  links.insert({
+    id,
+    hubspotId: decision.from === 'hubspot' ? decision.id : null,
+    dynamicsId: decision.from === 'dynamics' ? decision.id : id,
+    matchedBy: to === 'hubspot' ? 'created_in_hubspot' : 'created_in_dynamics',
+    matchKey: decision.key,
+    runId,
+  });
+  const { write, errors } = planCreate(context.twoWay, decision.from, record);
+  report(context, errors, tally);
+  const matchProperty = context.twoWay.match[to].property;
+  write.properties[matchProperty] ??= decision.key;
+  context.outbox.add({
+    runId,
+    linkId: id,
+    crm: to,
+    operation: 'create',
+    recordId: to === 'dynamics' ? id : null,
+    properties: write.properties,
+    agreed: write.agreed,
+    previous: {},
+    etag: null,
+    idProperty: to === 'hubspot' ? upsertProperty(context.mappings.hubspot, matchProperty) : null,
+    matchKey: decision.key,
+  });
+}
+
+/**
+ * Merges linked pairs field by field and stores what they call for: field states agreed,
+ * conflicts opened or settled, and writes in the outbox. `fresh` replaces the local copy of
+ * records read again (after a write found them changed).
+ */
+export async function mergePairs(context: PlanContext, pairs: LinkRow[], tally: PlanTally, fresh?: Map<string, LocalRecord>): Promise<void> {
+  const resolutions = context.links.resolutions();
+  for (let start = 0; start < pairs.length; start += PAIR_CHUNK) {
+    const chunk = pairs.slice(start, start + PAIR_CHUNK).filter((link) => link.hubspotId !== null && link.dynamicsId !== null);
+    const hubspot = context.local.hubspot.get(chunk.map((link) => link.hubspotId!));
+    const dynamics = context.local.dynamics.get(chunk.map((link) => link.dynamicsId!));
+    for (const [id, record] of fresh ?? []) dynamics.set(id, record);
+    const states = context.links.fieldStates(chunk.map((link) => link.id));
+    const open = context.links.openConflicts(chunk.map((link) => link.id));
+    const plans: { link: LinkRow; plan: PairPlan | 'deleted'; records: Record<SourceName, LocalRecord> }[] = [];
+    for (const link of chunk) {
+      const records = { hubspot: hubspot.get(link.hubspotId!), dynamics: dynamics.get(link.dynamicsId!) };
+      // A twin on its way, or not yet read back: nothing to merge yet.
+      if (!records.hubspot || !records.dynamics) continue;
+      const both = records as Record<SourceName, LocalRecord>;
+      tally.pairs++;
+      if (both.hubspot.deleted || both.dynamics.deleted) {
+        plans.push({ link, plan: 'deleted', records: both });
+        continue;
+      }
+      const input = { ...both, base: states.get(link.id) ?? new Map(), resolutions: resolutions.get(link.id), openConflicts: open.get(link.id), ignoreBase: context.force };
+      plans.push({ link, plan: planPair(context.twoWay, input), records: both });
+    }
+    await addChangeTimes(context, plans, states, resolutions, open);
+    context.store.sqlite.transaction(() => {
+      for (const { link, plan, records } of plans) {
+        if (plan === 'deleted') planDeletion(context, link, records, tally);
+        else storePlan(context, link, plan, records, tally);
+      }
+    })();
+  }
+}
+
+/** Pairs whose most_recent conflicts were settled without HubSpot's change times are planned again with them. */
+async function addChangeTimes(
+  context: PlanContext,
+  plans: { link: LinkRow; plan: PairPlan | 'deleted'; records: Record<SourceName, LocalRecord> }[],
+  states: Map<string, Map<string, import('../../processors/field-types.js').FieldValue>>,
+  resolutions: ReturnType<LinkRepository['resolutions']>,
+  open: Map<string, Set<string>>,
+): Promise<void> {
+  const waiting = plans.filter((entry) => entry.plan !== 'deleted' && entry.plan.needsTimes);
+  if (waiting.length === 0 || !context.changeTimes) return;
+  const properties = context.twoWay.fields.filter((field) => field.conflict === 'most_recent').map((field) => field.hubspot.property);
+  const times = await context.changeTimes(waiting.map((entry) => entry.link.hubspotId!), properties);
+  for (const entry of waiting) {
+    const { link, records } = entry;
+    const input = { ...records, base: states.get(link.id) ?? new Map(), resolutions: resolutions.get(link.id), openConflicts: open.get(link.id), ignoreBase: context.force };
+    entry.plan = planPair(context.twoWay, { ...input, hubspotTimes: times.get(link.hubspotId!) ?? {} });
+  }
+}
+
+function storePlan(context: PlanContext, link: LinkRow, plan: PairPlan, records: Record<SourceName, LocalRecord>, tally: PlanTally): void {
+  const { links, runId } = context;
+  links.saveAgreed(link.id, plan.agreed, runId);
+  for (const conflict of plan.opened) if (links.openConflict({ linkId: link.id, ...conflict }, runId)) tally.conflictsOpened++;
+  for (const field of plan.settled) links.settleConflict(link.id, field, runId);
+  for (const conflictId of plan.applied) links.closeConflict(conflictId, runId);
+  report(context, plan.errors.map((error) => `${link.hubspotId} / ${link.dynamicsId}: ${error}`), tally);
+  for (const crm of ['hubspot', 'dynamics'] as const) {
+    const write = plan.writes[crm];
+    if (!write) continue;
+    const recordId = crm === 'hubspot' ? link.hubspotId : link.dynamicsId;
+    context.outbox.add({ ...updateOf(context, link, crm, recordId), ...write, etag: crm === 'dynamics' ? (records.dynamics.etag ?? null) : null });
+  }
+}
+
+function updateOf(context: PlanContext, link: LinkRow, crm: SourceName, recordId: string | null): Omit<NewWrite, 'properties' | 'agreed' | 'previous' | 'etag'> {
+  return { runId: context.runId, linkId: link.id, crm, operation: 'update', recordId, idProperty: null, matchKey: null };
+}
+
+/**
+ * One side of a pair is deleted. `on_delete: propagate` deletes the other (HubSpot archives
+ * it) unless it was edited after the pair last agreed, which is reported instead; `ignore`
+ * keeps it. Either way a deleted record is never brought back.
+ */
+function planDeletion(context: PlanContext, link: LinkRow, records: Record<SourceName, LocalRecord>, tally: PlanTally): void {
+  if (records.hubspot.deleted && records.dynamics.deleted) return;
+  const survivor: SourceName = records.hubspot.deleted ? 'dynamics' : 'hubspot';
+  const gone = survivor === 'hubspot' ? 'dynamics' : 'hubspot';
+  const recordId = survivor === 'hubspot' ? link.hubspotId : link.dynamicsId;
+  if (context.twoWay.onDelete === 'propagate' && !editedSince(context, link, records[survivor], survivor)) {
+    context.outbox.add({ ...updateOf(context, link, survivor, recordId), operation: 'delete', properties: {}, agreed: {}, previous: {}, etag: null });
+    return;
+  }
+  tally.keptAfterDeletion++;
+  const why = context.twoWay.onDelete === 'propagate' ? 'edited there since the pair last agreed' : 'on_delete: ignore';
+  context.log.info(`${context.label}: ${CRM_NAMES[gone]} record of pair ${link.id} is deleted; ${CRM_NAMES[survivor]} ${recordId} kept (${why})`);
+}
+
+function editedSince(context: PlanContext, link: LinkRow, record: LocalRecord, side: SourceName): boolean {
+  const base = context.links.fieldStates([link.id]).get(link.id) ?? new Map();
+  const empty: LocalRecord = { id: '', fields: {}, modifiedAt: null, deleted: false };
+  const plan = planPair(context.twoWay, { hubspot: side === 'hubspot' ? record : empty, dynamics: side === 'dynamics' ? record : empty, base });
+  // Against an empty other side, a field the survivor changed since the base is one it would write.
+  const other = side === 'hubspot' ? 'dynamics' : 'hubspot';
+  return Object.keys(plan.writes[other]?.agreed ?? {}).some((field) => base.has(field) && base.get(field) !== plan.writes[other]!.agreed[field]);
+}
+
+function report(context: PlanContext, errors: string[], tally: PlanTally): void {
+  for (const error of errors) context.log.warn(`${context.label}: ${error}; not written`);
+  tally.errors += errors.length;
+}

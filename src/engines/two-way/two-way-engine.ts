@@ -1,0 +1,341 @@
+import type { CrmConnection, CrmConnector } from '../../clients/crm.js';
+import { emptyMetrics, type RequestMetrics } from '../../clients/http/retry.js';
+import type { ObjectMapping } from '../../config/load.js';
+import { CRM_NAMES, SOURCES, type SourceName } from '../../config/sources.js';
+import type { TwoWayMapping } from '../../config/two-way.js';
+import type { Store } from '../../db/database.js';
+import { LinkRepository, type LinkRow } from '../../db/link-repository.js';
+import { LocalRecords, type LocalRecord } from '../../db/local-records.js';
+import { Outbox, type OutboxRow } from '../../db/outbox.js';
+import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus } from '../../db/sync-history.js';
+import { exitCodeForStatus } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { createRecordMapper } from '../../processors/mapper.js';
+import { matchKey } from '../../processors/match-key.js';
+import { ObjectSyncEngine } from '../object-sync-engine.js';
+import type { PerformanceMetrics, ProgressListener, RunResult, SyncOptions } from '../run-lifecycle.js';
+import { emptyPlanTally, mergePairs, pairUnlinked, type PlanContext, type PlanTally } from './plan-writes.js';
+import { emptyTally, sendWrites, type SendContext, type WriteTally } from './send-writes.js';
+
+/** sync_history.crm_source of two-way runs: their object is their sync_type. */
+export const TWO_WAY_SOURCE = 'two_way';
+
+/** A write the run sends, or with --dry-run would send. */
+export interface PlannedWriteView {
+  crm: SourceName;
+  operation: string;
+  recordId: string | null;
+  link: string;
+  properties: Record<string, unknown>;
+}
+
+/** What a two-way run did, as sync_history.write_summary keeps it and the command line prints it. */
+export interface TwoWaySummary {
+  pairsMerged: number;
+  linked: number;
+  unmatched: number;
+  created: Record<SourceName, number>;
+  updated: Record<SourceName, number>;
+  deleted: Record<SourceName, number>;
+  conflictsOpened: number;
+  conflictsOpen: number;
+  /** Waiting in the outbox for another attempt. */
+  writesWaiting: number;
+  writesDead: number;
+  valueErrors: number;
+  keptAfterDeletion: number;
+  /** Requests the run's writes took, per CRM. */
+  writeRequests: Record<SourceName, number>;
+  /** --dry-run: the writes it would have sent. */
+  planned?: PlannedWriteView[];
+}
+
+/** Where the next run's merge starts: the runs whose changes this one merged, per CRM. */
+interface MergeCursor {
+  hubspot: number | null;
+  dynamics: number | null;
+}
+
+export interface TwoWayDependencies {
+  object: string;
+  twoWay: TwoWayMapping;
+  mappings: Record<SourceName, ObjectMapping>;
+  crms: Record<SourceName, CrmConnector>;
+  connections: Record<SourceName, CrmConnection>;
+  store: Store;
+  log: Logger;
+  progress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+/** Rounds of planning again after writes found their records changed since they were read (HTTP 412). */
+const STALE_ROUNDS = 3;
+
+/**
+ * A two-way run of one object: send what the outbox holds that is due, read both CRMs'
+ * changes (an inbound run each), pair records without a link, merge every pair whose
+ * records changed field by field, store the writes that calls for, send them, and plan again
+ * those that met a record changed since it was read. Its own sync_history row is the lease:
+ * one two-way run of an object at a time.
+ */
+export class TwoWaySyncEngine {
+  private readonly links: LinkRepository;
+  private readonly outbox: Outbox;
+  private readonly history: SyncHistoryRepository;
+  private readonly local: Record<SourceName, LocalRecords>;
+  /** Requests the inbound runs took: the rest of a run's requests are its writes'. */
+  private readonly readRequests: Record<SourceName, number> = { hubspot: 0, dynamics: 0 };
+
+  constructor(private readonly deps: TwoWayDependencies) {
+    const { store, object } = deps;
+    this.links = new LinkRepository(store, object);
+    this.outbox = new Outbox(store, object);
+    this.history = new SyncHistoryRepository(store);
+    this.local = { hubspot: new LocalRecords(store, 'hubspot', object), dynamics: new LocalRecords(store, 'dynamics', object) };
+  }
+
+  /** The inbound runs' results, then the two-way run's. */
+  async run(options: SyncOptions): Promise<RunResult[]> {
+    const { object, log } = this.deps;
+    const configuration = { ...options, since: options.since?.toISOString() };
+    const { runId, abandoned } = this.history.begin(TWO_WAY_SOURCE, object, () => ({ entity: object, source: TWO_WAY_SOURCE, syncMode: 'two_way', watermark: null, configuration }), {
+      shareLease: options.dryRun,
+    });
+    for (const row of abandoned) log.warn(`${object} (two-way): run ${row.id} (pid ${row.pid} on ${row.host}) died without finishing; closed it as failed`);
+    log.info(`${object} (two-way): run ${runId}${options.dryRun ? ', dry run' : ''}`);
+    const heartbeat = setInterval(() => this.history.heartbeat(runId), HEARTBEAT_MS).unref();
+    const started = performance.now();
+    const inbound: RunResult[] = [];
+    const tally = emptyTally();
+    const planned = emptyPlanTally();
+    let status: Exclude<RunStatus, 'running'> = 'success';
+    let error: unknown;
+    let cursor: MergeCursor | undefined;
+    const requestsBefore = this.requests();
+    try {
+      cursor = await this.body(runId, options, inbound, tally, planned);
+    } catch (caught) {
+      status = 'failed';
+      error = caught;
+    } finally {
+      clearInterval(heartbeat);
+    }
+    const summary = this.summarize(tally, planned, requestsBefore, options.dryRun);
+    if (status === 'success' && (summary.writesDead + summary.writesWaiting + summary.conflictsOpen + summary.valueErrors > 0)) status = 'partial';
+    const counts = countsOf(summary);
+    this.history.recordWrites(runId, counts, summary, cursor);
+    const result = this.close(runId, { status, error, started, counts, summary, options });
+    if (status === 'failed') log.error(`${object} (two-way): ${result.error}`);
+    return [...inbound, result];
+  }
+
+  private async body(runId: number, options: SyncOptions, inbound: RunResult[], tally: WriteTally, planned: PlanTally): Promise<MergeCursor> {
+    const send = this.sendContext();
+    const due = this.outbox.due();
+    // A plain HubSpot create that may have reached HubSpot before a crash is checked against what the read finds first.
+    const inDoubt = due.filter((row) => row.crm === 'hubspot' && row.operation === 'create' && row.idProperty === null && row.attempts > 0);
+    if (!options.dryRun) await sendWrites(send, due.filter((row) => !inDoubt.includes(row)), tally);
+
+    const previous = this.history.lastCheckpoint(TWO_WAY_SOURCE, this.deps.object) as MergeCursor | undefined;
+    const cursor: MergeCursor = { hubspot: null, dynamics: null };
+    for (const side of SOURCES) {
+      const before = this.requests()[side];
+      const result = await this.readInbound(side, options);
+      this.readRequests[side] += this.requests()[side] - before;
+      inbound.push(result);
+      if (result.status === 'failed') throw new Error(`reading ${CRM_NAMES[side]} failed: ${result.error}`);
+      cursor[side] = result.runId;
+    }
+    this.adoptInDoubtCreates(inDoubt, tally);
+
+    const context = this.planContext(runId, options);
+    const everything = options.full || options.forceOverwrite || !previous;
+    const changed = { hubspot: this.local.hubspot.changedSince(everything ? null : previous.hubspot), dynamics: this.local.dynamics.changedSince(everything ? null : previous.dynamics) };
+    const pairs = this.pairsToMerge(changed, tally.finishedLinks, options.full);
+    const unlinked = {
+      hubspot: changed.hubspot.filter((id) => !pairs.bySide.hubspot.has(id)),
+      dynamics: changed.dynamics.filter((id) => !pairs.bySide.dynamics.has(id)),
+    };
+    const newLinks = pairUnlinked(context, unlinked, planned);
+    await mergePairs(context, [...pairs.links.values(), ...newLinks], planned);
+    if (options.dryRun) return cursor;
+
+    tally.finishedLinks.clear();
+    await sendWrites(send, this.outbox.due(), tally);
+    await this.replanStale(context, send, tally, planned);
+    return cursor;
+  }
+
+  private async readInbound(side: SourceName, options: SyncOptions): Promise<RunResult> {
+    const { mappings, crms, connections, store, log, progress, signal } = this.deps;
+    const mapping = mappings[side];
+    const engine = new ObjectSyncEngine({ mapping, crm: crms[side], reader: connections[side].reader(mapping), origin: connections[side].origin, store, log, progress, signal });
+    return engine.run({ ...options, forceOverwrite: false });
+  }
+
+  /** The links whose records changed, whose writes finished this run, or whose conflict a person resolved. */
+  private pairsToMerge(changed: Record<SourceName, string[]>, finished: Set<string>, full: boolean) {
+    const bySide = { hubspot: this.links.bySide('hubspot', changed.hubspot), dynamics: this.links.bySide('dynamics', changed.dynamics) };
+    const links = new Map<string, LinkRow>();
+    if (full) for (const link of this.links.all()) links.set(link.id, link);
+    for (const side of SOURCES) for (const link of bySide[side].values()) links.set(link.id, link);
+    const more = [...finished, ...this.links.resolutions().keys()].filter((id) => !links.has(id));
+    for (const link of this.links.byIds(more)) links.set(link.id, link);
+    return { links, bySide };
+  }
+
+  /**
+   * A plain HubSpot create attempted before and never confirmed (the run died mid-request)
+   * is done if the read found a HubSpot record with its match key and no link: that record
+   * is the twin it made, and is taken instead of making a second one.
+   */
+  private adoptInDoubtCreates(rows: OutboxRow[], tally: WriteTally): void {
+    if (rows.length === 0) return;
+    const { twoWay } = this.deps;
+    const byKey = new Map<string, string[]>();
+    for (const { id, value } of this.local.hubspot.matchValues(twoWay.match.hubspot, this.deps.crms.hubspot.recordShape)) {
+      const key = matchKey(value, twoWay.match.normalize);
+      if (key !== null) byKey.set(key, [...(byKey.get(key) ?? []), id]);
+    }
+    const linked = this.links.linkedIds('hubspot');
+    this.deps.store.sqlite.transaction(() => {
+      for (const row of rows) {
+        const found = (byKey.get(row.matchKey ?? '') ?? []).filter((id) => !linked.has(id));
+        if (found.length !== 1) continue;
+        this.outbox.audit(row, { key: String(row.id), status: 'exists', recordId: found[0] }, found[0]);
+        this.links.setId(row.linkId, 'hubspot', found[0]);
+        this.outbox.finish(row.id, 'done');
+        linked.add(found[0]);
+        tally.finishedLinks.add(row.linkId);
+        tally.created.hubspot++;
+      }
+    })();
+  }
+
+  /** Writes Dataverse refused with 412: read those rows again, merge them afresh, send what that calls for. */
+  private async replanStale(context: PlanContext, send: SendContext, tally: WriteTally, planned: PlanTally): Promise<void> {
+    const { mappings, crms, connections } = this.deps;
+    const mapRow = createRecordMapper(mappings.dynamics, crms.dynamics.recordShape);
+    for (let round = 0; round < STALE_ROUNDS && tally.stale.length > 0; round++) {
+      const links = this.links.byIds(new Set(tally.stale.map((row) => row.linkId)));
+      tally.stale = [];
+      const rows = await connections.dynamics.reader(mappings.dynamics).readByIds(links.map((link) => link.dynamicsId!));
+      const fresh = new Map<string, LocalRecord>();
+      for (const raw of rows) {
+        const mapped = mapRow(raw);
+        if (!mapped.ok) continue;
+        const etag = (raw as Record<string, unknown>)['@odata.etag'];
+        fresh.set(mapped.record.sourceId, { id: mapped.record.sourceId, fields: mapped.record.fields, modifiedAt: mapped.record.modifiedAt, deleted: false, ...(typeof etag === 'string' && { etag }) });
+      }
+      await mergePairs(context, links.filter((link) => fresh.has(link.dynamicsId!)), planned, fresh);
+      await sendWrites(send, this.outbox.due(), tally);
+    }
+  }
+
+  private planContext(runId: number, options: SyncOptions): PlanContext {
+    const { store, object, twoWay, mappings, crms, connections, log } = this.deps;
+    const changeTimes = connections.hubspot.changeTimes?.bind(connections.hubspot);
+    return {
+      store,
+      object,
+      label: `${object} (two-way)`,
+      twoWay,
+      mappings,
+      shapes: { hubspot: crms.hubspot.recordShape, dynamics: crms.dynamics.recordShape },
+      links: this.links,
+      outbox: this.outbox,
+      local: this.local,
+      runId,
+      log,
+      force: options.forceOverwrite,
+      ...(changeTimes && { changeTimes: (ids: string[], properties: string[]) => changeTimes(mappings.hubspot, ids, properties) }),
+    };
+  }
+
+  private sendContext(): SendContext {
+    const { store, mappings, connections, log, object } = this.deps;
+    const targets = {
+      hubspot: { writer: connections.hubspot.writer, mapping: mappings.hubspot },
+      dynamics: { writer: connections.dynamics.writer, mapping: mappings.dynamics },
+    };
+    return { store, outbox: this.outbox, links: this.links, targets, log, label: `${object} (two-way)` };
+  }
+
+  private requests(): Record<SourceName, number> {
+    return { hubspot: this.deps.connections.hubspot.metrics.requests, dynamics: this.deps.connections.dynamics.metrics.requests };
+  }
+
+  private summarize(tally: WriteTally, planned: PlanTally, requestsBefore: Record<SourceName, number>, dryRun: boolean): TwoWaySummary {
+    const now = this.requests();
+    const outbox = this.outbox.counts();
+    const pending = dryRun ? this.outbox.due({ all: true }) : [];
+    return {
+      pairsMerged: planned.pairs,
+      linked: planned.linked,
+      unmatched: planned.unmatched,
+      created: tally.created,
+      updated: tally.updated,
+      deleted: tally.deleted,
+      conflictsOpened: planned.conflictsOpened,
+      conflictsOpen: this.links.openConflictCount(),
+      writesWaiting: dryRun ? 0 : outbox.pending,
+      writesDead: tally.dead,
+      valueErrors: planned.errors,
+      keptAfterDeletion: planned.keptAfterDeletion,
+      writeRequests: {
+        hubspot: now.hubspot - requestsBefore.hubspot - this.readRequests.hubspot,
+        dynamics: now.dynamics - requestsBefore.dynamics - this.readRequests.dynamics,
+      },
+      ...(dryRun && { planned: pending.map((row) => ({ crm: row.crm, operation: row.operation, recordId: row.recordId, link: row.linkId, properties: row.properties })) }),
+    };
+  }
+
+  private close(
+    runId: number,
+    outcome: { status: Exclude<RunStatus, 'running'>; error: unknown; started: number; counts: PageCounts; summary: TwoWaySummary; options: SyncOptions },
+  ): RunResult {
+    const durationMs = Math.round(performance.now() - outcome.started);
+    const metrics: PerformanceMetrics = {
+      durationMs,
+      recordsPerSecond: durationMs > 0 ? Math.round((outcome.counts.processed * 1000) / durationMs) : outcome.counts.processed,
+      pages: 0,
+      ...sumMetrics(this.deps.connections.hubspot.metrics, this.deps.connections.dynamics.metrics),
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+    const error = outcome.error instanceof Error ? outcome.error.message : outcome.error === undefined ? undefined : String(outcome.error);
+    this.history.finish(runId, { status: outcome.status, errorMessage: error, metrics });
+    return {
+      runId,
+      object: this.deps.object,
+      source: TWO_WAY_SOURCE,
+      syncMode: 'two_way',
+      status: outcome.status,
+      dryRun: outcome.options.dryRun,
+      counts: outcome.counts,
+      rejectedOutstanding: 0,
+      watermark: null,
+      metrics,
+      error,
+      exitCode: exitCodeForStatus(outcome.status, outcome.error),
+      twoWay: outcome.summary,
+    };
+  }
+}
+
+/** The two-way row's counts: pairs merged, twins created, records updated and deleted in either CRM, writes failed. */
+function countsOf(summary: TwoWaySummary): PageCounts {
+  const counts = emptyCounts();
+  counts.processed = summary.pairsMerged;
+  counts.created = summary.created.hubspot + summary.created.dynamics;
+  counts.updated = summary.updated.hubspot + summary.updated.dynamics;
+  counts.deleted = summary.deleted.hubspot + summary.deleted.dynamics;
+  counts.unchanged = Math.max(0, summary.pairsMerged - counts.updated - counts.deleted);
+  counts.failed = summary.writesDead + summary.writesWaiting;
+  return counts;
+}
+
+function sumMetrics(a: RequestMetrics, b: RequestMetrics): RequestMetrics {
+  const sum = emptyMetrics();
+  for (const key of Object.keys(sum) as (keyof RequestMetrics)[]) sum[key] = a[key] + b[key];
+  return sum;
+}

@@ -1,0 +1,80 @@
+import type { CreateTarget } from '../config/two-way-schema.js';
+import { CRM_NAMES, type SourceName } from '../config/sources.js';
+
+/** A record without a link, by its side, id and match key (null: it has no match value). */
+export interface Unlinked {
+  side: SourceName;
+  id: string;
+  key: string | null;
+}
+
+/** Every record not deleted, by match key, on each side. */
+export type MatchIndex = Map<string, Record<SourceName, string[]>>;
+
+export type PairingDecision =
+  | { kind: 'link'; hubspot: string; dynamics: string; key: string }
+  | { kind: 'create'; from: SourceName; id: string; key: string }
+  | { kind: 'unmatched'; side: SourceName; id: string; reason: string };
+
+const other = (side: SourceName): SourceName => (side === 'hubspot' ? 'dynamics' : 'hubspot');
+
+/** Whether `create` lets a record of `from` get a twin made on the other side. */
+export function createsFrom(create: CreateTarget, from: SourceName): boolean {
+  return create === 'both' || create === (from === 'hubspot' ? 'to_dynamics' : 'to_hubspot');
+}
+
+export function buildMatchIndex(values: Record<SourceName, { id: string; key: string | null }[]>): MatchIndex {
+  const index: MatchIndex = new Map();
+  for (const side of ['hubspot', 'dynamics'] as const) {
+    for (const { id, key } of values[side]) {
+      if (key === null) continue;
+      let entry = index.get(key);
+      if (!entry) index.set(key, (entry = { hubspot: [], dynamics: [] }));
+      entry[side].push(id);
+    }
+  }
+  return index;
+}
+
+/**
+ * What becomes of each record without a link: paired with the one record of the other side
+ * that has its match key (when no other record of its own side has that key too, and that
+ * record has no link yet), given a twin when the other side has none, or left unmatched
+ * with the reason. Several candidates are never guessed between. Pure.
+ */
+export function pairRecords(unlinked: Unlinked[], index: MatchIndex, linked: Record<SourceName, ReadonlySet<string>>, create: CreateTarget, matchNames: Record<SourceName, string>): PairingDecision[] {
+  const decisions: PairingDecision[] = [];
+  const taken = { hubspot: new Set(linked.hubspot), dynamics: new Set(linked.dynamics) };
+  for (const record of unlinked) {
+    const { side, id, key } = record;
+    if (taken[side].has(id)) continue;
+    const decision = pairOne(record, key === null ? undefined : index.get(key), taken, create, matchNames);
+    if (decision.kind === 'link') {
+      taken.hubspot.add(decision.hubspot);
+      taken.dynamics.add(decision.dynamics);
+    }
+    decisions.push(decision);
+  }
+  return decisions;
+}
+
+function pairOne(
+  { side, id, key }: Unlinked,
+  candidates: Record<SourceName, string[]> | undefined,
+  taken: Record<SourceName, Set<string>>,
+  create: CreateTarget,
+  matchNames: Record<SourceName, string>,
+): PairingDecision {
+  const there = other(side);
+  if (key === null) return { kind: 'unmatched', side, id, reason: `no ${matchNames[side]} to match on` };
+  const twins = candidates?.[there] ?? [];
+  if (twins.length === 0) {
+    if (createsFrom(create, side)) return { kind: 'create', from: side, id, key };
+    return { kind: 'unmatched', side, id, reason: `no ${CRM_NAMES[there]} record has ${matchNames[there]} "${key}" (create: ${create})` };
+  }
+  const mine = candidates?.[side] ?? [];
+  if (twins.length > 1) return { kind: 'unmatched', side, id, reason: `ambiguous: ${twins.length} ${CRM_NAMES[there]} records have ${matchNames[there]} "${key}" (${twins.slice(0, 3).join(', ')})` };
+  if (mine.length > 1) return { kind: 'unmatched', side, id, reason: `ambiguous: ${mine.length} ${CRM_NAMES[side]} records have ${matchNames[side]} "${key}"` };
+  if (taken[there].has(twins[0])) return { kind: 'unmatched', side, id, reason: `${CRM_NAMES[there]} record ${twins[0]} with ${matchNames[there]} "${key}" is linked to another record` };
+  return side === 'hubspot' ? { kind: 'link', hubspot: id, dynamics: twins[0], key } : { kind: 'link', hubspot: twins[0], dynamics: id, key };
+}
