@@ -47,7 +47,7 @@ CREATE TABLE `entity_links` (
 	`match_key` text,
 	`run_id` integer NOT NULL,
 	`created_at` text NOT NULL
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE UNIQUE INDEX `entity_links_hubspot` ON `entity_links` (`object_type`,`hubspot_id`);--> statement-breakpoint
 CREATE UNIQUE INDEX `entity_links_dynamics` ON `entity_links` (`object_type`,`dynamics_id`);--> statement-breakpoint
@@ -58,7 +58,7 @@ CREATE TABLE `field_state` (
 	`agreed_at` text NOT NULL,
 	`run_id` integer NOT NULL,
 	PRIMARY KEY(`link_id`, `field`)
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `outbox` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,

@@ -2,7 +2,7 @@
 // npm run bench: measures crmsync on this machine against the emulator (run in its own
 // process, so the CLI's figures are its own) and writes BENCHMARKS.md.
 //
-//   npm run bench                 all five measurements (about 5 minutes)
+//   npm run bench                 every measurement (about 6 minutes)
 //   BENCH_QUICK=1 npm run bench   smaller record counts, for a quick look (not written to BENCHMARKS.md)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -262,6 +262,56 @@ async function dynamics() {
   }
 }
 
+/** Linked pairs' ids: the first `count` for HubSpot edits, the next `count` for Dynamics 365 edits. */
+function linkedPairs(db, count) {
+  const store = new Database(db, { readonly: true });
+  const rows = store.prepare('SELECT hubspot_id AS hubspot, dynamics_id AS dynamics FROM entity_links WHERE hubspot_id IS NOT NULL AND dynamics_id IS NOT NULL ORDER BY random() LIMIT ?').all(count * 2);
+  store.close();
+  return { hubspot: rows.slice(0, count).map((row) => row.hubspot), dynamics: rows.slice(count).map((row) => row.dynamics) };
+}
+
+/** A two-way run's figures from its --json summary: the two-way row, and the requests of its inbound reads per CRM. */
+function twoWayFigures(summary) {
+  const [hubspotRead, dynamicsRead, run] = summary.results;
+  const written = { hubspot: run.twoWay.created.hubspot + run.twoWay.updated.hubspot, dynamics: run.twoWay.created.dynamics + run.twoWay.updated.dynamics };
+  const per1000 = (crm) => (written[crm] > 0 ? round((run.twoWay.writeRequests[crm] * 1000) / written[crm]) : null);
+  return {
+    pairs: run.twoWay.pairsMerged,
+    linked: run.twoWay.linked,
+    written,
+    writeRequests: run.twoWay.writeRequests,
+    requests: { hubspot: hubspotRead.metrics.requests + run.twoWay.writeRequests.hubspot, dynamics: dynamicsRead.metrics.requests + run.twoWay.writeRequests.dynamics },
+    per1000: { hubspot: per1000('hubspot'), dynamics: per1000('dynamics') },
+    mergeRate: run.twoWay.mergeMs > 0 ? Math.round((run.twoWay.pairsMerged * 1000) / run.twoWay.mergeMs) : null,
+    seconds: round(run.metrics.durationMs / 1000, 1),
+  };
+}
+
+async function twoWay() {
+  const people = SIZES.changed;
+  const changed = people / 10;
+  log(`7. two-way: ${people} contacts in both CRMs, ${changed} changed on each side, then a rerun and a no-op run`);
+  const emulator = await startEmulator(['--seed', 'contacts=0,companies=0,deals=0,tickets=0', '--dynamics-seed', 'contacts=0,accounts=0', '--shared-seed', `contacts=${people},companies=1`]);
+  const db = join(work, 'two-way.db');
+  const run = async () => {
+    const result = await crmsync(['sync-contacts', '--two-way', '--json', '--quiet'], envFor(emulator, db));
+    return { code: result.code, ...twoWayFigures(result.summary) };
+  };
+  try {
+    const first = await run();
+    const echo = await run();
+    const ids = linkedPairs(db, changed);
+    await changeContacts(emulator, ids.hubspot);
+    await changeDynamicsContacts(emulator.dynamics, ids.dynamics);
+    const edits = await run();
+    const editsEcho = await run();
+    const noop = await run();
+    return { people, changed, first, echo, edits, editsEcho, noop };
+  } finally {
+    await emulator.stop();
+  }
+}
+
 async function startup() {
   log('5. wall time of crmsync --help (median of 11)');
   const times = [];
@@ -276,6 +326,7 @@ const memoryFigures = await memory();
 const rate = await rateLimit();
 const help = await startup();
 const d365 = await dynamics();
+const twoWayRuns = await twoWay();
 rmSync(work, { recursive: true, force: true });
 
 const [small, large] = SIZES.memory;
@@ -298,6 +349,13 @@ const rows = [
   ['Dynamics 365: requests per 1,000 records, full run', String(round((d365.full.requests * 1000) / d365.full.records)), '', ''],
   [`Dynamics 365: change-tracked run after ${SIZES.changed.toLocaleString('en')} edits`, `${requestCount(d365.delta.requests)} for ${d365.delta.processed} records, ${d365.delta.updated} updated`, '', ''],
   ['Dynamics 365: no-op run', `${requestCount(d365.noop.requests)}, ${d365.noop.processed} records`, '', ''],
+  [`Two-way, first run over ${twoWayRuns.people.toLocaleString('en')} shared contacts`, `${twoWayRuns.first.linked} linked, written: HubSpot ${twoWayRuns.first.written.hubspot}, Dynamics 365 ${twoWayRuns.first.written.dynamics} in ${twoWayRuns.first.seconds} s`, '', ''],
+  ['Two-way, the run right after it (echo)', `written: HubSpot ${twoWayRuns.echo.written.hubspot}, Dynamics 365 ${twoWayRuns.echo.written.dynamics}`, '0', twoWayRuns.echo.written.hubspot + twoWayRuns.echo.written.dynamics === 0],
+  [`Two-way, ${twoWayRuns.changed.toLocaleString('en')} changed on each side: HubSpot requests per 1,000 written`, `${twoWayRuns.edits.per1000.hubspot} (${twoWayRuns.edits.writeRequests.hubspot} for ${twoWayRuns.edits.written.hubspot})`, '≤ 10.5', twoWayRuns.edits.per1000.hubspot !== null && twoWayRuns.edits.per1000.hubspot <= 10.5],
+  [`Two-way, the same: Dynamics 365 requests per 1,000 written`, `${twoWayRuns.edits.per1000.dynamics} (${twoWayRuns.edits.writeRequests.dynamics} for ${twoWayRuns.edits.written.dynamics})`, '≤ 2', twoWayRuns.edits.per1000.dynamics !== null && twoWayRuns.edits.per1000.dynamics <= 2],
+  ['Two-way: merge stage, pairs/s', `${twoWayRuns.edits.mergeRate} (${twoWayRuns.edits.pairs} pairs; first run: ${twoWayRuns.first.mergeRate} for ${twoWayRuns.first.pairs})`, '', ''],
+  ['Two-way: echo of those writes', `written: HubSpot ${twoWayRuns.editsEcho.written.hubspot}, Dynamics 365 ${twoWayRuns.editsEcho.written.dynamics}`, '0', twoWayRuns.editsEcho.written.hubspot + twoWayRuns.editsEcho.written.dynamics === 0],
+  ['Two-way: no-op run, requests per CRM', `HubSpot ${twoWayRuns.noop.requests.hubspot}, Dynamics 365 ${twoWayRuns.noop.requests.dynamics}`, '≤ 2 each', twoWayRuns.noop.requests.hubspot <= 2 && twoWayRuns.noop.requests.dynamics <= 2],
 ];
 
 const table = [
@@ -343,6 +401,13 @@ How each is measured:
   a full \`sync-contacts --source dynamics\` at the default page of 5,000 rows, then the same into a fresh database with
   \`--batch-size 1000\`; ${SIZES.changed.toLocaleString('en')} contacts changed through the Web API (PATCH) and a run that reads them
   through the delta link; then one more run with nothing changed.
+- **Two-way**: both emulators in one process with \`--shared-seed contacts=${SIZES.changed.toLocaleString('en')}\` (the same people in both CRMs,
+  some fields differing, a few only on one side, one email twice in Dataverse); \`crmsync sync-contacts --two-way\` links them and
+  writes what differs; the next run must write nothing. Then ${(SIZES.changed / 10).toLocaleString('en')} linked contacts get a new job title
+  through HubSpot's batch update API and ${(SIZES.changed / 10).toLocaleString('en')} others through Dataverse PATCHes, and one two-way run
+  carries each side's edits to the other: requests of its writes ÷ records written, per CRM (HubSpot batch update, 100 per
+  request; Dataverse \`$batch\`, 1,000 per request). The merge rate is pairs merged ÷ the time spent pairing and merging.
+  Then the echo of those writes, and a run with nothing changed: every request of both CRMs, reads included.
 ${existsSync(NOTES) ? `\n${readFileSync(NOTES, 'utf8')}` : ''}`,
   );
   log('wrote BENCHMARKS.md');

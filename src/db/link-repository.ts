@@ -3,6 +3,7 @@ import type { SourceName } from '../config/sources.js';
 import type { FieldValue } from '../processors/field-types.js';
 import type { Resolution } from '../processors/pair-plan.js';
 import type { Store } from './database.js';
+import { preparedOnce } from './prepared.js';
 
 export type MatchedBy = 'match_key' | 'created_in_hubspot' | 'created_in_dynamics';
 
@@ -37,19 +38,19 @@ const now = () => new Date().toISOString();
  * the conflicts waiting on a person: everything the two-way merge keeps between runs.
  */
 export class LinkRepository {
-  private readonly db: Database.Database;
+  private readonly statement: (sql: string) => Database.Statement;
 
   constructor(
     store: Store,
     readonly objectType: string,
   ) {
-    this.db = store.sqlite;
+    this.statement = preparedOnce(store.sqlite);
   }
 
   /** Links by the id of one side's record; ids without a link are absent. */
   bySide(side: SourceName, ids: Iterable<string>): Map<string, LinkRow> {
     const found = new Map<string, LinkRow>();
-    const query = this.db.prepare(`SELECT ${LINK_COLUMNS} FROM entity_links WHERE object_type = ? AND ${ID_COLUMN[side]} = ?`);
+    const query = this.statement(`SELECT ${LINK_COLUMNS} FROM entity_links WHERE object_type = ? AND ${ID_COLUMN[side]} = ?`);
     for (const id of ids) {
       const row = query.get(this.objectType, id) as LinkRow | undefined;
       if (row) found.set(id, row);
@@ -58,24 +59,23 @@ export class LinkRepository {
   }
 
   byIds(ids: Iterable<string>): LinkRow[] {
-    const query = this.db.prepare(`SELECT ${LINK_COLUMNS} FROM entity_links WHERE id = ?`);
+    const query = this.statement(`SELECT ${LINK_COLUMNS} FROM entity_links WHERE id = ?`);
     return [...ids].flatMap((id) => (query.get(id) as LinkRow | undefined) ?? []);
   }
 
   all(): LinkRow[] {
-    return this.db.prepare(`SELECT ${LINK_COLUMNS} FROM entity_links WHERE object_type = ? ORDER BY created_at, id`).all(this.objectType) as LinkRow[];
+    return this.statement(`SELECT ${LINK_COLUMNS} FROM entity_links WHERE object_type = ? ORDER BY created_at, id`).all(this.objectType) as LinkRow[];
   }
 
   /** Every record id of one side that is linked (or has its twin on the way). */
   linkedIds(side: SourceName): Set<string> {
-    const rows = this.db.prepare(`SELECT ${ID_COLUMN[side]} AS id FROM entity_links WHERE object_type = ? AND ${ID_COLUMN[side]} IS NOT NULL`).all(this.objectType);
+    const rows = this.statement(`SELECT ${ID_COLUMN[side]} AS id FROM entity_links WHERE object_type = ? AND ${ID_COLUMN[side]} IS NOT NULL`).all(this.objectType);
     return new Set((rows as { id: string }[]).map((row) => row.id));
   }
 
   insert(link: Omit<LinkRow, 'objectType' | 'createdAt'>): LinkRow {
     const row: LinkRow = { ...link, objectType: this.objectType, createdAt: now() };
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO entity_links (id, object_type, hubspot_id, dynamics_id, matched_by, match_key, run_id, created_at)
          VALUES (@id, @objectType, @hubspotId, @dynamicsId, @matchedBy, @matchKey, @runId, @createdAt)`,
       )
@@ -90,18 +90,18 @@ export class LinkRepository {
 
   /** A twin's creation is done: the link learns its id. */
   setId(linkId: string, side: SourceName, recordId: string): void {
-    this.db.prepare(`UPDATE entity_links SET ${ID_COLUMN[side]} = ? WHERE id = ?`).run(recordId, linkId);
+    this.statement(`UPDATE entity_links SET ${ID_COLUMN[side]} = ? WHERE id = ?`).run(recordId, linkId);
   }
 
   /** A link whose twin could not be made: the record is unmatched again. */
   remove(linkId: string): void {
-    this.db.prepare('DELETE FROM field_state WHERE link_id = ?').run(linkId);
-    this.db.prepare('DELETE FROM entity_links WHERE id = ?').run(linkId);
+    this.statement('DELETE FROM field_state WHERE link_id = ?').run(linkId);
+    this.statement('DELETE FROM entity_links WHERE id = ?').run(linkId);
   }
 
   /** The field state of each link: column → value last agreed, in HubSpot's terms. */
   fieldStates(linkIds: Iterable<string>): Map<string, Map<string, FieldValue>> {
-    const query = this.db.prepare('SELECT field, value FROM field_state WHERE link_id = ?');
+    const query = this.statement('SELECT field, value FROM field_state WHERE link_id = ?');
     const states = new Map<string, Map<string, FieldValue>>();
     for (const id of linkIds) {
       const rows = query.all(id) as { field: string; value: string }[];
@@ -111,7 +111,7 @@ export class LinkRepository {
   }
 
   saveAgreed(linkId: string, agreed: Record<string, FieldValue>, runId: number): void {
-    const upsert = this.db.prepare(
+    const upsert = this.statement(
       `INSERT INTO field_state (link_id, field, value, agreed_at, run_id) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (link_id, field) DO UPDATE SET value = excluded.value, agreed_at = excluded.agreed_at, run_id = excluded.run_id
        WHERE field_state.value <> excluded.value`,
@@ -122,7 +122,7 @@ export class LinkRepository {
 
   /** Fields of each link with a conflict no one has resolved yet. */
   openConflicts(linkIds: Iterable<string>): Map<string, Set<string>> {
-    const query = this.db.prepare('SELECT field FROM conflicts WHERE link_id = ? AND resolved_at IS NULL');
+    const query = this.statement('SELECT field FROM conflicts WHERE link_id = ? AND resolved_at IS NULL');
     const open = new Map<string, Set<string>>();
     for (const id of linkIds) {
       const fields = (query.all(id) as { field: string }[]).map((row) => row.field);
@@ -133,8 +133,7 @@ export class LinkRepository {
 
   /** Conflicts a person resolved whose choice is not yet written: link → field → resolution. */
   resolutions(): Map<string, Map<string, Resolution>> {
-    const rows = this.db
-      .prepare(`SELECT id, link_id AS linkId, field, resolution, resolved_value AS value FROM conflicts
+    const rows = this.statement(`SELECT id, link_id AS linkId, field, resolution, resolved_value AS value FROM conflicts
                 WHERE object_type = ? AND resolved_at IS NOT NULL AND closed_at IS NULL`)
       .all(this.objectType) as { id: number; linkId: string; field: string; resolution: string; value: string | null }[];
     const byLink = new Map<string, Map<string, Resolution>>();
@@ -161,16 +160,14 @@ export class LinkRepository {
       runId,
       now: now(),
     };
-    const updated = this.db
-      .prepare(
+    const updated = this.statement(
         `UPDATE conflicts SET hubspot_value = @hubspot, hubspot_changed_at = @hubspotChangedAt, dynamics_value = @dynamics,
            dynamics_changed_at = @dynamicsChangedAt
          WHERE link_id = @linkId AND field = @field AND closed_at IS NULL AND resolved_at IS NULL`,
       )
       .run(values);
     if (updated.changes > 0) return false;
-    const inserted = this.db
-      .prepare(
+    const inserted = this.statement(
         `INSERT INTO conflicts (link_id, object_type, field, base_value, hubspot_value, hubspot_changed_at, dynamics_value, dynamics_changed_at, opened_at, run_id)
          VALUES (@linkId, @objectType, @field, @base, @hubspot, @hubspotChangedAt, @dynamics, @dynamicsChangedAt, @now, @runId)
          ON CONFLICT DO NOTHING`,
@@ -182,8 +179,7 @@ export class LinkRepository {
   /** The sides of an open conflict agree again: it is settled without anyone choosing. */
   settleConflict(linkId: string, field: string, runId: number): void {
     const time = now();
-    this.db
-      .prepare(
+    this.statement(
         `UPDATE conflicts SET resolved_at = ?, resolution = 'agreed', closed_at = ?, closed_run_id = ?
          WHERE link_id = ? AND field = ? AND closed_at IS NULL AND resolved_at IS NULL`,
       )
@@ -192,10 +188,10 @@ export class LinkRepository {
 
   /** A person's choice is planned (the outbox delivers it): the conflict is closed. */
   closeConflict(conflictId: number, runId: number): void {
-    this.db.prepare('UPDATE conflicts SET closed_at = ?, closed_run_id = ? WHERE id = ? AND closed_at IS NULL').run(now(), runId, conflictId);
+    this.statement('UPDATE conflicts SET closed_at = ?, closed_run_id = ? WHERE id = ? AND closed_at IS NULL').run(now(), runId, conflictId);
   }
 
   openConflictCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM conflicts WHERE object_type = ? AND resolved_at IS NULL').get(this.objectType) as { n: number }).n;
+    return (this.statement('SELECT count(*) AS n FROM conflicts WHERE object_type = ? AND resolved_at IS NULL').get(this.objectType) as { n: number }).n;
   }
 }

@@ -4,6 +4,7 @@ import type { SourceName } from '../config/sources.js';
 import type { FieldValue } from '../processors/field-types.js';
 import type { CrmValue } from '../processors/merge.js';
 import type { Store } from './database.js';
+import { preparedOnce } from './prepared.js';
 
 export type OutboxOperation = 'create' | 'update' | 'delete';
 export type OutboxStatus = 'pending' | 'done' | 'dead' | 'superseded' | 'stale';
@@ -56,22 +57,22 @@ export function nextAttempt(attempts: number, from = Date.now(), random = Math.r
  */
 export class Outbox {
   private readonly db: Database.Database;
+  private readonly statement: (sql: string) => Database.Statement;
 
   constructor(
     store: Store,
     readonly objectType: string,
   ) {
     this.db = store.sqlite;
+    this.statement = preparedOnce(store.sqlite);
   }
 
   /** Stores a write; a pending one of the same record and CRM is superseded, since this plan is newer. */
   add(write: NewWrite): number {
-    this.db
-      .prepare(`UPDATE outbox SET status = 'superseded', finished_at = ? WHERE link_id = ? AND crm = ? AND status = 'pending' AND operation <> 'create'`)
+    this.statement(`UPDATE outbox SET status = 'superseded', finished_at = ? WHERE link_id = ? AND crm = ? AND status = 'pending' AND operation <> 'create'`)
       .run(now(), write.linkId, write.crm);
     const time = now();
-    const result = this.db
-      .prepare(
+    const result = this.statement(
         `INSERT INTO outbox (run_id, link_id, object_type, crm, operation, record_id, properties, agreed, previous, etag, id_property, match_key,
            status, attempts, next_attempt_at, created_at)
          VALUES (@runId, @linkId, @objectType, @crm, @operation, @recordId, @properties, @agreed, @previous, @etag, @idProperty, @matchKey,
@@ -90,26 +91,25 @@ export class Outbox {
 
   /** Pending writes whose time has come, oldest first; `all` takes those still waiting out a backoff too. */
   due(options: { all?: boolean } = {}): OutboxRow[] {
-    const rows = this.db
-      .prepare(`SELECT ${COLUMNS} FROM outbox WHERE object_type = ? AND status = 'pending' AND (? = 1 OR next_attempt_at <= ?) ORDER BY id`)
+    const rows = this.statement(`SELECT ${COLUMNS} FROM outbox WHERE object_type = ? AND status = 'pending' AND (? = 1 OR next_attempt_at <= ?) ORDER BY id`)
       .all(this.objectType, options.all ? 1 : 0, now()) as RawRow[];
     return rows.map(parseRow);
   }
 
   /** Links with a pending create: their twin is on its way. */
   pendingCreates(): Set<string> {
-    const rows = this.db.prepare(`SELECT link_id AS id FROM outbox WHERE object_type = ? AND status = 'pending' AND operation = 'create'`).all(this.objectType);
+    const rows = this.statement(`SELECT link_id AS id FROM outbox WHERE object_type = ? AND status = 'pending' AND operation = 'create'`).all(this.objectType);
     return new Set((rows as { id: string }[]).map((row) => row.id));
   }
 
   /** Counted before the writes are sent, so that a crash mid-request leaves them marked as maybe sent. */
   markAttempted(ids: number[]): void {
-    const mark = this.db.prepare('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?');
+    const mark = this.statement('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?');
     this.db.transaction(() => ids.forEach((id) => mark.run(id)))();
   }
 
   finish(id: number, status: Exclude<OutboxStatus, 'pending'>, error?: string): void {
-    this.db.prepare('UPDATE outbox SET status = ?, finished_at = ?, last_error = coalesce(?, last_error) WHERE id = ?').run(status, now(), error ?? null, id);
+    this.statement('UPDATE outbox SET status = ?, finished_at = ?, last_error = coalesce(?, last_error) WHERE id = ?').run(status, now(), error ?? null, id);
   }
 
   /** A passing failure: the write comes due again after a backoff, or is given up on after MAX_ATTEMPTS. */
@@ -119,15 +119,14 @@ export class Outbox {
       this.finish(row.id, 'dead', `gave up after ${attempts} attempts: ${error}`);
       return 'dead';
     }
-    this.db.prepare('UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ?').run(nextAttempt(attempts), error, row.id);
+    this.statement('UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ?').run(nextAttempt(attempts), error, row.id);
     return 'pending';
   }
 
   audit(row: OutboxRow, outcome: WriteOutcome, recordId: string | null): void {
     const changes = Object.fromEntries(Object.entries(row.properties).map(([property, value]) => [property, { old: row.previous[property] ?? null, new: value }]));
     const error = 'error' in outcome ? outcome.error : null;
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO audit_log (run_id, outbox_id, link_id, object_type, crm, record_id, operation, changes, outcome, http_status, error, request_id, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -136,8 +135,7 @@ export class Outbox {
   }
 
   counts(): { pending: number; dead: number } {
-    const row = this.db
-      .prepare(`SELECT sum(status = 'pending') AS pending, sum(status = 'dead') AS dead FROM outbox WHERE object_type = ?`)
+    const row = this.statement(`SELECT sum(status = 'pending') AS pending, sum(status = 'dead') AS dead FROM outbox WHERE object_type = ?`)
       .get(this.objectType) as { pending: number | null; dead: number | null };
     return { pending: row.pending ?? 0, dead: row.dead ?? 0 };
   }

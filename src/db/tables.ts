@@ -211,7 +211,11 @@ export const entityLinks = sqliteTable(
   ],
 );
 
-/** The value each field of a link last held on both sides alike: the base of the three-way merge. */
+/**
+ * The value each field of a link last held on both sides alike: the base of the three-way
+ * merge. Like entity_links it is a WITHOUT ROWID table (its migration says so; drizzle-kit does
+ * not model it): rows are found and written by their key alone.
+ */
 export const fieldState = sqliteTable(
   'field_state',
   {

@@ -53,7 +53,7 @@ export interface ManualConflict {
 
 export interface PairPlan {
   writes: Partial<Record<SourceName, PlannedWrite>>;
-  /** Fields the sides agree on now: column → value to store as the field state. */
+  /** Fields the sides agree on now where the field state holds something else (or nothing): column → value to store. */
   agreed: Record<string, FieldValue>;
   opened: ManualConflict[];
   /** Open conflicts whose sides agree now. */
@@ -87,7 +87,7 @@ export function planPair(mapping: TwoWayMapping, input: PairInput): PairPlan {
 function apply(plan: PairPlan, field: TwoWayField, input: PairInput, decision: MergeDecision): void {
   switch (decision.kind) {
     case 'agreed':
-      plan.agreed[field.column] = decision.agreed;
+      if (!input.base.has(field.column) || input.base.get(field.column) !== decision.agreed) plan.agreed[field.column] = decision.agreed;
       if (input.openConflicts?.has(field.column)) plan.settled.push(field.column);
       return;
     case 'copy':

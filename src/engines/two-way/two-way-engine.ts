@@ -44,8 +44,10 @@ export interface TwoWaySummary {
   writesDead: number;
   valueErrors: number;
   keptAfterDeletion: number;
-  /** Requests the run's writes took, per CRM. */
+  /** Requests the run's writes took, per CRM (and HubSpot's change times, where most_recent needed them). */
   writeRequests: Record<SourceName, number>;
+  /** Milliseconds spent pairing records and merging pairs. */
+  mergeMs: number;
   /** --dry-run: the writes it would have sent. */
   planned?: PlannedWriteView[];
 }
@@ -85,6 +87,8 @@ export class TwoWaySyncEngine {
   private readonly local: Record<SourceName, LocalRecords>;
   /** Requests the inbound runs took: the rest of a run's requests are its writes'. */
   private readonly readRequests: Record<SourceName, number> = { hubspot: 0, dynamics: 0 };
+  /** Time spent pairing and merging (with the change times merging asked for), not reading or writing. */
+  private mergeMs = 0;
 
   constructor(private readonly deps: TwoWayDependencies) {
     const { store, object } = deps;
@@ -156,8 +160,10 @@ export class TwoWaySyncEngine {
       hubspot: changed.hubspot.filter((id) => !pairs.bySide.hubspot.has(id)),
       dynamics: changed.dynamics.filter((id) => !pairs.bySide.dynamics.has(id)),
     };
+    const mergeStarted = performance.now();
     const newLinks = pairUnlinked(context, unlinked, planned);
     await mergePairs(context, [...pairs.links.values(), ...newLinks], planned);
+    this.mergeMs = Math.round(performance.now() - mergeStarted);
     if (options.dryRun) return cursor;
 
     tally.finishedLinks.clear();
@@ -282,6 +288,7 @@ export class TwoWaySyncEngine {
       writesDead: tally.dead,
       valueErrors: planned.errors,
       keptAfterDeletion: planned.keptAfterDeletion,
+      mergeMs: this.mergeMs,
       writeRequests: {
         hubspot: now.hubspot - requestsBefore.hubspot - this.readRequests.hubspot,
         dynamics: now.dynamics - requestsBefore.dynamics - this.readRequests.dynamics,
