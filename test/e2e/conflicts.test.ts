@@ -5,7 +5,7 @@ import { startHubSpotEmulator } from '@crmsync/emulators/hubspot';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { openStore } from '../../src/db/database.js';
 import { crmsync, tempDir, type CliResult } from '../helpers/cli.js';
-import { storeConflict, type StoredConflict } from '../helpers/conflicts.js';
+import { asListed, SAMPLE_GUIDS, sampleConflicts, storeConflict, type StoredConflict } from '../helpers/conflicts.js';
 import { query, queryOne } from '../helpers/db.js';
 import { hubspotEnvOf } from '../helpers/emulator.js';
 import { tableAfter } from '../helpers/table.js';
@@ -15,8 +15,7 @@ import { tableAfter } from '../helpers/table.js';
 const dir = tempDir();
 const synced = join(dir, 'synced.db');
 const HEADER = ['id', 'object', 'hubspot id', 'dynamics 365 id', 'field', 'base', 'hubspot value', 'hubspot changed', 'dynamics 365 value', 'dynamics 365 changed', 'opened'];
-const GUID_1 = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
-const GUID_2 = '3f2504e0-4f89-41d3-9a0c-0305e82c3302';
+const [GUID_1, GUID_2] = SAMPLE_GUIDS;
 let contactIds: string[];
 
 // A database as a sync leaves it, with real contacts in it.
@@ -44,42 +43,7 @@ function databaseWith(conflicts: StoredConflict[]): { db: string; ids: number[] 
   }
 }
 
-/** Two open conflicts of one contact, one of a company, and one resolved; in the order they were opened: company, jobtitle, phone. */
-function someConflicts(): StoredConflict[] {
-  return [
-    {
-      hubspotId: contactIds[0],
-      dynamicsId: GUID_1,
-      field: 'phone',
-      base: null,
-      hubspot: '+442071234567',
-      hubspotChangedAt: '2026-03-02T09:15:00.000Z',
-      dynamics: null,
-      openedAt: '2026-03-02T10:00:00.000Z',
-    },
-    {
-      hubspotId: contactIds[0],
-      dynamicsId: GUID_1,
-      field: 'jobtitle',
-      base: 'Engineer',
-      hubspot: 'Senior Engineer',
-      hubspotChangedAt: '2026-03-01T08:00:00.000Z',
-      dynamics: 'Lead Engineer',
-      dynamicsChangedAt: '2026-03-01T08:30:00.000Z',
-      openedAt: '2026-03-01T10:00:00.000Z',
-    },
-    { object: 'companies', hubspotId: '9001', dynamicsId: GUID_2, field: 'industry', hubspot: 'COMPUTER_SOFTWARE', dynamics: 100000001, openedAt: '2026-02-28T10:00:00.000Z' },
-    {
-      hubspotId: contactIds[1],
-      dynamicsId: null,
-      field: 'lastname',
-      hubspot: 'Lovelace',
-      dynamics: 'King',
-      openedAt: '2026-02-01T10:00:00.000Z',
-      resolved: { at: '2026-02-02T10:00:00.000Z', resolution: 'hubspot', value: 'Lovelace' },
-    },
-  ];
-}
+const someConflicts = () => sampleConflicts(contactIds);
 
 async function run(args: string[], db: string, expectedCode = 0): Promise<CliResult> {
   const result = await crmsync(args, { CRMSYNC_DB: db });
@@ -111,26 +75,9 @@ describe('crmsync conflicts', () => {
     const { db, ids } = databaseWith(someConflicts());
     const listed = JSON.parse((await run(['conflicts', '--json'], db)).stdout) as Record<string, unknown>[];
     expect(listed.map((conflict) => conflict.id)).toEqual([ids[2], ids[1], ids[0]]);
-    expect(listed[1]).toEqual({
-      id: ids[1],
-      object: 'contacts',
-      linkId: `contacts:${contactIds[0]}`,
-      hubspotId: contactIds[0],
-      dynamicsId: GUID_1,
-      field: 'jobtitle',
-      hasBaseValue: true,
-      baseValue: 'Engineer',
-      hubspotValue: 'Senior Engineer',
-      hubspotChangedAt: '2026-03-01T08:00:00.000Z',
-      dynamicsValue: 'Lead Engineer',
-      dynamicsChangedAt: '2026-03-01T08:30:00.000Z',
-      openedAt: '2026-03-01T10:00:00.000Z',
-      runId: 1,
-      resolvedAt: null,
-      resolution: null,
-      resolvedValue: null,
-      closedAt: null,
-    });
+    const stored = someConflicts();
+    expect(listed).toEqual([asListed(stored[2], ids[2]), asListed(stored[1], ids[1]), asListed(stored[0], ids[0])]);
+    expect(listed[1]).toMatchObject({ linkId: `contacts:${contactIds[0]}`, hubspotId: contactIds[0], dynamicsId: GUID_1, baseValue: 'Engineer', hubspotValue: 'Senior Engineer' });
     expect(listed[0]).toMatchObject({ object: 'companies', hasBaseValue: false, baseValue: null, dynamicsValue: 100000001 });
     expect(listed[2]).toMatchObject({ hasBaseValue: true, baseValue: null, dynamicsValue: null });
   });

@@ -51,3 +51,71 @@ export function storeConflict(store: Store, conflict: StoredConflict): number {
 export function conflictRow(store: Store, id: number): Record<string, unknown> | undefined {
   return store.sqlite.prepare('SELECT * FROM conflicts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
 }
+
+export const SAMPLE_GUIDS = ['3f2504e0-4f89-41d3-9a0c-0305e82c3301', '3f2504e0-4f89-41d3-9a0c-0305e82c3302'];
+
+/**
+ * Conflicts as two-way runs leave them, stored in this order: the phone of contact
+ * `contactIds[0]` (opened last), its jobtitle, a company's industry (opened first, a
+ * Dataverse choice on that side) and the lastname of `contactIds[1]`, already resolved.
+ */
+export function sampleConflicts(contactIds: string[]): StoredConflict[] {
+  return [
+    {
+      hubspotId: contactIds[0],
+      dynamicsId: SAMPLE_GUIDS[0],
+      field: 'phone',
+      base: null,
+      hubspot: '+442071234567',
+      hubspotChangedAt: '2026-03-02T09:15:00.000Z',
+      dynamics: null,
+      openedAt: '2026-03-02T10:00:00.000Z',
+    },
+    {
+      hubspotId: contactIds[0],
+      dynamicsId: SAMPLE_GUIDS[0],
+      field: 'jobtitle',
+      base: 'Engineer',
+      hubspot: 'Senior Engineer',
+      hubspotChangedAt: '2026-03-01T08:00:00.000Z',
+      dynamics: 'Lead Engineer',
+      dynamicsChangedAt: '2026-03-01T08:30:00.000Z',
+      openedAt: '2026-03-01T10:00:00.000Z',
+    },
+    { object: 'companies', hubspotId: '9001', dynamicsId: SAMPLE_GUIDS[1], field: 'industry', hubspot: 'COMPUTER_SOFTWARE', dynamics: 100000001, openedAt: '2026-02-28T10:00:00.000Z' },
+    {
+      hubspotId: contactIds[1],
+      dynamicsId: null,
+      field: 'lastname',
+      hubspot: 'Lovelace',
+      dynamics: 'King',
+      openedAt: '2026-02-01T10:00:00.000Z',
+      resolved: { at: '2026-02-02T10:00:00.000Z', resolution: 'hubspot', value: 'Lovelace' },
+    },
+  ];
+}
+
+/** An open conflict stored by storeConflict with this id, as ConflictRepository and `conflicts --json` give it. */
+export function asListed(conflict: StoredConflict, id: number): Record<string, unknown> {
+  const object = conflict.object ?? 'contacts';
+  return {
+    id,
+    object,
+    linkId: `${object}:${conflict.hubspotId ?? conflict.dynamicsId}`,
+    hubspotId: conflict.hubspotId,
+    dynamicsId: conflict.dynamicsId,
+    field: conflict.field,
+    hasBaseValue: conflict.base !== undefined,
+    baseValue: conflict.base ?? null,
+    hubspotValue: conflict.hubspot,
+    hubspotChangedAt: conflict.hubspotChangedAt ?? null,
+    dynamicsValue: conflict.dynamics,
+    dynamicsChangedAt: conflict.dynamicsChangedAt ?? null,
+    openedAt: conflict.openedAt,
+    runId: 1,
+    resolvedAt: null,
+    resolution: null,
+    resolvedValue: null,
+    closedAt: null,
+  };
+}

@@ -4,13 +4,9 @@ import { ConflictRepository } from '../../src/db/conflict-repository.js';
 import { openStore, type Store } from '../../src/db/database.js';
 import { UsageError } from '../../src/errors.js';
 import { tempDir } from '../helpers/cli.js';
-import { conflictRow, storeConflict } from '../helpers/conflicts.js';
+import { asListed, conflictRow, SAMPLE_GUIDS, sampleConflicts, storeConflict } from '../helpers/conflicts.js';
 
 // Open conflicts are listed oldest first with their pair's record ids; resolving one records the choice once.
-
-const GUID_1 = '6f1c2d3e-0000-4000-8000-000000000001';
-const GUID_2 = '6f1c2d3e-0000-4000-8000-000000000002';
-const GUID_3 = '6f1c2d3e-0000-4000-8000-000000000003';
 
 let store: Store;
 let repository: ConflictRepository;
@@ -20,47 +16,11 @@ beforeEach(() => {
 });
 afterEach(() => store.close());
 
-/** Three open conflicts stored out of order (two contacts, one company) and one resolved. */
+const samples = sampleConflicts(['101', '102']);
+
+/** The sample conflicts: three open ones stored out of order (two contacts, one company) and one resolved. */
 function storeSome() {
-  const later = storeConflict(store, {
-    hubspotId: '101',
-    dynamicsId: GUID_1,
-    field: 'phone',
-    base: null,
-    hubspot: '+4420123456',
-    hubspotChangedAt: '2026-03-02T09:00:00.000Z',
-    dynamics: null,
-    openedAt: '2026-03-02T10:00:00.000Z',
-  });
-  const earlier = storeConflict(store, {
-    hubspotId: '101',
-    dynamicsId: GUID_1,
-    field: 'jobtitle',
-    base: 'Engineer',
-    hubspot: 'Senior Engineer',
-    hubspotChangedAt: '2026-03-01T08:00:00.000Z',
-    dynamics: 'Lead Engineer',
-    dynamicsChangedAt: '2026-03-01T08:30:00.000Z',
-    openedAt: '2026-03-01T10:00:00.000Z',
-  });
-  const company = storeConflict(store, {
-    object: 'companies',
-    hubspotId: '9001',
-    dynamicsId: GUID_2,
-    field: 'industry',
-    hubspot: 'COMPUTER_SOFTWARE',
-    dynamics: 100000001,
-    openedAt: '2026-03-01T12:00:00.000Z',
-  });
-  const settled = storeConflict(store, {
-    hubspotId: '102',
-    dynamicsId: GUID_3,
-    field: 'lastname',
-    hubspot: 'Lovelace',
-    dynamics: 'King',
-    openedAt: '2026-02-01T10:00:00.000Z',
-    resolved: { at: '2026-02-02T10:00:00.000Z', resolution: 'hubspot', value: 'Lovelace' },
-  });
+  const [later, earlier, company, settled] = samples.map((conflict) => storeConflict(store, conflict));
   return { later, earlier, company, settled };
 }
 
@@ -72,30 +32,12 @@ describe('ConflictRepository.listOpen', () => {
   test('the open conflicts of every object, oldest first, with both record ids and the values parsed', () => {
     const { later, earlier, company } = storeSome();
     const open = repository.listOpen();
-    expect(open.map((conflict) => conflict.id)).toEqual([earlier, company, later]);
-    expect(open[0]).toEqual({
-      id: earlier,
-      object: 'contacts',
-      linkId: 'contacts:101',
-      hubspotId: '101',
-      dynamicsId: GUID_1,
-      field: 'jobtitle',
-      hasBaseValue: true,
-      baseValue: 'Engineer',
-      hubspotValue: 'Senior Engineer',
-      hubspotChangedAt: '2026-03-01T08:00:00.000Z',
-      dynamicsValue: 'Lead Engineer',
-      dynamicsChangedAt: '2026-03-01T08:30:00.000Z',
-      openedAt: '2026-03-01T10:00:00.000Z',
-      runId: 1,
-      resolvedAt: null,
-      resolution: null,
-      resolvedValue: null,
-      closedAt: null,
-    });
+    expect(open.map((conflict) => conflict.id)).toEqual([company, earlier, later]);
+    expect(open).toEqual([asListed(samples[2], company), asListed(samples[1], earlier), asListed(samples[0], later)]);
+    expect(open[1]).toMatchObject({ linkId: 'contacts:101', hubspotId: '101', dynamicsId: SAMPLE_GUIDS[0], hasBaseValue: true, baseValue: 'Engineer' });
     // An agreed empty value is a base; no agreed value is none.
     expect(open[2]).toMatchObject({ field: 'phone', hasBaseValue: true, baseValue: null, dynamicsValue: null, dynamicsChangedAt: null });
-    expect(open[1]).toMatchObject({ object: 'companies', hasBaseValue: false, baseValue: null, hubspotValue: 'COMPUTER_SOFTWARE', dynamicsValue: 100000001 });
+    expect(open[0]).toMatchObject({ object: 'companies', hasBaseValue: false, baseValue: null, hubspotValue: 'COMPUTER_SOFTWARE', dynamicsValue: 100000001 });
   });
 
   test('of one object', () => {
@@ -176,7 +118,7 @@ describe('ConflictRepository.resolve', () => {
   test('resolved in a database file: another connection reading it sees the choice', () => {
     const path = join(tempDir(), 'conflicts.db');
     const writer = openStore(path);
-    const id = storeConflict(writer, { hubspotId: '101', dynamicsId: GUID_1, field: 'jobtitle', hubspot: 'A', dynamics: 'B', openedAt: '2026-03-01T10:00:00.000Z' });
+    const id = storeConflict(writer, { hubspotId: '101', dynamicsId: SAMPLE_GUIDS[0], field: 'jobtitle', hubspot: 'A', dynamics: 'B', openedAt: '2026-03-01T10:00:00.000Z' });
     new ConflictRepository(writer).resolve(id, { use: 'dynamics' }, at);
     writer.close();
 
