@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './commands/config.js';
+import { registerConflictsCommand } from './commands/conflicts.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
@@ -62,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   registerSyncCommands(program, context);
   registerHistoryCommand(program, context);
   registerShowCommand(program, context);
+  registerConflictsCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);

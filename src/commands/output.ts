@@ -124,7 +124,7 @@ export function printHistory(rows: SyncHistoryRow[], rejected: { rows: Outstandi
     row.crmSource,
     row.syncMode,
     row.status,
-    row.startTime.slice(0, 19).replace('T', ' '),
+    tableTime(row.startTime),
     row.endTime ? ((Date.parse(row.endTime) - Date.parse(row.startTime)) / 1000).toFixed(1) : '-',
     String(row.recordsProcessed),
     String(row.recordsCreated),
@@ -139,9 +139,17 @@ export function printHistory(rows: SyncHistoryRow[], rejected: { rows: Outstandi
   if (rejected.total === 0) return;
   out();
   out(`${count(rejected.total, 'record', 'records')} whose latest version was rejected (until a valid version arrives or the record is deleted in the CRM):`);
-  const listed = rejected.rows.map((row) => [row.objectType, row.source, row.sourceId, row.rejectedAt.slice(0, 19).replace('T', ' '), row.reasons.map(describeProblem).join('; ')]);
+  const listed = rejected.rows.map((row) => [row.objectType, row.source, row.sourceId, tableTime(row.rejectedAt), row.reasons.map(describeProblem).join('; ')]);
   printTable([['object', 'source', 'id', 'rejected', 'reasons'], ...listed]);
   if (rejected.total > rejected.rows.length) out(`... and ${rejected.total - rejected.rows.length} more (rejected_records WHERE resolved_at IS NULL)`);
+}
+
+/** "2026-03-01 10:00:00": a time as tables show it, to the second. */
+export const tableTime = (iso: string) => iso.slice(0, 19).replace('T', ' ');
+
+/** A value on one line: text as it is unless it holds line breaks or other control characters, which are escaped; anything else as JSON. */
+export function oneLine(value: unknown): string {
+  return typeof value === 'string' && !/[\u0000-\u001f\u007f]/.test(value) ? value : JSON.stringify(value);
 }
 
 /** Rows of cells as aligned columns; the first row is the header. */

@@ -1,7 +1,7 @@
 import type { RunInfo } from '../db/record-view.js';
 import type { FieldProblem } from '../records.js';
 import type { FieldChange, RecordView, VersionView } from '../processors/record-view.js';
-import { printTable } from './output.js';
+import { oneLine, printTable } from './output.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -78,8 +78,7 @@ function describeReason(problem: FieldProblem): string {
   return `${field}: ${problem.reason}${value}`;
 }
 
-/** A value on one line: text as it is unless it holds line breaks or other control characters, which are escaped. */
+/** A value on one line, or NONE. */
 function cell(value: unknown): string {
-  if (value === null || value === undefined) return NONE;
-  return typeof value === 'string' && !/[\u0000-\u001f\u007f]/.test(value) ? value : JSON.stringify(value);
+  return value === null || value === undefined ? NONE : oneLine(value);
 }

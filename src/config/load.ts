@@ -188,14 +188,18 @@ export function twoWayObjects(config: Config, names?: string[]): ObjectEntry[] {
 
 /** An object as one source holds it, by name; or which names exist, or what to add to mappings.yaml. */
 export function objectByName(config: Config, name: string, source: SourceName = DEFAULT_SOURCE): ObjectMapping {
-  const object = config.objects.get(name);
-  if (!object) {
-    throw new UsageError(`unknown object "${name}"; ${config.path} defines: ${[...config.objects.keys()].join(', ')}`);
-  }
+  const object = objectEntry(config, name);
   const mapping = object[source];
   if (mapping) return mapping;
   if (source === 'dynamics') {
     throw new UsageError(`object "${name}" has no dynamics: block in ${config.path}; add one (entity_set, primary_key, fields) to sync it from Dynamics 365`);
   }
   throw new UsageError(`object "${name}" lives only in Dynamics 365 in ${config.path} (no object_type); sync it with --source dynamics, or add object_type, modified_property and fields`);
+}
+
+/** An entry under objects:, by name, whichever CRMs map it; or which names exist. */
+export function objectEntry(config: Config, name: string): ObjectEntry {
+  const object = config.objects.get(name);
+  if (!object) throw new UsageError(`unknown object "${name}"; ${config.path} defines: ${[...config.objects.keys()].join(', ')}`);
+  return object;
 }

@@ -24,6 +24,8 @@ export interface OpenOptions {
   dryRun?: boolean;
   /** Only read (history): nothing is written, and a folder that cannot be written is fine. */
   readOnly?: boolean;
+  /** Write only to a database that is there already: a command that edits stored rows never starts an empty one. */
+  existing?: boolean;
 }
 
 /**
@@ -36,15 +38,17 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
   const dryRun = options.dryRun ?? false;
   let sqlite: Database.Database;
   try {
-    sqlite = path === ':memory:' ? migrated(new Database(path), newFileIdentity()) : options.readOnly ? openToRead(path) : dryRun ? openDryRun(path) : openToWrite(path);
+    sqlite = path === ':memory:' ? migrated(new Database(path), newFileIdentity()) : options.readOnly ? openToRead(path) : dryRun ? openDryRun(path) : openToWrite(path, options.existing ?? false);
   } catch (error) {
     throw explainOpenError(path, error);
   }
   return { sqlite, orm: drizzle(sqlite, { schema }), path: sqlite.memory ? ':memory:' : path, dryRun, close: () => sqlite.close() };
 }
 
-function openToWrite(path: string): Database.Database {
-  const identity = checkLocation(path, 'write') ? withReader(path, (reader) => identify(reader, path)) : newFileIdentity();
+function openToWrite(path: string, existing: boolean): Database.Database {
+  const found = checkLocation(path, 'write');
+  if (!found && existing) throw noDatabase(path);
+  const identity = found ? withReader(path, (reader) => identify(reader, path)) : newFileIdentity();
   const sqlite = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   return closingOnError(sqlite, () => {
     // Marked before WAL is turned on, so the mark is in the file's header at once.
@@ -68,11 +72,15 @@ function openDryRun(path: string): Database.Database {
  * they are applied to an in-memory copy, never to the file (a sync applies them for good).
  */
 function openToRead(path: string): Database.Database {
-  if (!checkLocation(path, 'read')) throw new UsageError(`no database at ${path}: run a sync first, or pass --db <path>`);
+  if (!checkLocation(path, 'read')) throw noDatabase(path);
   const identity = withReader(path, (reader) => identify(reader, path));
   if (identity.pendingMigrations === 0) return openReadOnly(path);
   const copy = openCopy(path);
   return closingOnError(copy, () => migrated(copy, identity));
+}
+
+function noDatabase(path: string): UsageError {
+  return new UsageError(`no database at ${path}: run a sync first, or pass --db <path>`);
 }
 
 function migrated(sqlite: Database.Database, identity: { pendingMigrations: number }): Database.Database {

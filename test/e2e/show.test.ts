@@ -10,6 +10,7 @@ import { dynamicsEmulatorPerTest, dynamicsEnvOf } from '../helpers/dynamics.js';
 import { emulatorPerTest, hubspotEnvOf } from '../helpers/emulator.js';
 import { config } from '../helpers/engine.js';
 import { readOnlyFolder } from '../helpers/read-only-folder.js';
+import { tableAfter } from '../helpers/table.js';
 
 const dir = tempDir();
 const startEmulator = emulatorPerTest();
@@ -34,19 +35,6 @@ async function run(args: string[], env: Record<string, string>, expectedCode = 0
 
 const fileHash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const runRow = (db: string, id: number) => queryOne<{ start_time: string; sync_mode: string; status: string }>(db, 'SELECT start_time, sync_mode, status FROM sync_history WHERE id = ?', id)!;
-
-/**
- * The rows of the table whose header line is `header`, up to the next blank line, cut into
- * cells where the header's columns start: misaligned values come out wrong.
- */
-function tableAfter(stdout: string, header: string[]): string[][] {
-  const lines = stdout.split('\n');
-  const start = lines.findIndex((line) => line.split(/\s{2,}/).join('|') === header.join('|'));
-  expect(start, `no table headed ${header.join(', ')} in:\n${stdout}`).toBeGreaterThanOrEqual(0);
-  const offsets = header.map((name) => lines[start].indexOf(name));
-  const end = lines.findIndex((line, index) => index > start && line.trim() === '');
-  return lines.slice(start + 1, end < 0 ? undefined : end).map((line) => offsets.map((offset, column) => line.slice(offset, offsets[column + 1]).trim()));
-}
 
 /** The value a view column holds, as `show` stores it in JSON: booleans are true/false there, 1/0 in the view. */
 const typed = (mapping: ObjectMapping, column: string, value: unknown) =>
