@@ -63,6 +63,34 @@ describe('batches without change sets', () => {
   });
 });
 
+describe('deletes in a batch', () => {
+  it('answer 204, then 404 ObjectDoesNotExist for a row already gone; 412 for a stale If-Match; each deletion shows in change tracking', async () => {
+    const { emu, contacts } = await setup();
+    const delta = (await call(emu, 'GET', 'contacts?$select=lastname', { headers: { Prefer: 'odata.track-changes' } })).body['@odata.deltaLink'];
+    const [kept] = emu.store.all('contacts').slice(2);
+    const reply = await postBatch(
+      emu,
+      [
+        { method: 'DELETE', url: `${emu.apiUrl}/contacts(${contacts[0]})` },
+        { method: 'DELETE', url: `${emu.apiUrl}/contacts(${contacts[0]})` },
+        { method: 'DELETE', url: `${emu.apiUrl}/contacts(${contacts[1]})`, headers: { 'If-Match': emu.store.get('contacts', contacts[1] as string)?.['@odata.etag'] as string } },
+        { method: 'DELETE', url: `${emu.apiUrl}/contacts(${kept?.contactid})`, headers: { 'If-Match': 'W/"1"' } },
+      ],
+      { Prefer: 'odata.continue-on-error' },
+    );
+    expect(reply.status).toBe(200);
+    const parts = parseBatchResponse(reply);
+    expect(parts.map((part) => part.status)).toEqual([204, 404, 204, 412]);
+    expect(parts[1]?.body).toEqual({ error: { code: '0x80040217', message: `contact With Id = ${contacts[0]} Does Not Exist` } });
+    expect(parts[3]?.body.error.code).toBe('0x80060882');
+    expect(emu.store.get('contacts', kept?.contactid as string)).toBeDefined();
+
+    const changes = (await call(emu, 'GET', delta, { headers: { Prefer: 'odata.track-changes' } })).body.value;
+    const deleted = (id: string | undefined) => ({ '@odata.context': `${emu.apiUrl}/$metadata#contacts/$deletedEntity`, id, reason: 'deleted' });
+    expect(changes).toEqual([deleted(contacts[0]), deleted(contacts[1])]);
+  });
+});
+
 describe('change sets', () => {
   it('resolve Content-ID references to rows created earlier in the set', async () => {
     const { emu } = await setup();

@@ -490,6 +490,25 @@ describe('batch endpoints', () => {
     expect(emu.store.get('contacts', '1002')!.archived).toBe(true);
   });
 
+  it('answers 204 to an archive of ids already archived or never there, and lists what it archived with archived=true', async () => {
+    const emu = await emulator({ seed: { contacts: 10 } });
+    const first = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/archive', { inputs: [{ id: '1003' }, { id: '1004' }] });
+    expect(first).toMatchObject({ status: 204, body: undefined });
+    const again = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/archive', { inputs: [{ id: '1003' }, { id: '888888' }, { id: '1005' }] });
+    expect(again).toMatchObject({ status: 204, body: undefined });
+
+    const archived = await raw(emu, 'GET', '/crm/v3/objects/contacts?archived=true&limit=100');
+    expect(archived.body.results.map((record: { id: string; archived: boolean }) => [record.id, record.archived])).toEqual([
+      ['1003', true],
+      ['1004', true],
+      ['1005', true],
+    ]);
+    const active = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/read', { inputs: [{ id: '1003' }, { id: '1006' }], properties: [] });
+    expect(active.status).toBe(207);
+    expect(active.body.results.map((record: { id: string }) => record.id)).toEqual(['1006']);
+    expect(active.body.errors[0]).toMatchObject({ category: 'OBJECT_NOT_FOUND', context: { ids: ['1003'] } });
+  });
+
   it('caps every batch at 100 inputs', async () => {
     const emu = await emulator({ seed: { contacts: 200 } });
     const ids = Array.from({ length: 101 }, (_, i) => ({ id: String(1001 + i) }));

@@ -48,7 +48,7 @@ export interface CrmConnection {
   readonly metrics: RequestMetrics;
   /** Reads one object as mapped in mappings.yaml. */
   reader(mapping: ObjectMapping): RecordSource;
-  /** Creates and updates records in batches, with one outcome per record. */
+  /** Creates, updates and deletes records in batches, with one outcome per record. */
   readonly writer: RecordWriter;
   /**
    * When each of `properties` last changed, per record (ISO-8601), for CRMs that keep a
@@ -165,14 +165,19 @@ export type WriteValue = string | number | boolean | null;
 export interface RecordWrite {
   /** Names the write in the outcomes (the caller's outbox id); unique within one call. */
   key: string;
-  operation: 'create' | 'update';
+  operation: 'create' | 'update' | 'delete';
   /**
-   * update: the record's id. create: the id to give the record, where the CRM takes one (a
-   * Dataverse primary key; without one the Dynamics 365 writer gives the row a new GUID).
+   * update and delete: the record's id. create: the id to give the record, where the CRM
+   * takes one (a Dataverse primary key; without one the Dynamics 365 writer gives the row a
+   * new GUID).
    */
   recordId?: string;
+  /** delete: empty (a delete sends no values). */
   properties: Record<string, WriteValue>;
-  /** The row version the write was planned against (a Dataverse @odata.etag): a row changed since answers `stale`. */
+  /**
+   * The row version the write was planned against (a Dataverse @odata.etag): a row changed
+   * since answers `stale`. On a delete, a row edited since is then kept.
+   */
   etag?: string;
   /**
    * create: a property with unique values (a contact's email) whose value in `properties`
@@ -182,7 +187,10 @@ export interface RecordWrite {
   idProperty?: string;
 }
 
-/** What became of one write. Every write of a call gets exactly one. */
+/**
+ * What became of one write. Every write of a call gets exactly one. A delete is `done` when
+ * the record is gone, whether this write removed it or it was gone already.
+ */
 export type WriteOutcome =
   | { key: string; status: 'done'; recordId: string; created: boolean; requestId?: string }
   /** The row changed after the version the write was planned against; nothing was written. */
@@ -193,7 +201,8 @@ export type WriteOutcome =
   | { key: string; status: 'retry'; error: string; requestId?: string }
   /**
    * The CRM will never take the write as it is (an invalid value, an unknown option, a
-   * read-only property, a deleted record). `httpStatus` is absent when it was never sent.
+   * read-only property, an update of a deleted record). `httpStatus` is absent when it was
+   * never sent.
    */
   | { key: string; status: 'refused'; error: string; httpStatus?: number; requestId?: string };
 

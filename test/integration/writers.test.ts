@@ -1,30 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { CrmConnection, RecordWrite, WriteOutcome } from '../../src/clients/crm.js';
-import { connectorFor } from '../../src/clients/registry.js';
-import { objectByName } from '../../src/config/load.js';
-import type { SourceName } from '../../src/config/sources.js';
+import type { RecordWrite, WriteOutcome } from '../../src/clients/crm.js';
 import { AuthError } from '../../src/errors.js';
 import { dynamicsEmulatorPerTest, dynamicsSettingsOf } from '../helpers/dynamics.js';
 import { emulatorPerTest, settingsOf } from '../helpers/emulator.js';
-import { config } from '../helpers/engine.js';
+import { byKey, connect, contacts, dynamicsContacts, RETRY, update } from '../helpers/writes.js';
 
-// Short delays so the suite stays quick; the policy itself is the production one.
-const RETRY = { retries: 6, minDelayMs: 5, maxDelayMs: 40, timeoutMs: 10_000, rateLimitWaitMs: 50 };
-const contacts = objectByName(config, 'contacts');
-const dynamicsContacts = objectByName(config, 'contacts', 'dynamics');
 const startHubSpot = emulatorPerTest();
 const startDynamics = dynamicsEmulatorPerTest();
 
-/** A connection made the way the engines make one: through the registry. */
-function connect(source: SourceName, settings: unknown, retry = RETRY): Promise<CrmConnection> {
-  return connectorFor(source).connect(settings, { retry });
-}
-
-const byKey = (outcomes: WriteOutcome[]) => new Map(outcomes.map((outcome) => [outcome.key, outcome]));
 const statuses = (outcomes: WriteOutcome[]) => outcomes.reduce<Record<string, number>>((counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
-const update = (key: string, recordId: string, properties: RecordWrite['properties']): RecordWrite => ({ key, operation: 'update', recordId, properties });
 
 describe('HubSpot writes', () => {
   test('250 updates go out in three batch requests; every value is in HubSpot', async () => {

@@ -11,11 +11,12 @@ import { TransientError } from '../http/retry.js';
 
 /** One request of a batch. */
 export interface BatchRequest {
-  method: 'POST' | 'PATCH';
+  method: 'POST' | 'PATCH' | 'DELETE';
   /** Absolute, under the organisation's Web API. */
   url: string;
   headers: Record<string, string>;
-  body: unknown;
+  /** Sent as JSON; a DELETE has none. */
+  body?: unknown;
 }
 
 /** One response of a batch. */
@@ -31,8 +32,9 @@ const CRLF = '\r\n';
 /** The multipart body of a batch of requests. */
 export function batchBody(requests: BatchRequest[], boundary: string): string {
   const parts = requests.map((request) => {
-    const headers = Object.entries({ 'Content-Type': 'application/json', ...request.headers }).map(([name, value]) => `${name}: ${value}`);
-    const lines = ['Content-Type: application/http', 'Content-Transfer-Encoding: binary', '', `${request.method} ${request.url} HTTP/1.1`, ...headers, '', JSON.stringify(request.body)];
+    const hasBody = request.body !== undefined;
+    const headers = Object.entries({ ...(hasBody ? { 'Content-Type': 'application/json' } : {}), ...request.headers }).map(([name, value]) => `${name}: ${value}`);
+    const lines = ['Content-Type: application/http', 'Content-Transfer-Encoding: binary', '', `${request.method} ${request.url} HTTP/1.1`, ...headers, '', hasBody ? JSON.stringify(request.body) : ''];
     return `--${boundary}${CRLF}${lines.join(CRLF)}${CRLF}`;
   });
   return `${parts.join('')}--${boundary}--${CRLF}`;

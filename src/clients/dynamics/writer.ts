@@ -18,6 +18,8 @@ export const DYNAMICS_WRITE_BATCH_LIMIT = 1000;
 
 /** DuplicateRecord: a create whose primary key (or alternate key) is taken. */
 const DUPLICATE_RECORD = '0x80040237';
+/** ObjectDoesNotExist: "contact With Id = <guid> Does Not Exist". */
+const OBJECT_DOES_NOT_EXIST = '0x80040217';
 
 /**
  * Writes Dataverse rows, a batch of independent requests at a time: an update is a PATCH
@@ -25,7 +27,9 @@ const DUPLICATE_RECORD = '0x80040237';
  * update never creates a row); a create is a POST with the row's primary key, so that a
  * create sent again (after a crash, or by the retry policy after a lost answer) fails as
  * a duplicate, `exists`, instead of making a second row. A write without an id gets a new
- * GUID, which Dataverse takes as it takes its own.
+ * GUID, which Dataverse takes as it takes its own. A delete is a DELETE of the row, with
+ * `If-Match` only when the write names the version it was planned against; a row that is
+ * gone already (404) is as good as one this delete removed.
  */
 export class DynamicsWriter implements RecordWriter {
   readonly batchLimit = DYNAMICS_WRITE_BATCH_LIMIT;
@@ -37,8 +41,9 @@ export class DynamicsWriter implements RecordWriter {
     const outcomes: WriteOutcome[] = [];
     const sendable: RecordWrite[] = [];
     for (const write of writes) {
-      if (write.operation === 'update' && !write.recordId) outcomes.push({ key: write.key, status: 'refused', error: 'an update needs the id of the Dynamics 365 row' });
-      else sendable.push(write.recordId ? write : { ...write, recordId: randomUUID() });
+      if (write.operation !== 'create' && !write.recordId) {
+        outcomes.push({ key: write.key, status: 'refused', error: `${write.operation === 'update' ? 'an update' : 'a delete'} needs the id of the Dynamics 365 row` });
+      } else sendable.push(write.recordId ? write : { ...write, recordId: randomUUID() });
     }
     for (let start = 0; start < sendable.length; start += this.batchLimit) {
       outcomes.push(...(await this.send(mapping, sendable.slice(start, start + this.batchLimit))));
@@ -79,6 +84,9 @@ export class DynamicsWriter implements RecordWriter {
     if (write.operation === 'update') {
       return { method: 'PATCH', url: this.client.rowUrl(mapping.remoteName, write.recordId!), headers: { 'If-Match': write.etag ?? '*' }, body: write.properties };
     }
+    if (write.operation === 'delete') {
+      return { method: 'DELETE', url: this.client.rowUrl(mapping.remoteName, write.recordId!), headers: write.etag ? { 'If-Match': write.etag } : {} };
+    }
     return { method: 'POST', url: this.client.collectionUrl(mapping.remoteName), headers: {}, body: { ...write.properties, [mapping.primaryKey]: write.recordId } };
   }
 }
@@ -95,11 +103,12 @@ function judge(mapping: ObjectMapping, write: RecordWrite, response: BatchRespon
   }
   const { code = '', message = `HTTP ${status}` } = errorOf(response);
   // If-Match with the version the write was planned against: the row has changed since.
-  if (write.operation === 'update' && status === 412) return { key, status: 'stale', recordId: write.recordId!, requestId };
+  if (write.operation !== 'create' && status === 412) return { key, status: 'stale', recordId: write.recordId!, requestId };
   if (status === 429 || status >= 500) return { key, status: 'retry', error: `Dynamics 365 answered ${status}${code ? ` ${code}` : ''}: ${message}`, requestId };
   if (status === 404 && /Resource not found for the segment/i.test(message)) {
     throw new UnknownObjectError(`write ${mapping.remoteName}: Dynamics 365 answered 404 (${message}); check entity_set in mappings.yaml`, status);
   }
+  if (write.operation === 'delete' && status === 404 && code === OBJECT_DOES_NOT_EXIST) return { key, status: 'done', recordId: write.recordId!, created: false, requestId };
   return { key, status: 'refused', error: message, httpStatus: status, requestId };
 }
 

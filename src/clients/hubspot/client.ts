@@ -45,8 +45,8 @@ export interface PropertyDefinition {
   options?: { value: string; label?: string; hidden?: boolean }[];
 }
 
-/** A batch create, update or upsert: the inputs as HubSpot takes them. */
-export type BatchAction = 'create' | 'update' | 'upsert';
+/** A batch create, update, upsert or archive (HubSpot's delete, which moves records to its recycle bin). */
+export type BatchAction = 'create' | 'update' | 'upsert' | 'archive';
 
 export interface BatchWriteInput {
   id?: string;
@@ -57,7 +57,8 @@ export interface BatchWriteInput {
 
 /**
  * HubSpot's answer to a batch write: 200/201 (all written), 207 (some failed: `errors`),
- * or a 400/409 refusing the whole batch (`body` is then the error).
+ * 204 without a body (an archive), or a 400/409 refusing the whole batch (`body` is then
+ * the error).
  */
 export interface BatchWriteAnswer {
   status: number;
@@ -132,14 +133,16 @@ export class HubSpotClient {
   }
 
   /**
-   * One batch create, update or upsert of up to 100 inputs. Rate limits, outages and lost
-   * answers go through the retry policy; a 400 or 409 is answered, not thrown, for the
-   * caller to tell which records it concerns.
+   * One batch create, update, upsert or archive of up to 100 inputs. Rate limits, outages
+   * and lost answers go through the retry policy; a 400 or 409 is answered, not thrown, for
+   * the caller to tell which records it concerns.
    */
   async writeBatch(objectType: string, action: BatchAction, inputs: BatchWriteInput[]): Promise<BatchWriteAnswer> {
     const path = `/crm/v3/objects/${encodeURIComponent(objectType)}/batch/${action}`;
+    // An archive's inputs are ids alone (SimplePublicObjectId): no properties, no trace id.
+    const body = { inputs: action === 'archive' ? inputs.map(({ id }) => ({ id })) : inputs };
     try {
-      const answer = await this.call(`batch ${action} ${objectType}`, { method: 'POST', path, body: { inputs } }, { writes: true, parse: (reply) => this.answerOf(reply) });
+      const answer = await this.call(`batch ${action} ${objectType}`, { method: 'POST', path, body }, { writes: true, parse: (reply) => this.answerOf(reply) });
       return answer as BatchWriteAnswer;
     } catch (error) {
       if (error instanceof BatchRefused) return error.answer;
@@ -255,7 +258,7 @@ export class HubSpotClient {
  * Endpoints HubSpot has for every object type, known or not: it answers a type it does not
  * know with 400 "Unable to infer object type from: <type>", never with 404.
  */
-const ENDPOINTS_OF_EVERY_TYPE = [/^\/crm\/v3\/objects\/[^/]+(\/search|\/batch\/(read|create|update|upsert))?$/, /^\/crm\/v3\/properties\/[^/]+$/, /^\/crm\/v4\/associations\/[^/]+\/[^/]+\/batch\/read$/];
+const ENDPOINTS_OF_EVERY_TYPE = [/^\/crm\/v3\/objects\/[^/]+(\/search|\/batch\/(read|create|update|upsert|archive))?$/, /^\/crm\/v3\/properties\/[^/]+$/, /^\/crm\/v4\/associations\/[^/]+\/[^/]+\/batch\/read$/];
 
 /**
  * Whether a 404 says the request went somewhere other than HubSpot's API (a wrong

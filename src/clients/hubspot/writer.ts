@@ -37,8 +37,11 @@ const STATUS_OF_CATEGORY: Record<string, number> = { VALIDATION_ERROR: 400, OBJE
 /**
  * Writes HubSpot records with the batch endpoints: updates by id, creates by upsert on a
  * unique property when the write names one (a repeated create then finds the record it
- * made), otherwise plain creates. Every input carries its write's key as
- * `objectWriteTraceId`, which HubSpot echoes in 207 answers.
+ * made), otherwise plain creates; deletes archive by id. Every input carries its write's
+ * key as `objectWriteTraceId`, which HubSpot echoes in 207 answers.
+ *
+ * HubSpot answers an archive with 204 and no body, for ids it has archived already or
+ * never had as well: every delete of such an answer is done, since the record is gone.
  *
  * HubSpot refuses a whole batch (400, 409) for one bad input, and its message does not
  * always say which one. Inputs it names are refused and the rest sent again; when it names
@@ -81,7 +84,8 @@ export class HubSpotWriter implements RecordWriter {
       if (error instanceof RetriesExhaustedError) return pending.map(({ write }) => ({ key: write.key, status: 'retry', error: error.message }));
       throw error;
     }
-    return answer.status < 300 ? this.judge(objectType, action, pending, answer) : this.judgeRefusal(objectType, action, pending, answer);
+    if (answer.status >= 300) return this.judgeRefusal(objectType, action, pending, answer);
+    return action === 'archive' ? pending.map((entry) => archived(entry, answer.requestId)) : this.judge(objectType, action, pending, answer);
   }
 
   /** A 200, 201 or 207: each result and error matched to its input; inputs = results + errors, or the rest is `retry`. */
@@ -162,6 +166,10 @@ function pendingOf(write: RecordWrite): { action: BatchAction; pending: Pending 
   const properties = hubspotValues(write.properties);
   const objectWriteTraceId = write.key;
   const refuse = (error: string): WriteOutcome => ({ key: write.key, status: 'refused', error });
+  if (write.operation === 'delete') {
+    if (!write.recordId) return refuse('a delete needs the id of the HubSpot record');
+    return { action: 'archive', pending: { write, input: { id: write.recordId, properties: {}, objectWriteTraceId } } };
+  }
   if (write.operation === 'update') {
     if (!write.recordId) return refuse('an update needs the id of the HubSpot record');
     return { action: 'update', pending: { write, input: { id: write.recordId, properties, objectWriteTraceId } } };
@@ -208,6 +216,10 @@ function inputLookup(pending: Pending[]) {
 function done(entry: Pending, action: BatchAction, result: BatchResult, requestId: string | undefined): WriteOutcome {
   const created = action === 'create' || (action === 'upsert' && result.new === true);
   return { key: entry.write.key, status: 'done', recordId: String(result.id), created, requestId };
+}
+
+function archived(entry: Pending, requestId: string | undefined): WriteOutcome {
+  return { key: entry.write.key, status: 'done', recordId: entry.input.id!, created: false, requestId };
 }
 
 /** What one error means for one input: a create's 409 names the record that exists; 429 and 5xx pass. */
