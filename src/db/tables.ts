@@ -253,7 +253,11 @@ export const conflicts = sqliteTable(
     resolvedAt: text('resolved_at'),
     /** hubspot | dynamics | value (given outright) | agreed (the sides came to agree) */
     resolution: text('resolution'),
-    /** JSON of the chosen value in HubSpot's terms. */
+    /**
+     * JSON of the chosen value: with hubspot or dynamics, the value that side held when the
+     * choice was made, in its own terms (the next run writes the side's value as it is then);
+     * with value, the value given, in HubSpot's terms; with agreed, NULL.
+     */
     resolvedValue: text('resolved_value'),
     /** When the chosen value was written where it was missing; NULL until then. */
     closedAt: text('closed_at'),

@@ -220,7 +220,9 @@ function planDeletion(context: PlanContext, link: LinkRow, records: Record<Sourc
   const gone = survivor === 'hubspot' ? 'dynamics' : 'hubspot';
   const recordId = survivor === 'hubspot' ? link.hubspotId : link.dynamicsId;
   if (context.twoWay.onDelete === 'propagate' && !editedSince(context, link, records[survivor], survivor)) {
-    context.outbox.add({ ...updateOf(context, link, survivor, recordId), operation: 'delete', properties: {}, agreed: {}, previous: {}, etag: null });
+    // A Dataverse row is deleted only as it was read (If-Match): an edit since makes it stale, and it is merged again.
+    const etag = survivor === 'dynamics' ? (records.dynamics.etag ?? null) : null;
+    context.outbox.add({ ...updateOf(context, link, survivor, recordId), operation: 'delete', properties: {}, agreed: {}, previous: {}, etag });
     return;
   }
   tally.keptAfterDeletion++;

@@ -76,7 +76,7 @@ export async function sendWrites(context: SendContext, rows: OutboxRow[], tally:
 function recordWrite(row: OutboxRow): RecordWrite {
   return {
     key: String(row.id),
-    operation: row.operation as RecordWrite['operation'],
+    operation: row.operation,
     ...(row.recordId !== null && { recordId: row.recordId }),
     properties: row.properties,
     ...(row.etag !== null && { etag: row.etag }),
