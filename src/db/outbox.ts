@@ -124,7 +124,7 @@ export class Outbox {
   }
 
   audit(row: OutboxRow, outcome: WriteOutcome, recordId: string | null): void {
-    const changes = Object.fromEntries(Object.entries(row.properties).map(([property, value]) => [property, { old: row.previous[property] ?? null, new: value }]));
+    const changes = changesOf(row);
     const error = 'error' in outcome ? outcome.error : null;
     this.statement(
         `INSERT INTO audit_log (run_id, outbox_id, link_id, object_type, crm, record_id, operation, changes, outcome, http_status, error, request_id, at)
@@ -139,6 +139,11 @@ export class Outbox {
       .get(this.objectType) as { pending: number | null; dead: number | null };
     return { pending: row.pending ?? 0, dead: row.dead ?? 0 };
   }
+}
+
+/** What a write changes: property → the value the record held (null for a twin not yet there) and the value written. */
+export function changesOf(row: Pick<OutboxRow, 'properties' | 'previous'>): Record<string, { old: unknown; new: unknown }> {
+  return Object.fromEntries(Object.entries(row.properties).map(([property, value]) => [property, { old: row.previous[property] ?? null, new: value }]));
 }
 
 type RawRow = Omit<OutboxRow, 'properties' | 'agreed' | 'previous'> & { properties: string; agreed: string; previous: string };

@@ -6,7 +6,7 @@ import type { TwoWayMapping } from '../../config/two-way.js';
 import type { Store } from '../../db/database.js';
 import { LinkRepository, type LinkRow } from '../../db/link-repository.js';
 import { LocalRecords, type LocalRecord } from '../../db/local-records.js';
-import { Outbox, type OutboxRow } from '../../db/outbox.js';
+import { changesOf, Outbox, type OutboxRow } from '../../db/outbox.js';
 import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus } from '../../db/sync-history.js';
 import { exitCodeForStatus } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -26,7 +26,8 @@ export interface PlannedWriteView {
   operation: string;
   recordId: string | null;
   link: string;
-  properties: Record<string, unknown>;
+  /** property → the value the record holds (null for a twin not yet there) and the value written. */
+  changes: Record<string, { old: unknown; new: unknown }>;
 }
 
 /** What a two-way run did, as sync_history.write_summary keeps it and the command line prints it. */
@@ -293,7 +294,7 @@ export class TwoWaySyncEngine {
         hubspot: now.hubspot - requestsBefore.hubspot - this.readRequests.hubspot,
         dynamics: now.dynamics - requestsBefore.dynamics - this.readRequests.dynamics,
       },
-      ...(dryRun && { planned: pending.map((row) => ({ crm: row.crm, operation: row.operation, recordId: row.recordId, link: row.linkId, properties: row.properties })) }),
+      ...(dryRun && { planned: pending.map(plannedView) }),
     };
   }
 
@@ -327,6 +328,10 @@ export class TwoWaySyncEngine {
       twoWay: outcome.summary,
     };
   }
+}
+
+function plannedView(row: OutboxRow): PlannedWriteView {
+  return { crm: row.crm, operation: row.operation, recordId: row.recordId, link: row.linkId, changes: changesOf(row) };
 }
 
 /** The two-way row's counts: pairs merged, twins created, records updated and deleted in either CRM, writes failed. */
