@@ -231,21 +231,21 @@ describe('Dynamics 365 writes', () => {
   const BATCH = 'POST /api/data/v9.2/$batch';
   const idOf = (row: Record<string, unknown>) => String(row.contactid);
 
-  test('250 updates go out as three $batch requests; every value is in Dynamics 365', async () => {
-    const emulator = await startDynamics({ seed: { contacts: 300 }, seedValue: 71 });
+  test('1,200 updates go out as two $batch requests (1,000 at most each); every value is in Dynamics 365', async () => {
+    const emulator = await startDynamics({ seed: { contacts: 1300 }, seedValue: 71 });
     const dynamics = await connect('dynamics', dynamicsSettingsOf(emulator));
-    const rows = emulator.store.all('contacts').slice(0, 250);
+    const rows = emulator.store.all('contacts').slice(0, 1200);
     const writes = rows.map((row, index) => update(`u${index}`, idOf(row), { jobtitle: `Writer ${index}`, donotbulkemail: index % 2 === 0 }));
 
     const outcomes = await dynamics.writer.write(dynamicsContacts, writes);
-    expect(statuses(outcomes)).toEqual({ done: 250 });
+    expect(statuses(outcomes)).toEqual({ done: 1200 });
     const outcome = byKey(outcomes);
     rows.forEach((row, index) => {
       expect(outcome.get(`u${index}`)).toMatchObject({ status: 'done', recordId: idOf(row), created: false, requestId: expect.any(String) });
       expect(emulator.store.get('contacts', idOf(row))).toMatchObject({ jobtitle: `Writer ${index}`, donotbulkemail: index % 2 === 0, firstname: row.firstname });
     });
-    expect(emulator.stats.byRoute[BATCH]).toBe(3);
-    expect(emulator.stats.byRoute['$batch: PATCH /api/data/v9.2/{entitySet}({id})']).toBe(250);
+    expect(emulator.stats.byRoute[BATCH]).toBe(2);
+    expect(emulator.stats.byRoute['$batch: PATCH /api/data/v9.2/{entitySet}({id})']).toBe(1200);
   });
 
   test('an update planned against an older version of the row is `stale` and leaves the row as it is', async () => {

@@ -35,7 +35,7 @@ describe('sync flags', () => {
   });
 
   test('defaults', async () => {
-    expect(await parseSyncFlags(defaults)).toEqual({ source: 'hubspot', full: false, dryRun: false, forceOverwrite: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined, concurrency: undefined });
+    expect(await parseSyncFlags(defaults)).toEqual({ source: 'hubspot', full: false, dryRun: false, forceOverwrite: false, twoWay: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined, concurrency: undefined });
   });
 
   test.each([
