@@ -159,3 +159,15 @@ export function planCreate(mapping: TwoWayMapping, from: SourceName, record: Sid
   const write = plan.writes[to] ?? { properties: {}, agreed: {}, previous: {} };
   return { write: { ...write, agreed: { ...plan.agreed, ...write.agreed }, previous: {} }, errors: plan.errors };
 }
+
+/**
+ * Whether one side's record holds a value, for any field the pair has agreed on, other than
+ * the agreed one: it was edited since (what keeps it from a propagated deletion).
+ */
+export function editedSinceAgreed(mapping: TwoWayMapping, side: SourceName, record: SideRecord, base: ReadonlyMap<string, FieldValue>): boolean {
+  return mapping.fields.some((field) => {
+    if (!base.has(field.column)) return false;
+    const held = carryOver(field, side, record.fields[field.column] ?? null);
+    return held.kind !== 'copy' || held.agreed !== base.get(field.column);
+  });
+}

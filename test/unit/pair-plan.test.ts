@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { TwoWayMapping } from '../../src/config/two-way.js';
-import { planCreate, planPair, type SideRecord } from '../../src/processors/pair-plan.js';
+import { editedSinceAgreed, planCreate, planPair, type SideRecord } from '../../src/processors/pair-plan.js';
 
 const YAML = `
 version: 1
@@ -112,5 +112,14 @@ describe('planning a twin', () => {
     // The opt-out travels only from HubSpot: it is left out, and no agreement is recorded for it.
     expect(write.properties).toEqual({ email: 'ada@x.com', jobtitle: 'CTO', tier: 'SILVER' });
     expect(write.agreed).toEqual({ email: 'ada@x.com', jobtitle: 'CTO', tier: 'SILVER', city: null });
+  });
+});
+
+describe('edited since the pair agreed', () => {
+  test('a value other than the agreed one, in any agreed field, is an edit; formatting and fields never agreed are not', () => {
+    const agreed = base({ email: 'ada@x.com', tier: 'GOLD' });
+    expect(editedSinceAgreed(twoWay, 'dynamics', dynamics({ email: ' ADA@x.com', tier: 1, jobtitle: 'New' }), agreed)).toBe(false);
+    expect(editedSinceAgreed(twoWay, 'dynamics', dynamics({ email: 'ada@x.com', tier: 2 }), agreed)).toBe(true);
+    expect(editedSinceAgreed(twoWay, 'hubspot', hubspot({ email: 'grace@x.com', tier: 'GOLD' }), agreed)).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import type { Logger } from '../../log.js';
 import type { RecordShape } from '../../records.js';
 import { linkId } from '../../processors/link-id.js';
 import { matchKey } from '../../processors/match-key.js';
-import { planCreate, planPair, type PairPlan } from '../../processors/pair-plan.js';
+import { editedSinceAgreed, planCreate, planPair, type PairPlan } from '../../processors/pair-plan.js';
 import { buildMatchIndex, pairRecords, type PairingDecision, type Unlinked } from '../../processors/pairing.js';
 
 export interface PlanContext {
@@ -219,7 +219,8 @@ function planDeletion(context: PlanContext, link: LinkRow, records: Record<Sourc
   const survivor: SourceName = records.hubspot.deleted ? 'dynamics' : 'hubspot';
   const gone = survivor === 'hubspot' ? 'dynamics' : 'hubspot';
   const recordId = survivor === 'hubspot' ? link.hubspotId : link.dynamicsId;
-  if (context.twoWay.onDelete === 'propagate' && !editedSince(context, link, records[survivor], survivor)) {
+  const base = context.links.fieldStates([link.id]).get(link.id) ?? new Map();
+  if (context.twoWay.onDelete === 'propagate' && !editedSinceAgreed(context.twoWay, survivor, records[survivor], base)) {
     // A Dataverse row is deleted only as it was read (If-Match): an edit since makes it stale, and it is merged again.
     const etag = survivor === 'dynamics' ? (records.dynamics.etag ?? null) : null;
     context.outbox.add({ ...updateOf(context, link, survivor, recordId), operation: 'delete', properties: {}, agreed: {}, previous: {}, etag });
@@ -228,15 +229,6 @@ function planDeletion(context: PlanContext, link: LinkRow, records: Record<Sourc
   tally.keptAfterDeletion++;
   const why = context.twoWay.onDelete === 'propagate' ? 'edited there since the pair last agreed' : 'on_delete: ignore';
   context.log.info(`${context.label}: ${CRM_NAMES[gone]} record of pair ${link.id} is deleted; ${CRM_NAMES[survivor]} ${recordId} kept (${why})`);
-}
-
-function editedSince(context: PlanContext, link: LinkRow, record: LocalRecord, side: SourceName): boolean {
-  const base = context.links.fieldStates([link.id]).get(link.id) ?? new Map();
-  const empty: LocalRecord = { id: '', fields: {}, modifiedAt: null, deleted: false };
-  const plan = planPair(context.twoWay, { hubspot: side === 'hubspot' ? record : empty, dynamics: side === 'dynamics' ? record : empty, base });
-  // Against an empty other side, a field the survivor changed since the base is one it would write.
-  const other = side === 'hubspot' ? 'dynamics' : 'hubspot';
-  return Object.keys(plan.writes[other]?.agreed ?? {}).some((field) => base.has(field) && base.get(field) !== plan.writes[other]!.agreed[field]);
 }
 
 function report(context: PlanContext, errors: string[], tally: PlanTally): void {
