@@ -1,3 +1,4 @@
+import type { TwoWayMapping } from '../config/two-way.js';
 import type { CreateTarget } from '../config/two-way-schema.js';
 import { CRM_NAMES, type SourceName } from '../config/sources.js';
 
@@ -21,6 +22,16 @@ const other = (side: SourceName): SourceName => (side === 'hubspot' ? 'dynamics'
 /** Whether `create` lets a record of `from` get a twin made on the other side. */
 export function createsFrom(create: CreateTarget, from: SourceName): boolean {
   return create === 'both' || create === (from === 'hubspot' ? 'to_dynamics' : 'to_hubspot');
+}
+
+/** The property each side is matched on, as reasons name it. */
+export function matchNames(twoWay: TwoWayMapping): Record<SourceName, string> {
+  return { hubspot: twoWay.match.hubspot.property, dynamics: twoWay.match.dynamics.property };
+}
+
+/** The records of `ids` that are not deleted (those `keys` holds), with their match keys, HubSpot's first. */
+export function keyedRecords(keys: Record<SourceName, ReadonlyMap<string, string | null>>, ids: Record<SourceName, Iterable<string>>): Unlinked[] {
+  return (['hubspot', 'dynamics'] as const).flatMap((side) => [...ids[side]].filter((id) => keys[side].has(id)).map((id) => ({ side, id, key: keys[side].get(id) ?? null })));
 }
 
 export function buildMatchIndex(values: Record<SourceName, { id: string; key: string | null }[]>): MatchIndex {

@@ -5,13 +5,12 @@ import { CRM_NAMES, SOURCES, type SourceName } from '../../config/sources.js';
 import type { TwoWayMapping } from '../../config/two-way.js';
 import type { Store } from '../../db/database.js';
 import { LinkRepository, type LinkRow } from '../../db/link-repository.js';
-import { LocalRecords, type LocalRecord } from '../../db/local-records.js';
+import { LocalRecords, matchKeysOf, type LocalRecord } from '../../db/local-records.js';
 import { Outbox, type OutboxRow } from '../../db/outbox.js';
 import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus } from '../../db/sync-history.js';
 import { exitCodeForStatus } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createRecordMapper } from '../../processors/mapper.js';
-import { matchKey } from '../../processors/match-key.js';
 import { ObjectSyncEngine } from '../object-sync-engine.js';
 import type { PerformanceMetrics, ProgressListener, RunResult, SyncOptions } from '../run-lifecycle.js';
 import { emptyPlanTally, mergePairs, pairUnlinked, type PlanContext, type PlanTally } from './plan-writes.js';
@@ -193,8 +192,7 @@ export class TwoWaySyncEngine {
     if (rows.length === 0) return;
     const { twoWay } = this.deps;
     const byKey = new Map<string, string[]>();
-    for (const { id, value } of this.local.hubspot.matchValues(twoWay.match.hubspot, this.deps.crms.hubspot.recordShape)) {
-      const key = matchKey(value, twoWay.match.normalize);
+    for (const [id, key] of matchKeysOf(this.local.hubspot, twoWay.match.hubspot, this.deps.crms.hubspot.recordShape, twoWay.match.normalize)) {
       if (key !== null) byKey.set(key, [...(byKey.get(key) ?? []), id]);
     }
     const linked = this.links.linkedIds('hubspot');
