@@ -3,6 +3,7 @@ import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
+import { registerLinksCommand } from './commands/links.js';
 import { registerPropertiesCommand } from './commands/properties.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
@@ -62,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   registerSyncCommands(program, context);
   registerHistoryCommand(program, context);
   registerShowCommand(program, context);
+  registerLinksCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);

@@ -89,3 +89,50 @@ function pairOne(
   if (taken[there].has(twins[0])) return { kind: 'unmatched', side, id, reason: `${CRM_NAMES[there]} record ${twins[0]} with ${matchNames[there]} "${key}" is linked to another record` };
   return side === 'hubspot' ? { kind: 'link', hubspot: id, dynamics: twins[0], key } : { kind: 'link', hubspot: twins[0], dynamics: id, key };
 }
+
+/** A record without a link, and what pairing makes of it. */
+export interface UnlinkedRecord {
+  side: SourceName;
+  id: string;
+  key: string | null;
+  /** unmatched: pairing leaves it so; link: it is paired with `twinId`; create: a twin is made for it on the other side. */
+  outcome: 'unmatched' | 'link' | 'create';
+  twinId?: string;
+  reason: string;
+}
+
+/**
+ * Every record without a link with what pairing decides for it, in the engine's own terms:
+ * why it stays unmatched, or what a two-way run does with it. A run pairs only the records
+ * that changed since the previous run merged (`waiting`); the others need --full. Pure.
+ */
+export function explainUnlinked(
+  unlinked: Unlinked[],
+  index: MatchIndex,
+  linked: Record<SourceName, ReadonlySet<string>>,
+  create: CreateTarget,
+  names: Record<SourceName, string>,
+  waiting: Record<SourceName, ReadonlySet<string>>,
+): UnlinkedRecord[] {
+  const keys = new Map(unlinked.map((record) => [`${record.side}:${record.id}`, record.key]));
+  const run = (...records: [SourceName, string][]) =>
+    records.some(([side, id]) => waiting[side].has(id)) ? 'the next two-way run' : 'the next two-way run with --full (it has not changed since the last one)';
+  const explained: UnlinkedRecord[] = [];
+  for (const decision of pairRecords(unlinked, index, linked, create, names)) {
+    if (decision.kind === 'unmatched') {
+      explained.push({ side: decision.side, id: decision.id, key: keys.get(`${decision.side}:${decision.id}`) ?? null, outcome: 'unmatched', reason: decision.reason });
+    } else if (decision.kind === 'create') {
+      const reason = `not yet paired: ${run([decision.from, decision.id])} creates its twin in ${CRM_NAMES[other(decision.from)]}`;
+      explained.push({ side: decision.from, id: decision.id, key: decision.key, outcome: 'create', reason });
+    } else {
+      const when = run(['hubspot', decision.hubspot], ['dynamics', decision.dynamics]);
+      for (const side of ['hubspot', 'dynamics'] as const) {
+        const twinId = side === 'hubspot' ? decision.dynamics : decision.hubspot;
+        const reason = `not yet paired: ${when} links it to ${CRM_NAMES[other(side)]} record ${twinId}`;
+        explained.push({ side, id: decision[side], key: decision.key, outcome: 'link', twinId, reason });
+      }
+    }
+  }
+  // HubSpot's records first, each side in the order given.
+  return [...explained.filter((record) => record.side === 'hubspot'), ...explained.filter((record) => record.side === 'dynamics')];
+}

@@ -7,7 +7,7 @@ import type { Store } from '../../db/database.js';
 import { LinkRepository, type LinkRow } from '../../db/link-repository.js';
 import { LocalRecords, matchKeysOf, type LocalRecord } from '../../db/local-records.js';
 import { Outbox, type OutboxRow } from '../../db/outbox.js';
-import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus } from '../../db/sync-history.js';
+import { HEARTBEAT_MS, SyncHistoryRepository, TWO_WAY_SOURCE, emptyCounts, type MergeCursor, type PageCounts, type RunStatus } from '../../db/sync-history.js';
 import { exitCodeForStatus } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createRecordMapper } from '../../processors/mapper.js';
@@ -15,9 +15,6 @@ import { ObjectSyncEngine } from '../object-sync-engine.js';
 import type { PerformanceMetrics, ProgressListener, RunResult, SyncOptions } from '../run-lifecycle.js';
 import { emptyPlanTally, mergePairs, pairUnlinked, type PlanContext, type PlanTally } from './plan-writes.js';
 import { emptyTally, sendWrites, type SendContext, type WriteTally } from './send-writes.js';
-
-/** sync_history.crm_source of two-way runs: their object is their sync_type. */
-export const TWO_WAY_SOURCE = 'two_way';
 
 /** A write the run sends, or with --dry-run would send. */
 export interface PlannedWriteView {
@@ -47,12 +44,6 @@ export interface TwoWaySummary {
   writeRequests: Record<SourceName, number>;
   /** --dry-run: the writes it would have sent. */
   planned?: PlannedWriteView[];
-}
-
-/** Where the next run's merge starts: the runs whose changes this one merged, per CRM. */
-interface MergeCursor {
-  hubspot: number | null;
-  dynamics: number | null;
 }
 
 export interface TwoWayDependencies {
@@ -135,7 +126,7 @@ export class TwoWaySyncEngine {
     const inDoubt = due.filter((row) => row.crm === 'hubspot' && row.operation === 'create' && row.idProperty === null && row.attempts > 0);
     if (!options.dryRun) await sendWrites(send, due.filter((row) => !inDoubt.includes(row)), tally);
 
-    const previous = this.history.lastCheckpoint(TWO_WAY_SOURCE, this.deps.object) as MergeCursor | undefined;
+    const previous = this.history.mergeCursor(this.deps.object);
     const cursor: MergeCursor = { hubspot: null, dynamics: null };
     for (const side of SOURCES) {
       const before = this.requests()[side];
