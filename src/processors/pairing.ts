@@ -115,20 +115,22 @@ export function explainUnlinked(
   waiting: Record<SourceName, ReadonlySet<string>>,
 ): UnlinkedRecord[] {
   const keys = new Map(unlinked.map((record) => [`${record.side}:${record.id}`, record.key]));
-  const run = (...records: [SourceName, string][]) =>
-    records.some(([side, id]) => waiting[side].has(id)) ? 'the next two-way run' : 'the next two-way run with --full (it has not changed since the last one)';
+  const notYet = (records: [SourceName, string][], does: string) =>
+    records.some(([side, id]) => waiting[side].has(id))
+      ? `not yet paired: the next two-way run ${does}`
+      : `not yet paired: a two-way run with --full ${does} (unchanged since the last two-way run, which pairs only changed records)`;
   const explained: UnlinkedRecord[] = [];
   for (const decision of pairRecords(unlinked, index, linked, create, names)) {
     if (decision.kind === 'unmatched') {
       explained.push({ side: decision.side, id: decision.id, key: keys.get(`${decision.side}:${decision.id}`) ?? null, outcome: 'unmatched', reason: decision.reason });
     } else if (decision.kind === 'create') {
-      const reason = `not yet paired: ${run([decision.from, decision.id])} creates its twin in ${CRM_NAMES[other(decision.from)]}`;
+      const reason = notYet([[decision.from, decision.id]], `creates its twin in ${CRM_NAMES[other(decision.from)]}`);
       explained.push({ side: decision.from, id: decision.id, key: decision.key, outcome: 'create', reason });
     } else {
-      const when = run(['hubspot', decision.hubspot], ['dynamics', decision.dynamics]);
+      const pair: [SourceName, string][] = [['hubspot', decision.hubspot], ['dynamics', decision.dynamics]];
       for (const side of ['hubspot', 'dynamics'] as const) {
         const twinId = side === 'hubspot' ? decision.dynamics : decision.hubspot;
-        const reason = `not yet paired: ${when} links it to ${CRM_NAMES[other(side)]} record ${twinId}`;
+        const reason = notYet(pair, `links it to ${CRM_NAMES[other(side)]} record ${twinId}`);
         explained.push({ side, id: decision[side], key: decision.key, outcome: 'link', twinId, reason });
       }
     }
