@@ -4,6 +4,7 @@ import { registerConflictsCommand } from './commands/conflicts.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
+import { registerLinksCommand } from './commands/links.js';
 import { registerPropertiesCommand } from './commands/properties.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   registerHistoryCommand(program, context);
   registerShowCommand(program, context);
   registerConflictsCommand(program, context);
+  registerLinksCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);

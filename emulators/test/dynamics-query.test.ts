@@ -381,6 +381,34 @@ describe('metadata', () => {
   });
 });
 
+describe('choice columns', () => {
+  const CAST = 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata';
+
+  it('lists each choice column with its options through the PicklistAttributeMetadata cast', async () => {
+    const emu = await dynamics({ extraColumns: { accounts: { new_tier: 'picklist', new_region: { type: 'picklist', options: [7, 9] } } } });
+    const reply = await call(emu, 'GET', `EntityDefinitions(LogicalName='account')/Attributes/${CAST}?$select=LogicalName&$expand=OptionSet($select=Options)`);
+    expect(reply.status).toBe(200);
+    expect(reply.body['@odata.context']).toContain(`/Attributes/${CAST}(LogicalName)`);
+    const options = Object.fromEntries(reply.body.value.map((row: any) => [row.LogicalName, row.OptionSet.Options.map((option: any) => option.Value)]));
+    expect(options).toMatchObject({ industrycode: Array.from({ length: 33 }, (_, i) => i + 1), new_tier: [100000000, 100000001, 100000002, 100000003, 100000004], new_region: [7, 9] });
+    // Only choices: not the state and status columns, nor any other type.
+    expect(Object.keys(options)).not.toContain('statecode');
+    expect(Object.keys(options)).not.toContain('name');
+    expect(reply.body.value[0].OptionSet).toMatchObject({ MetadataId: expect.stringMatching(GUID), Options: expect.arrayContaining([{ Value: expect.any(Number), Label: expect.any(Object) }]) });
+
+    const plain = await call(emu, 'GET', `EntityDefinitions(LogicalName='contact')/Attributes/${CAST}?$select=LogicalName`);
+    expect(plain.body.value.map((row: any) => row.LogicalName)).toContain('gendercode');
+    expect(plain.body.value[0]).not.toHaveProperty('OptionSet');
+  });
+
+  it('expands nothing else', async () => {
+    const emu = await dynamics({});
+    expectError(await call(emu, 'GET', `EntityDefinitions(LogicalName='account')/Attributes/${CAST}?$expand=Targets`), 400, '0x80060888', `Could not find a property named 'Targets' to expand on '${CAST}'.`);
+    expectError(await call(emu, 'GET', "EntityDefinitions(LogicalName='account')/Attributes?$expand=OptionSet"), 400, '0x80060888', '$expand is not supported by this endpoint.');
+    expectError(await call(emu, 'GET', 'EntityDefinitions?$expand=Attributes'), 400, '0x80060888', '$expand is not supported by this endpoint.');
+  });
+});
+
 describe('headers', () => {
   it('answers OData 4.0 JSON with minimal metadata', async () => {
     const reply = await call(shared, 'GET', 'accounts?$top=1');

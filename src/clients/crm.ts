@@ -147,7 +147,7 @@ export interface PropertyDescription {
   unique: boolean;
   /** Hidden from the CRM's own forms: left out of a drafted entry. */
   hidden: boolean;
-  /** The values an enumeration allows, where the CRM lists them. */
+  /** The values an enumeration allows, where the CRM lists them: HubSpot's options, a Dataverse choice column's option values. */
   values?: string[];
 }
 

@@ -9,15 +9,16 @@ export function registerConfigCommand(program: Command, context: CommandContext)
     .description('work with mappings.yaml')
     .command('check')
     .description(
-      'validate mappings.yaml; with HUBSPOT_ACCESS_TOKEN set also against the portal, with the D365_* settings also against the Dynamics 365 organisation: unknown objects, tables, properties and columns, type mismatches, keys (exit 2 if any)',
+      'validate mappings.yaml; with HUBSPOT_ACCESS_TOKEN set also against the portal, with the D365_* settings also against the Dynamics 365 organisation: unknown objects, tables, properties and columns, type mismatches, keys, two-way fields written into read-only properties or mapping options the CRM does not list (exit 2 if any)',
     )
     .action(
       context.action(async (_options: unknown, command: Command) => {
         const global = globalFlags(command);
-        const [{ loadConfig }, { allConnectors }, { checkMappings }] = await Promise.all([
+        const [{ loadConfig }, { allConnectors }, { checkMappings }, { withTwoWayCheck }] = await Promise.all([
           import('../config/load.js'),
           import('../clients/registry.js'),
           import('../config/remote-check.js'),
+          import('../config/two-way-check.js'),
         ]);
         const config = loadConfig(global.config);
         const mappings = [...config.objects.values()].flatMap((entry) => allConnectors().flatMap((crm) => entry[crm.name] ?? []));
@@ -29,7 +30,7 @@ export function registerConfigCommand(program: Command, context: CommandContext)
           .filter((crm) => crm.settingsGiven(process.env))
           .map((crm) => {
             const settings = crm.settings(process.env);
-            return { against: crm.target(settings), problems: async () => checkMappings(config, crm.name, (await crm.connect(settings)).check) };
+            return { against: crm.target(settings), problems: async () => checkMappings(config, crm.name, withTwoWayCheck(config, crm.name, await crm.connect(settings))) };
           });
         if (checks.length === 0) {
           process.stdout.write(`${summary}: the file is valid (set HUBSPOT_ACCESS_TOKEN or the D365_* settings to check it against the CRMs too)\n`);

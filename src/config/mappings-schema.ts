@@ -123,7 +123,8 @@ const objectShape = z
   .strict();
 
 export const objectSchema = objectShape.superRefine((object, ctx) => {
-  for (const issue of [...sideIssues(object), ...twoWayIssues(object)]) ctx.addIssue({ code: 'custom', ...issue });
+  // zod prefixes an issue's path in place as it rises through the parents: each issue needs a path of its own.
+  for (const issue of [...sideIssues(object), ...twoWayIssues(object)]) ctx.addIssue({ code: 'custom', ...issue, path: [...issue.path] });
 });
 
 /** The top level maps the object in HubSpot; without object_type it lives in Dynamics 365 only. */

@@ -153,8 +153,9 @@ export function twoWayIssues(object: PairedObjectConfig): Issue[] {
       issues.push({ path, message: unpairedMessage(column, sides) });
       continue;
     }
-    if (directionOf(twoWay, column) !== 'none') issues.push(...crmSetIssues(column, sides, path));
-    if (rule.values) issues.push(...valueMapIssues(column, rule.values, sides, [...path, 'values']));
+    const direction = directionOf(twoWay, column);
+    if (direction !== 'none') issues.push(...crmSetIssues(column, sides, path));
+    if (rule.values) issues.push(...valueMapIssues(column, rule.values, sides, [...path, 'values'], direction));
   }
   for (const column of paired) {
     if (directionOf(twoWay, column) === 'none' || twoWay.fields[column]?.values || crmSetColumn(column, sides)) continue;
@@ -203,9 +204,11 @@ function crmSetIssues(column: string, sides: Record<SourceName, SideConfig>, pat
   return [{ path, message }];
 }
 
-function valueMapIssues(column: string, values: Record<string, number>, sides: Record<SourceName, SideConfig>, path: string[]): Issue[] {
+function valueMapIssues(column: string, values: Record<string, number>, sides: Record<SourceName, SideConfig>, path: string[], direction: Direction): Issue[] {
   const hubspot = sides.hubspot.fields[column];
   const dynamics = sides.dynamics.fields[column];
+  // An empty map is refused by the schema already.
+  if (Object.keys(values).length === 0) return [];
   if (hubspot.type !== 'enumeration') {
     return [{ path, message: `maps HubSpot options to Dataverse values, but "${column}" has type ${hubspot.type} on the HubSpot side; values: needs type enumeration there` }];
   }
@@ -221,6 +224,29 @@ function valueMapIssues(column: string, values: Record<string, number>, sides: R
     if (hubspot.values && !hubspot.values.includes(option)) {
       issues.push({ path, message: `"${option}" is not one of the values of fields.${column} (${hubspot.values.join(', ')})` });
     }
+    if (dynamics.values && !dynamics.values.includes(String(value))) {
+      issues.push({ path, message: `Dataverse value ${value} is not one of the values of dynamics.fields.${column} (${dynamics.values.join(', ')})` });
+    }
+  }
+  return [...issues, ...counterpartIssues(column, values, { hubspot, dynamics }, path, direction)];
+}
+
+/**
+ * Every option a side lists that the field writes to the other side needs its counterpart
+ * in the map: one without is never written, and the run reports it each time.
+ */
+function counterpartIssues(column: string, values: Record<string, number>, fields: Record<SourceName, FieldConfig>, path: string[], direction: Direction): Issue[] {
+  const issues: Issue[] = [];
+  const unmapped = (listed: string[] | undefined, mapped: string[]) => (listed ?? []).filter((value) => !mapped.includes(value));
+  const options = direction === 'both' || direction === 'hubspot_to_dynamics' ? unmapped(fields.hubspot.values, Object.keys(values)) : [];
+  if (options.length > 0) {
+    const them = options.length === 1 ? 'it' : 'each';
+    issues.push({ path, message: `fields.${column} lists ${options.join(', ')}, which values: does not map; give ${them} a Dataverse value, or set direction: dynamics_to_hubspot or none` });
+  }
+  const choices = direction === 'both' || direction === 'dynamics_to_hubspot' ? unmapped(fields.dynamics.values, Object.values(values).map(String)) : [];
+  if (choices.length > 0) {
+    const them = choices.length === 1 ? 'it' : 'each';
+    issues.push({ path, message: `dynamics.fields.${column} lists ${choices.join(', ')}, which values: does not map; give ${them} a HubSpot option, or set direction: hubspot_to_dynamics or none` });
   }
   return issues;
 }

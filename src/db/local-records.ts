@@ -1,6 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { SourceName } from '../config/sources.js';
-import type { MatchKey } from '../config/two-way.js';
+import type { MatchKey, TwoWayMapping } from '../config/two-way.js';
+import type { MatchNormalization } from '../config/two-way-schema.js';
+import { matchKey } from '../processors/match-key.js';
+import { buildMatchIndex, type MatchIndex } from '../processors/pairing.js';
 import type { RecordShape } from '../records.js';
 import type { Store } from './database.js';
 
@@ -72,6 +75,29 @@ export class LocalRecords {
       .prepare(`SELECT source_id AS id, json_extract(${path[0]}, ?) AS value FROM records WHERE source = ? AND object_type = ? AND is_deleted = 0`)
       .all(path[1], this.source, this.objectType) as { id: string; value: unknown }[];
   }
+}
+
+/** The match keys of an object's records, as pairing reads them. */
+export interface MatchKeys {
+  /** Each side's records not deleted, by id, with the normalised key (null: the record has no match value). */
+  keys: Record<SourceName, Map<string, string | null>>;
+  /** The ids of each side by key. */
+  index: MatchIndex;
+}
+
+/** The normalised match key of every record of one side that is not deleted, by id. */
+export function matchKeysOf(records: LocalRecords, key: MatchKey, shape: RecordShape, normalize: MatchNormalization): Map<string, string | null> {
+  return new Map(records.matchValues(key, shape).map(({ id, value }) => [id, matchKey(value, normalize)]));
+}
+
+/** Every record's match key on both sides, and the index pairing looks candidates up in. */
+export function readMatchKeys(local: Record<SourceName, LocalRecords>, twoWay: TwoWayMapping, shapes: Record<SourceName, RecordShape>): MatchKeys {
+  const keys = {
+    hubspot: matchKeysOf(local.hubspot, twoWay.match.hubspot, shapes.hubspot, twoWay.match.normalize),
+    dynamics: matchKeysOf(local.dynamics, twoWay.match.dynamics, shapes.dynamics, twoWay.match.normalize),
+  };
+  const entries = (side: SourceName) => [...keys[side]].map(([id, key]) => ({ id, key }));
+  return { keys, index: buildMatchIndex({ hubspot: entries('hubspot'), dynamics: entries('dynamics') }) };
 }
 
 function localRecord(row: Row): LocalRecord {

@@ -96,10 +96,10 @@ export class Outbox {
     return rows.map(parseRow);
   }
 
-  /** Links with a pending create: their twin is on its way. */
-  pendingCreates(): Set<string> {
-    const rows = this.statement(`SELECT link_id AS id FROM outbox WHERE object_type = ? AND status = 'pending' AND operation = 'create'`).all(this.objectType);
-    return new Set((rows as { id: string }[]).map((row) => row.id));
+  /** Links with a pending create, and the CRM their twin is on its way to. */
+  pendingCreates(): Map<string, SourceName> {
+    const rows = this.statement(`SELECT link_id AS id, crm FROM outbox WHERE object_type = ? AND status = 'pending' AND operation = 'create'`).all(this.objectType);
+    return new Map((rows as { id: string; crm: SourceName }[]).map((row) => [row.id, row.crm]));
   }
 
   /** Counted before the writes are sent, so that a crash mid-request leaves them marked as maybe sent. */

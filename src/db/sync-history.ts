@@ -8,6 +8,15 @@ import { syncHistory } from './tables.js';
 
 /** How a run reads: sync_history.sync_mode; two_way: a two-way run of an object (crm_source two_way), which reads through runs of its own. */
 export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite' | 'changes' | 'two_way';
+/** sync_history.crm_source of two-way runs: their object is their sync_type. */
+export const TWO_WAY_SOURCE = 'two_way';
+
+/** Where a two-way run's merge starts: the runs of each CRM whose changes the previous one merged (its checkpoint). */
+export interface MergeCursor {
+  hubspot: number | null;
+  dynamics: number | null;
+}
+
 export type RunStatus = 'running' | 'success' | 'partial' | 'failed';
 export type SyncHistoryRow = typeof syncHistory.$inferSelect;
 
@@ -187,6 +196,11 @@ export class SyncHistoryRepository {
       .limit(1)
       .get();
     return row?.checkpoint ? JSON.parse(row.checkpoint) : undefined;
+  }
+
+  /** Where the object's next two-way run merges from; undefined before its first finished run. */
+  mergeCursor(object: string): MergeCursor | undefined {
+    return this.lastCheckpoint(TWO_WAY_SOURCE, object) as MergeCursor | undefined;
   }
 
   /** A two-way run's counts, the summary of its writes, and where its next run starts. */

@@ -4,12 +4,13 @@ import { connectorFor } from '../clients/registry.js';
 import type { AssociationPair, ObjectEntry, ObjectMapping } from '../config/load.js';
 import type { SourceName } from '../config/sources.js';
 import type { Store } from '../db/database.js';
+import { TWO_WAY_SOURCE } from '../db/sync-history.js';
 import { ensureObjectView } from '../db/views.js';
 import { EXIT_CODES } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AssociationSyncEngine } from './association-sync-engine.js';
 import { ObjectSyncEngine } from './object-sync-engine.js';
-import { TWO_WAY_SOURCE, TwoWaySyncEngine } from './two-way/two-way-engine.js';
+import { TwoWaySyncEngine } from './two-way/two-way-engine.js';
 import { notStarted, type ProgressListener, type RunResult, type SyncOptions } from './run-lifecycle.js';
 
 /** Connection settings of the CRMs the objects come from, by source name (as each CRM's connector reads them). */

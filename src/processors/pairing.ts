@@ -1,3 +1,4 @@
+import type { TwoWayMapping } from '../config/two-way.js';
 import type { CreateTarget } from '../config/two-way-schema.js';
 import { CRM_NAMES, type SourceName } from '../config/sources.js';
 
@@ -21,6 +22,16 @@ const other = (side: SourceName): SourceName => (side === 'hubspot' ? 'dynamics'
 /** Whether `create` lets a record of `from` get a twin made on the other side. */
 export function createsFrom(create: CreateTarget, from: SourceName): boolean {
   return create === 'both' || create === (from === 'hubspot' ? 'to_dynamics' : 'to_hubspot');
+}
+
+/** The property each side is matched on, as reasons name it. */
+export function matchNames(twoWay: TwoWayMapping): Record<SourceName, string> {
+  return { hubspot: twoWay.match.hubspot.property, dynamics: twoWay.match.dynamics.property };
+}
+
+/** The records of `ids` that are not deleted (those `keys` holds), with their match keys, HubSpot's first. */
+export function keyedRecords(keys: Record<SourceName, ReadonlyMap<string, string | null>>, ids: Record<SourceName, Iterable<string>>): Unlinked[] {
+  return (['hubspot', 'dynamics'] as const).flatMap((side) => [...ids[side]].filter((id) => keys[side].has(id)).map((id) => ({ side, id, key: keys[side].get(id) ?? null })));
 }
 
 export function buildMatchIndex(values: Record<SourceName, { id: string; key: string | null }[]>): MatchIndex {
@@ -77,4 +88,53 @@ function pairOne(
   if (mine.length > 1) return { kind: 'unmatched', side, id, reason: `ambiguous: ${mine.length} ${CRM_NAMES[side]} records have ${matchNames[side]} "${key}"` };
   if (taken[there].has(twins[0])) return { kind: 'unmatched', side, id, reason: `${CRM_NAMES[there]} record ${twins[0]} with ${matchNames[there]} "${key}" is linked to another record` };
   return side === 'hubspot' ? { kind: 'link', hubspot: id, dynamics: twins[0], key } : { kind: 'link', hubspot: twins[0], dynamics: id, key };
+}
+
+/** A record without a link, and what pairing makes of it. */
+export interface UnlinkedRecord {
+  side: SourceName;
+  id: string;
+  key: string | null;
+  /** unmatched: pairing leaves it so; link: it is paired with `twinId`; create: a twin is made for it on the other side. */
+  outcome: 'unmatched' | 'link' | 'create';
+  twinId?: string;
+  reason: string;
+}
+
+/**
+ * Every record without a link with what pairing decides for it, in the engine's own terms:
+ * why it stays unmatched, or what a two-way run does with it. A run pairs only the records
+ * that changed since the previous run merged (`waiting`); the others need --full. Pure.
+ */
+export function explainUnlinked(
+  unlinked: Unlinked[],
+  index: MatchIndex,
+  linked: Record<SourceName, ReadonlySet<string>>,
+  create: CreateTarget,
+  names: Record<SourceName, string>,
+  waiting: Record<SourceName, ReadonlySet<string>>,
+): UnlinkedRecord[] {
+  const keys = new Map(unlinked.map((record) => [`${record.side}:${record.id}`, record.key]));
+  const notYet = (records: [SourceName, string][], does: string) =>
+    records.some(([side, id]) => waiting[side].has(id))
+      ? `not yet paired: the next two-way run ${does}`
+      : `not yet paired: a two-way run with --full ${does} (unchanged since the last two-way run, which pairs only changed records)`;
+  const explained: UnlinkedRecord[] = [];
+  for (const decision of pairRecords(unlinked, index, linked, create, names)) {
+    if (decision.kind === 'unmatched') {
+      explained.push({ side: decision.side, id: decision.id, key: keys.get(`${decision.side}:${decision.id}`) ?? null, outcome: 'unmatched', reason: decision.reason });
+    } else if (decision.kind === 'create') {
+      const reason = notYet([[decision.from, decision.id]], `creates its twin in ${CRM_NAMES[other(decision.from)]}`);
+      explained.push({ side: decision.from, id: decision.id, key: decision.key, outcome: 'create', reason });
+    } else {
+      const pair: [SourceName, string][] = [['hubspot', decision.hubspot], ['dynamics', decision.dynamics]];
+      for (const side of ['hubspot', 'dynamics'] as const) {
+        const twinId = side === 'hubspot' ? decision.dynamics : decision.hubspot;
+        const reason = notYet(pair, `links it to ${CRM_NAMES[other(side)]} record ${twinId}`);
+        explained.push({ side, id: decision[side], key: decision.key, outcome: 'link', twinId, reason });
+      }
+    }
+  }
+  // HubSpot's records first, each side in the order given.
+  return [...explained.filter((record) => record.side === 'hubspot'), ...explained.filter((record) => record.side === 'dynamics')];
 }

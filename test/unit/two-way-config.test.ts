@@ -29,7 +29,7 @@ const DYNAMICS_SIDE = `    dynamics:
 const TWO_WAY = `    two_way:
       match: { hubspot: name, dynamics: name }
       fields:
-        industry: { values: { ACCOUNTING: 1, COMPUTER_SOFTWARE: 23 } }
+        industry: { values: { ACCOUNTING: 1, COMPUTER_SOFTWARE: 23, BANKING: 8 } }
 `;
 const companies = (text = `${HUBSPOT_SIDE}${DYNAMICS_SIDE}${TWO_WAY}`) => `version: 1\nobjects:\n  companies:\n${text}`;
 const twoWayOf = (text: string): TwoWayMapping => parseConfig(text, 'mappings.yaml').objects.get('companies')!.twoWay!;
@@ -75,8 +75,8 @@ describe('a two_way: block, resolved', () => {
     const industry = twoWayOf(companies()).fields.find((field) => field.column === 'industry')!;
     expect(industry.hubspot).toEqual({ property: 'industry', type: 'enumeration' });
     expect(industry.dynamics).toEqual({ property: 'industrycode', type: 'integer' });
-    expect([...industry.values!.toDynamics]).toEqual([['ACCOUNTING', 1], ['COMPUTER_SOFTWARE', 23]]);
-    expect([...industry.values!.toHubspot]).toEqual([[1, 'ACCOUNTING'], [23, 'COMPUTER_SOFTWARE']]);
+    expect([...industry.values!.toDynamics]).toEqual([['ACCOUNTING', 1], ['COMPUTER_SOFTWARE', 23], ['BANKING', 8]]);
+    expect([...industry.values!.toHubspot]).toEqual([[1, 'ACCOUNTING'], [23, 'COMPUTER_SOFTWARE'], [8, 'BANKING']]);
   });
 
   test('defaults: and fields: set the rules; direction none leaves a field out', () => {
@@ -161,9 +161,31 @@ describe('the shipped mappings.yaml pairs contacts and companies', () => {
   });
 });
 
+describe('a value map needs a counterpart only for the options the field writes across', () => {
+  const withIndustry = (rule: string) => companies(`${HUBSPOT_SIDE}${DYNAMICS_SIDE}    two_way:\n      match: { hubspot: name, dynamics: name }\n      fields:\n        industry: ${rule}\n`);
+
+  test('written only into HubSpot: HubSpot options without a Dataverse value are fine', () => {
+    const twoWay = twoWayOf(withIndustry('{ direction: dynamics_to_hubspot, values: { ACCOUNTING: 1 } }'));
+    expect(twoWay.fields.find((field) => field.column === 'industry')?.direction).toBe('dynamics_to_hubspot');
+  });
+
+  test('left out with direction none: nothing is checked against the options', () => {
+    expect(twoWayOf(withIndustry('{ direction: none, values: { ACCOUNTING: 1 } }')).fields.map((field) => field.column)).not.toContain('industry');
+  });
+
+  test('written only into Dynamics 365: Dataverse values without a HubSpot option are fine', () => {
+    const text = companies(`${HUBSPOT_SIDE}${DYNAMICS_SIDE.replace('industrycode, type: integer', "industrycode, type: enumeration, values: ['1', '8', '23', '40']")}    two_way:
+      match: { hubspot: name, dynamics: name }
+      fields:
+        industry: { direction: hubspot_to_dynamics, values: { ACCOUNTING: 1, COMPUTER_SOFTWARE: 23, BANKING: 8 } }
+`);
+    expect(twoWayOf(text).fields.find((field) => field.column === 'industry')?.direction).toBe('hubspot_to_dynamics');
+  });
+});
+
 describe('a bad two_way: block is one line naming the path and the problem', () => {
   const withFields = (fields: string) => companies(`${HUBSPOT_SIDE}${DYNAMICS_SIDE}    two_way:\n      match: { hubspot: name, dynamics: name }\n      fields:\n${fields}`);
-  const INDUSTRY = '        industry: { values: { ACCOUNTING: 1 } }\n';
+  const INDUSTRY = '        industry: { values: { ACCOUNTING: 1, COMPUTER_SOFTWARE: 23, BANKING: 8 } }\n';
   test.each([
     [
       'on an object in HubSpot only',
@@ -197,8 +219,23 @@ describe('a bad two_way: block is one line naming the path and the problem', () 
     ],
     [
       'an option the HubSpot field does not have',
-      withFields('        industry: { values: { ACCOUNTING: 1, FARMING: 2 } }\n'),
+      withFields('        industry: { values: { ACCOUNTING: 1, COMPUTER_SOFTWARE: 23, BANKING: 8, FARMING: 2 } }\n'),
       'bad.yaml: objects.companies.two_way.fields.industry.values: "FARMING" is not one of the values of fields.industry (ACCOUNTING, COMPUTER_SOFTWARE, BANKING)',
+    ],
+    [
+      'an option of the HubSpot field that the map leaves out',
+      withFields('        industry: { values: { ACCOUNTING: 1 } }\n'),
+      'bad.yaml: objects.companies.two_way.fields.industry.values: fields.industry lists COMPUTER_SOFTWARE, BANKING, which values: does not map; give each a Dataverse value, or set direction: dynamics_to_hubspot or none',
+    ],
+    [
+      'a Dataverse value of the Dynamics 365 field that the map leaves out',
+      companies(`${HUBSPOT_SIDE}${DYNAMICS_SIDE.replace('industrycode, type: integer', "industrycode, type: enumeration, values: ['1', '8', '23', '40']")}${TWO_WAY}`),
+      'bad.yaml: objects.companies.two_way.fields.industry.values: dynamics.fields.industry lists 40, which values: does not map; give it a HubSpot option, or set direction: hubspot_to_dynamics or none',
+    ],
+    [
+      'a Dataverse value the Dynamics 365 field does not list',
+      companies(`${HUBSPOT_SIDE}${DYNAMICS_SIDE.replace('industrycode, type: integer', "industrycode, type: enumeration, values: ['1', '23']")}${TWO_WAY}`),
+      'bad.yaml: objects.companies.two_way.fields.industry.values: Dataverse value 8 is not one of the values of dynamics.fields.industry (1, 23)',
     ],
     [
       'a value map onto a Dynamics 365 text column',
@@ -253,7 +290,7 @@ describe('a bad two_way: block is one line naming the path and the problem', () 
     [
       'several problems: the first, and how many more',
       withFields('        industry: { values: { ACCOUNTING: 1, BANKING: 1 } }\n        domain: {}\n'),
-      'bad.yaml: objects.companies.two_way.fields.industry.values: Dataverse value 1 is given to both ACCOUNTING and BANKING; each value can stand for one HubSpot option only (and 1 more problem)',
+      'bad.yaml: objects.companies.two_way.fields.industry.values: Dataverse value 1 is given to both ACCOUNTING and BANKING; each value can stand for one HubSpot option only (and 2 more problems)',
     ],
   ])('%s', (_, text, message) => {
     expect(refusal(text)).toBe(message);

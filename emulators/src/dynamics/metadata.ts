@@ -169,6 +169,37 @@ interface MetaQuery {
   filter: string | null;
   orderby: string | null;
   top: string | null;
+  /** Only the choice columns' OptionSet can be expanded (see choiceColumns). */
+  expand: string | null;
+}
+
+/** The cast that narrows a table's Attributes to its choice columns, whose OptionSet lists their options. */
+const PICKLIST_CAST = 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata';
+const OPTION_SET_EXPANSIONS = new Set(['OptionSet', 'OptionSet($select=Options)']);
+
+/**
+ * `Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=OptionSet($select=Options)`:
+ * the table's choice columns, each with its options. An option is its value and its label;
+ * the emulator's choices have values only, so their labels are empty.
+ */
+function choiceColumns(model: EntityModel, query: MetaQuery, context: string): Record<string, unknown> {
+  const expand = query.expand?.replace(/\s+/g, '');
+  if (expand !== undefined && !OPTION_SET_EXPANSIONS.has(expand)) throw odataError(`Could not find a property named '${query.expand}' to expand on '${PICKLIST_CAST}'.`);
+  const choices = model.fields.filter((column) => metadataAttributeType(column) === 'Picklist');
+  const rows = attributeRows(model).filter((row) => choices.some((column) => column.name === row.values[1]));
+  const body = collection(ATTRIBUTE_SHAPE, rows, { ...query, expand: null }, `${context}/${PICKLIST_CAST}`);
+  if (expand === undefined) return body;
+  const optionsOf = new Map(choices.map((column) => [column.name, column.options ?? []]));
+  const nameOf = new Map(rows.map((row) => [row.values[0], String(row.values[1])]));
+  for (const entry of body.value as Record<string, unknown>[]) {
+    const name = nameOf.get(entry.MetadataId) ?? '';
+    const options = optionsOf.get(name) ?? [];
+    entry.OptionSet = {
+      MetadataId: metadataId('optionset', model.logicalName, name),
+      Options: options.map((value) => ({ Value: value, Label: { LocalizedLabels: [], UserLocalizedLabel: null } })),
+    };
+  }
+  return body;
 }
 
 function selectionContext(shape: MetaShape, select: string | null): { fields: readonly Field[]; suffix: string } {
@@ -201,6 +232,7 @@ export function entityDefinitions(
   query: MetaQuery,
 ): Record<string, unknown> {
   const rows = models.map((model, index) => ({ model, row: entityRow(model, index) }));
+  if (query.expand !== null && sub.length === 0) throw odataError('$expand is not supported by this endpoint.');
   if (key === undefined) {
     if (sub.length > 0) throw odataError(`Bad Request - Error in query syntax.`);
     return collection(ENTITY_SHAPE, rows.map((entry) => entry.row), query, `${base}/$metadata#EntityDefinitions`);
@@ -210,9 +242,11 @@ export function entityDefinitions(
   if (sub.length === 0) return single(ENTITY_SHAPE, found.row, query.select, `${base}/$metadata#EntityDefinitions`);
   const [segment, ...rest] = sub;
   const attributes = /^Attributes(?:\((.*)\))?$/.exec(segment as string);
-  if (!attributes || rest.length > 0) throw odataError(`Resource not found for the segment '${segment as string}'.`, 404);
-  const attributeRowsOfEntity = attributeRows(found.model);
   const context = `${base}/$metadata#EntityDefinitions(${id})/Attributes`;
+  if (attributes && attributes[1] === undefined && rest.length === 1 && rest[0] === PICKLIST_CAST) return choiceColumns(found.model, query, context);
+  if (!attributes || rest.length > 0) throw odataError(`Resource not found for the segment '${(rest[0] ?? segment) as string}'.`, 404);
+  if (query.expand !== null) throw odataError('$expand is not supported by this endpoint.');
+  const attributeRowsOfEntity = attributeRows(found.model);
   if (attributes[1] === undefined) return collection(ATTRIBUTE_SHAPE, attributeRowsOfEntity, query, context);
   const attributeKey = attributes[1];
   const byName = /^LogicalName='([^']*)'$/.exec(attributeKey);

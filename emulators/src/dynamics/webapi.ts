@@ -66,13 +66,12 @@ function dispatch(ctx: WebApiContext, request: ApiRequest): ApiResponse {
   if (name === 'EntityDefinitions') {
     if (method !== 'GET') throw methodNotAllowed(method);
     const options = new QueryOptions(request.query);
-    if (options.has('$expand')) throw odataError('$expand is not supported by this endpoint.');
     const body = entityDefinitions(
       ctx.store.allTables().map((table) => table.model),
       request.base,
       key,
       rest,
-      { select: options.get('$select'), filter: options.get('$filter'), orderby: options.get('$orderby'), top: options.get('$top') },
+      { select: options.get('$select'), filter: options.get('$filter'), orderby: options.get('$orderby'), top: options.get('$top'), expand: options.get('$expand') },
     );
     return jsonResponse(200, JSON.stringify(body));
   }

@@ -213,6 +213,23 @@ export class DynamicsClient {
     return { entitySet, logicalName: table.LogicalName, primaryKey: table.PrimaryIdAttribute, changeTracking: table.ChangeTrackingEnabled === true, attributes };
   }
 
+  /**
+   * The options of each choice (Picklist) column of a table, by column name. The Attributes
+   * collection lists no options: they are in each choice column's OptionSet, which only the
+   * PicklistAttributeMetadata cast can expand.
+   */
+  async choiceOptions(logicalName: string): Promise<Map<string, number[]>> {
+    const choices = await this.page(
+      `choice columns of ${logicalName}`,
+      this.collectionUrl(`EntityDefinitions(LogicalName='${logicalName}')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`, {
+        $select: 'LogicalName',
+        $expand: 'OptionSet($select=Options)',
+      }),
+    );
+    const columns = choices.value as { LogicalName: string; OptionSet?: { Options?: { Value: number }[] } | null }[];
+    return new Map(columns.map((column) => [column.LogicalName, (column.OptionSet?.Options ?? []).map((option) => option.Value)]));
+  }
+
   private get(operation: string, url: string, headers: Record<string, string> = {}): Promise<unknown> {
     return this.call(operation, { method: 'GET', url, headers });
   }

@@ -74,10 +74,12 @@ function isReadable(attribute: AttributeDefinition): boolean {
 export async function describeTable(client: DynamicsClient, entitySet: string): Promise<ObjectDescription> {
   const table = await client.tableDefinition(entitySet);
   if (!table) throw new UsageError(`Dynamics 365 has no entity set "${entitySet}"; entity sets are plural logical names such as contacts, accounts, incidents`);
-  return tableDescription(table);
+  const choices = table.attributes.some((column) => column.type === 'Picklist') ? await client.choiceOptions(table.logicalName) : new Map<string, number[]>();
+  return tableDescription(table, choices);
 }
 
-export function tableDescription(table: TableDefinition): ObjectDescription {
+/** A table's description; `choices` holds the option values of its choice columns, which `values` then lists. */
+export function tableDescription(table: TableDefinition, choices: ReadonlyMap<string, number[]> = new Map()): ObjectDescription {
   const readable = table.attributes.filter(isReadable);
   return {
     remoteName: table.entitySet,
@@ -90,6 +92,7 @@ export function tableDescription(table: TableDefinition): ObjectDescription {
       readOnly: !column.updatable,
       unique: column.name === table.primaryKey,
       hidden: false,
+      ...(choices.has(column.name) && { values: choices.get(column.name)!.map(String) }),
     })),
     listing: [['name', 'type', 'crmsync type'], ...readable.map((column) => [column.name, column.type, fieldTypeForAttribute(column)])],
     // The table as Dataverse defines it: every column's name and type.

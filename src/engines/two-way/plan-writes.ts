@@ -3,14 +3,13 @@ import { CRM_NAMES, type SourceName } from '../../config/sources.js';
 import type { TwoWayMapping } from '../../config/two-way.js';
 import type { Store } from '../../db/database.js';
 import type { LinkRepository, LinkRow } from '../../db/link-repository.js';
-import type { LocalRecord, LocalRecords } from '../../db/local-records.js';
+import { readMatchKeys, type LocalRecord, type LocalRecords } from '../../db/local-records.js';
 import type { NewWrite, Outbox } from '../../db/outbox.js';
 import type { Logger } from '../../log.js';
 import type { RecordShape } from '../../records.js';
 import { linkId } from '../../processors/link-id.js';
-import { matchKey } from '../../processors/match-key.js';
 import { editedSinceAgreed, planCreate, planPair, type PairPlan } from '../../processors/pair-plan.js';
-import { buildMatchIndex, pairRecords, type PairingDecision, type Unlinked } from '../../processors/pairing.js';
+import { keyedRecords, matchNames, pairRecords, type PairingDecision } from '../../processors/pairing.js';
 
 export interface PlanContext {
   store: Store;
@@ -64,21 +63,11 @@ function upsertProperty(mapping: ObjectMapping, property: string): string | null
 export function pairUnlinked(context: PlanContext, unlinkedIds: Record<SourceName, string[]>, tally: PlanTally): LinkRow[] {
   if (unlinkedIds.hubspot.length === 0 && unlinkedIds.dynamics.length === 0) return [];
   const { twoWay, local, links } = context;
-  const keys = { hubspot: new Map<string, string | null>(), dynamics: new Map<string, string | null>() };
-  for (const side of ['hubspot', 'dynamics'] as const) {
-    for (const { id, value } of local[side].matchValues(twoWay.match[side], context.shapes[side])) keys[side].set(id, matchKey(value, twoWay.match.normalize));
-  }
-  const index = buildMatchIndex({
-    hubspot: [...keys.hubspot].map(([id, key]) => ({ id, key })),
-    dynamics: [...keys.dynamics].map(([id, key]) => ({ id, key })),
-  });
-  // Deleted records have no match value in the index: they are neither paired nor given twins.
-  const unlinked: Unlinked[] = (['hubspot', 'dynamics'] as const).flatMap((side) =>
-    unlinkedIds[side].filter((id) => keys[side].has(id)).map((id) => ({ side, id, key: keys[side].get(id) ?? null })),
-  );
+  const { keys, index } = readMatchKeys(local, twoWay, context.shapes);
+  // Deleted records have no match key: they are neither paired nor given twins.
+  const unlinked = keyedRecords(keys, unlinkedIds);
   const linked = { hubspot: links.linkedIds('hubspot'), dynamics: links.linkedIds('dynamics') };
-  const names = { hubspot: twoWay.match.hubspot.property, dynamics: twoWay.match.dynamics.property };
-  const decisions = pairRecords(unlinked, index, linked, twoWay.create, names);
+  const decisions = pairRecords(unlinked, index, linked, twoWay.create, matchNames(twoWay));
   const sources = {
     hubspot: local.hubspot.get(decisions.flatMap((d) => (d.kind === 'create' && d.from === 'hubspot' ? [d.id] : []))),
     dynamics: local.dynamics.get(decisions.flatMap((d) => (d.kind === 'create' && d.from === 'dynamics' ? [d.id] : []))),

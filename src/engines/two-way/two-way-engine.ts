@@ -5,20 +5,16 @@ import { CRM_NAMES, SOURCES, type SourceName } from '../../config/sources.js';
 import type { TwoWayMapping } from '../../config/two-way.js';
 import type { Store } from '../../db/database.js';
 import { LinkRepository, type LinkRow } from '../../db/link-repository.js';
-import { LocalRecords, type LocalRecord } from '../../db/local-records.js';
+import { LocalRecords, matchKeysOf, type LocalRecord } from '../../db/local-records.js';
 import { changesOf, Outbox, type OutboxRow } from '../../db/outbox.js';
-import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus } from '../../db/sync-history.js';
+import { HEARTBEAT_MS, SyncHistoryRepository, TWO_WAY_SOURCE, emptyCounts, type MergeCursor, type PageCounts, type RunStatus } from '../../db/sync-history.js';
 import { exitCodeForStatus } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createRecordMapper } from '../../processors/mapper.js';
-import { matchKey } from '../../processors/match-key.js';
 import { ObjectSyncEngine } from '../object-sync-engine.js';
 import type { PerformanceMetrics, ProgressListener, RunResult, SyncOptions } from '../run-lifecycle.js';
 import { emptyPlanTally, mergePairs, pairUnlinked, type PlanContext, type PlanTally } from './plan-writes.js';
 import { emptyTally, sendWrites, type SendContext, type WriteTally } from './send-writes.js';
-
-/** sync_history.crm_source of two-way runs: their object is their sync_type. */
-export const TWO_WAY_SOURCE = 'two_way';
 
 /** A write the run sends, or with --dry-run would send. */
 export interface PlannedWriteView {
@@ -51,12 +47,6 @@ export interface TwoWaySummary {
   mergeMs: number;
   /** --dry-run: the writes it would have sent. */
   planned?: PlannedWriteView[];
-}
-
-/** Where the next run's merge starts: the runs whose changes this one merged, per CRM. */
-interface MergeCursor {
-  hubspot: number | null;
-  dynamics: number | null;
 }
 
 export interface TwoWayDependencies {
@@ -141,7 +131,7 @@ export class TwoWaySyncEngine {
     const inDoubt = due.filter((row) => row.crm === 'hubspot' && row.operation === 'create' && row.idProperty === null && row.attempts > 0);
     if (!options.dryRun) await sendWrites(send, due.filter((row) => !inDoubt.includes(row)), tally);
 
-    const previous = this.history.lastCheckpoint(TWO_WAY_SOURCE, this.deps.object) as MergeCursor | undefined;
+    const previous = this.history.mergeCursor(this.deps.object);
     const cursor: MergeCursor = { hubspot: null, dynamics: null };
     for (const side of SOURCES) {
       const before = this.requests()[side];
@@ -200,8 +190,7 @@ export class TwoWaySyncEngine {
     if (rows.length === 0) return;
     const { twoWay } = this.deps;
     const byKey = new Map<string, string[]>();
-    for (const { id, value } of this.local.hubspot.matchValues(twoWay.match.hubspot, this.deps.crms.hubspot.recordShape)) {
-      const key = matchKey(value, twoWay.match.normalize);
+    for (const [id, key] of matchKeysOf(this.local.hubspot, twoWay.match.hubspot, this.deps.crms.hubspot.recordShape, twoWay.match.normalize)) {
       if (key !== null) byKey.set(key, [...(byKey.get(key) ?? []), id]);
     }
     const linked = this.links.linkedIds('hubspot');
