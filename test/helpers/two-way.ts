@@ -50,14 +50,16 @@ export function sharedEmulatorsPerTest(): (shared: SharedSeedSpec, options?: Pai
   };
 }
 
+/** Changes the connections an engine is given: a writer or reader wrapped by the test. */
+export type ConnectionsAdapter = (connections: Record<SourceName, CrmConnection>) => Record<SourceName, CrmConnection>;
+
 export interface TwoWayRunOptions {
   sync?: Partial<SyncOptions>;
   /** A variant of mappings.yaml (parseConfig of a changed text); the shipped file by default. */
   config?: Config;
   log?: Logger;
   retry?: RetryPolicy;
-  /** Changes the connections the engine is given: a writer or reader wrapped by the test. */
-  adapt?: (connections: Record<SourceName, CrmConnection>) => Record<SourceName, CrmConnection>;
+  adapt?: ConnectionsAdapter;
 }
 
 /** A two-way run's own result, its summary, and the two inbound runs it made. */
@@ -140,8 +142,8 @@ export interface WriteCall {
 }
 
 /** Keeps every writer call of both connections. */
-export function recordWrites(calls: Record<SourceName, WriteCall[]>) {
-  return (connections: Record<SourceName, CrmConnection>): Record<SourceName, CrmConnection> => {
+export function recordWrites(calls: Record<SourceName, WriteCall[]>): ConnectionsAdapter {
+  return (connections) => {
     const adapted = { ...connections };
     for (const side of SOURCES) {
       adapted[side] = withWriter(connections[side], (writer) => async (mapping: ObjectMapping, writes: RecordWrite[]) => {
