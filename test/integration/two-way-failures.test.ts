@@ -244,9 +244,10 @@ describe('throttled writes (429)', () => {
 });
 
 describe('a value map (HubSpot options to Dataverse choices)', () => {
-  // The industries of the shared companies HubSpot has: all but the first mapped (1, 2, …); 33 is mapped from none.
+  // The industries of the shared companies HubSpot has, mapped to 1, 2, … but the first paired company's; 33 is mapped from none.
   const industries = [...new Set(seed.companies.flatMap((company) => (company.hubspot ? [company.hubspot.properties.industry!] : [])))].sort();
-  const [unmapped, ...mapped] = [seed.companies.find((company) => company.hubspot && company.dynamics)!.hubspot!.properties.industry!, ...industries.filter((industry) => industry !== seed.companies.find((company) => company.hubspot && company.dynamics)!.hubspot!.properties.industry)];
+  const unmapped = seed.companies.find((company) => company.hubspot && company.dynamics)!.hubspot!.properties.industry!;
+  const mapped = industries.filter((industry) => industry !== unmapped);
   const codeOf = new Map(mapped.map((industry, index) => [industry, index + 1]));
   const withIndustries = mappingsVariant(
     ['        industry_code: { property: industrycode, type: integer }\n', '        industry: { property: industrycode, type: integer }\n'],
