@@ -61,7 +61,7 @@ export interface PairPlan {
   /** Resolutions planned (or found already in place): their conflicts close. */
   applied: number[];
   errors: string[];
-  /** A most_recent conflict was decided without HubSpot's change time: plan again with hubspotTimes. */
+  /** A most_recent conflict was decided, or a manual one opened, without HubSpot's change time: plan again with hubspotTimes. */
   needsTimes: boolean;
 }
 
@@ -98,6 +98,7 @@ function apply(plan: PairPlan, field: TwoWayField, input: PairInput, decision: M
       if (decision.write) addWrite(plan, field, input, { write: decision.write, agreed: decision.agreed });
       return;
     case 'manual':
+      if (!input.hubspotTimes) plan.needsTimes = true;
       plan.opened.push({
         field: field.column,
         base: decision.base,

@@ -160,7 +160,7 @@ export async function mergePairs(context: PlanContext, pairs: LinkRow[], tally: 
   }
 }
 
-/** Pairs whose most_recent conflicts were settled without HubSpot's change times are planned again with them. */
+/** Pairs whose most_recent conflicts were settled, or manual ones opened, without HubSpot's change times are planned again with them. */
 async function addChangeTimes(
   context: PlanContext,
   plans: { link: LinkRow; plan: PairPlan | 'deleted'; records: Record<SourceName, LocalRecord> }[],
@@ -170,7 +170,8 @@ async function addChangeTimes(
 ): Promise<void> {
   const waiting = plans.filter((entry) => entry.plan !== 'deleted' && entry.plan.needsTimes);
   if (waiting.length === 0 || !context.changeTimes) return;
-  const properties = context.twoWay.fields.filter((field) => field.conflict === 'most_recent').map((field) => field.hubspot.property);
+  // A manual conflict keeps when each side changed, for the person who settles it.
+  const properties = context.twoWay.fields.filter((field) => field.conflict === 'most_recent' || field.conflict === 'manual').map((field) => field.hubspot.property);
   const times = await context.changeTimes(waiting.map((entry) => entry.link.hubspotId!), properties);
   for (const entry of waiting) {
     const { link, records } = entry;
