@@ -56,10 +56,9 @@ const BATCHES_PER_ROUND = 10;
  * have maybe reached the CRM.
  */
 export async function sendWrites(context: SendContext, rows: OutboxRow[], tally: WriteTally): Promise<void> {
-  refuseDeletes(context, rows, tally);
   for (const crm of SOURCES) {
     const { writer, mapping } = context.targets[crm];
-    const mine = rows.filter((row) => row.crm === crm && row.operation !== 'delete');
+    const mine = rows.filter((row) => row.crm === crm);
     const round = writer.batchLimit * BATCHES_PER_ROUND;
     for (let start = 0; start < mine.length; start += round) {
       const batch = mine.slice(start, start + round);
@@ -72,22 +71,6 @@ export async function sendWrites(context: SendContext, rows: OutboxRow[], tally:
       })();
     }
   }
-}
-
-/**
- * The record writers create and update records; none deletes one yet. A delete (on_delete:
- * propagate) handed to them would be taken for a create, so it is refused here, unsent, and
- * the record kept.
- */
-function refuseDeletes(context: SendContext, rows: OutboxRow[], tally: WriteTally): void {
-  const deletes = rows.filter((row) => row.operation === 'delete');
-  if (deletes.length === 0) return;
-  context.store.sqlite.transaction(() => {
-    for (const row of deletes) {
-      const error = `crmsync cannot delete ${CRM_NAMES[row.crm]} records yet; the record is kept`;
-      settle(context, row, { key: String(row.id), status: 'refused', error }, tally);
-    }
-  })();
 }
 
 function recordWrite(row: OutboxRow): RecordWrite {
