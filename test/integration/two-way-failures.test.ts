@@ -324,30 +324,37 @@ describe('on_delete: ignore', () => {
 });
 
 describe('on_delete: propagate', () => {
-  test('while records cannot be deleted, the delete is refused unsent and dead-lettered with its reason; nothing is made or changed', async () => {
+  test('a deletion on one side deletes the twin (HubSpot archives it), unless the twin was edited since the pair agreed', async () => {
     const propagate = mappingsVariant(['      on_delete: ignore\n', '      on_delete: propagate\n']);
     const emulators = await startEmulators(SHARED);
     const db = twoWayDb();
     await runTwoWay('contacts', db, emulators, { config: propagate });
-    const [archived, deleted] = alike.slice(52, 54).map((person) => idsOf(emulators, person));
+    const [archived, deleted, edited] = alike.slice(52, 55).map((person) => idsOf(emulators, person));
     emulators.hubspot.store.archive('contacts', archived!.hubspot);
     emulators.dynamics.store.delete('contacts', deleted!.dynamics);
-    const counts = { hubspot: emulators.hubspot.store.count('contacts'), dynamics: emulators.dynamics.store.count('contacts') };
+    emulators.hubspot.store.archive('contacts', edited!.hubspot);
+    emulators.dynamics.store.update('contacts', edited!.dynamics, { jobtitle: 'Edited after the deletion' });
 
     const { result, summary } = await runTwoWay('contacts', db, emulators, { config: propagate });
-    expect(result).toMatchObject({ status: 'partial', exitCode: 3 });
-    expect(summary).toMatchObject({ writesDead: 2, deleted: { hubspot: 0, dynamics: 0 }, created: { hubspot: 0, dynamics: 0 }, writeRequests: { hubspot: 0, dynamics: 0 } });
-    expect(outboxOf(db, result.runId!).map((row) => [row.crm, row.operation, row.record_id, row.status, row.attempts]).sort()).toEqual(
+    expect(result).toMatchObject({ status: 'success', exitCode: 0 });
+    expect(summary).toMatchObject({ deleted: { hubspot: 1, dynamics: 1 }, created: { hubspot: 0, dynamics: 0 }, keptAfterDeletion: 1, writesDead: 0 });
+    expect(emulators.dynamics.store.get('contacts', archived!.dynamics)).toBeUndefined();
+    expect(emulators.hubspot.store.get('contacts', deleted!.hubspot)?.archived).toBe(true);
+    // Edited on the surviving side since the pair last agreed: reported and kept, not deleted.
+    expect(emulators.dynamics.store.get('contacts', edited!.dynamics)).toMatchObject({ jobtitle: 'Edited after the deletion' });
+    expect(outboxOf(db, result.runId!).map((row) => [row.crm, row.operation, row.record_id, row.status]).sort()).toEqual(
       [
-        ['dynamics', 'delete', archived!.dynamics, 'dead', 0],
-        ['hubspot', 'delete', deleted!.hubspot, 'dead', 0],
+        ['dynamics', 'delete', archived!.dynamics, 'done'],
+        ['hubspot', 'delete', deleted!.hubspot, 'done'],
       ].sort(),
     );
-    expect(outboxOf(db, result.runId!).map((row) => row.last_error)).toEqual([expect.stringMatching(/cannot delete .* records yet/), expect.stringMatching(/cannot delete .* records yet/)]);
-    expect(auditOf(db, result.runId!).map((row) => [row.outcome, row.http_status])).toEqual([['refused', null], ['refused', null]]);
-    expect({ hubspot: emulators.hubspot.store.count('contacts'), dynamics: emulators.dynamics.store.count('contacts') }).toEqual(counts);
-    expect(emulators.hubspot.store.get('contacts', deleted!.hubspot)?.archived).toBe(false);
-    expect(emulators.dynamics.store.get('contacts', archived!.dynamics)).toBeDefined();
+    expect(auditOf(db, result.runId!).map((row) => row.outcome)).toEqual(['done', 'done']);
+
+    // Both sides gone: nothing more to do, and nothing is made again.
+    const after = await runTwoWay('contacts', db, emulators, { config: propagate });
+    expect(after.summary).toMatchObject({ created: { hubspot: 0, dynamics: 0 }, deleted: { hubspot: 0, dynamics: 0 } });
+    expect(emulators.hubspot.store.get('contacts', archived!.hubspot)?.archived).toBe(true);
+    expect(emulators.dynamics.store.get('contacts', deleted!.dynamics)).toBeUndefined();
   });
 });
 
