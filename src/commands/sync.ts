@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { addSyncFlags, futureSinceWarning, globalFlags, parseSyncFlags, type SyncFlags } from './options.js';
+import type { CrmSettings, RunContext } from '../engines/run-objects.js';
+import type { RunResult } from '../engines/run-lifecycle.js';
+import { addSyncFlags, futureSinceWarning, globalFlags, parseSyncFlags, type GlobalFlags, type SyncFlags } from './options.js';
 
 const EXAMPLES = `
 Examples:
@@ -59,16 +61,11 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
   const { concurrency, twoWay, ...flags } = await parseSyncFlags(rawFlags);
   if (twoWay) return twoWayAction(selection, flags, command, signal);
   const global = globalFlags(command);
-  const [{ loadConfig, objectByName, enabledObjects }, env, { connectorFor }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, output] =
-    await Promise.all([
-      import('../config/load.js'),
-      import('../config/env.js'),
-      import('../clients/registry.js'),
-      import('../db/database.js'),
-      import('../engines/run-objects.js'),
-      import('../log.js'),
-      import('./output.js'),
-    ]);
+  const [{ loadConfig, objectByName, enabledObjects }, { connectorFor }, { syncObjects, syncAssociations }] = await Promise.all([
+    import('../config/load.js'),
+    import('../clients/registry.js'),
+    import('../engines/run-objects.js'),
+  ]);
   const config = loadConfig(global.config);
   const { source } = flags;
   // A plain sync-all takes the enabled objects that the source has.
@@ -84,21 +81,10 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
     if (pair.from.source !== source) throw new UsageError(`sync-associations reads ${connectorFor(pair.from.source).label} associations only; drop --source ${source}`);
   }
   const settings = { [source]: connectorFor(source).settings(process.env) };
-  const log = createLogger(flags.debug ? 'debug' : global.quiet ? 'warn' : 'info');
-  const futureSince = futureSinceWarning(flags.since);
-  if (futureSince) log.warn(futureSince);
-  const progress = await output.createProgress(log, !global.quiet && !global.json);
-
-  const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });
-  try {
-    const context = { store, ...settings, log, progress, signal };
-    const results = [...(await syncObjects(objects, flags, context, concurrency)), ...(await syncAssociations(pairs, flags, context))];
-    const exitCode = worstExitCode(results.map((result) => result.exitCode));
-    output.printResults(results, exitCode, global.json);
-    return exitCode;
-  } finally {
-    store.close();
-  }
+  return runAndPrint(flags, global, settings, signal, async (context) => [
+    ...(await syncObjects(objects, flags, context, concurrency)),
+    ...(await syncAssociations(pairs, flags, context)),
+  ]);
 
   function pairByName(config: import('../config/load.js').Config, from: string, to: string) {
     objectByName(config, from);
@@ -118,25 +104,39 @@ async function twoWayAction(selection: Selection, flags: Omit<SyncFlags, 'concur
   if (selection.objects.length === 0 && selection.associations !== 'none' && typeof selection.associations === 'object') {
     throw new UsageError('sync-associations reads associations one way only; drop --two-way');
   }
-  const [{ loadConfig, twoWayObjects }, env, { connectorFor }, { openStore }, { syncTwoWay, worstExitCode }, { createLogger }, output] = await Promise.all([
+  const [{ loadConfig, twoWayObjects }, { connectorFor }, { syncTwoWay }] = await Promise.all([
     import('../config/load.js'),
-    import('../config/env.js'),
     import('../clients/registry.js'),
+    import('../engines/run-objects.js'),
+  ]);
+  const config = loadConfig(global.config);
+  const entries = twoWayObjects(config, selection.objects === 'enabled' ? undefined : selection.objects);
+  const settings = { hubspot: connectorFor('hubspot').settings(process.env), dynamics: connectorFor('dynamics').settings(process.env) };
+  return runAndPrint(flags, global, settings, signal, (context) => syncTwoWay(entries, flags, context));
+}
+
+/** Opens the store (an in-memory copy for --dry-run), runs, prints the results; the exit code is the worst run's. */
+async function runAndPrint(
+  flags: Pick<SyncFlags, 'debug' | 'since' | 'dryRun'>,
+  global: GlobalFlags,
+  settings: CrmSettings,
+  signal: AbortSignal,
+  run: (context: RunContext) => Promise<RunResult[]>,
+): Promise<number> {
+  const [env, { openStore }, { worstExitCode }, { createLogger }, output] = await Promise.all([
+    import('../config/env.js'),
     import('../db/database.js'),
     import('../engines/run-objects.js'),
     import('../log.js'),
     import('./output.js'),
   ]);
-  const config = loadConfig(global.config);
-  const entries = twoWayObjects(config, selection.objects === 'enabled' ? undefined : selection.objects);
-  const settings = { hubspot: connectorFor('hubspot').settings(process.env), dynamics: connectorFor('dynamics').settings(process.env) };
   const log = createLogger(flags.debug ? 'debug' : global.quiet ? 'warn' : 'info');
   const futureSince = futureSinceWarning(flags.since);
   if (futureSince) log.warn(futureSince);
   const progress = await output.createProgress(log, !global.quiet && !global.json);
   const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });
   try {
-    const results = await syncTwoWay(entries, flags, { store, ...settings, log, progress, signal });
+    const results = await run({ store, ...settings, log, progress, signal });
     const exitCode = worstExitCode(results.map((result) => result.exitCode));
     output.printResults(results, exitCode, global.json);
     return exitCode;

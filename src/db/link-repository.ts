@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { SourceName } from '../config/sources.js';
 import type { FieldValue } from '../processors/field-types.js';
-import type { Resolution } from '../processors/pair-plan.js';
+import type { ManualConflict, Resolution } from '../processors/pair-plan.js';
 import type { Store } from './database.js';
 import { preparedOnce } from './prepared.js';
 
@@ -18,15 +18,7 @@ export interface LinkRow {
   createdAt: string;
 }
 
-export interface NewConflict {
-  linkId: string;
-  field: string;
-  base: FieldValue | undefined;
-  hubspot: FieldValue;
-  dynamics: FieldValue;
-  hubspotChangedAt: string | null;
-  dynamicsChangedAt: string | null;
-}
+export type NewConflict = ManualConflict & { linkId: string };
 
 const LINK_COLUMNS = `id, object_type AS objectType, hubspot_id AS hubspotId, dynamics_id AS dynamicsId, matched_by AS matchedBy,
   match_key AS matchKey, run_id AS runId, created_at AS createdAt`;
