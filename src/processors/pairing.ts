@@ -40,15 +40,24 @@ export function buildMatchIndex(values: Record<SourceName, { id: string; key: st
  * What becomes of each record without a link: paired with the one record of the other side
  * that has its match key (when no other record of its own side has that key too, and that
  * record has no link yet), given a twin when the other side has none, or left unmatched
- * with the reason. Several candidates are never guessed between. Pure.
+ * with the reason. Several candidates are never guessed between. A side in `uniqueKeys`
+ * holds one record per match key (HubSpot contacts, one per email): records sharing a key
+ * get no twin there, since all of them would be written to that one record. Pure.
  */
-export function pairRecords(unlinked: Unlinked[], index: MatchIndex, linked: Record<SourceName, ReadonlySet<string>>, create: CreateTarget, matchNames: Record<SourceName, string>): PairingDecision[] {
+export function pairRecords(
+  unlinked: Unlinked[],
+  index: MatchIndex,
+  linked: Record<SourceName, ReadonlySet<string>>,
+  create: CreateTarget,
+  matchNames: Record<SourceName, string>,
+  uniqueKeys: ReadonlySet<SourceName> = new Set(),
+): PairingDecision[] {
   const decisions: PairingDecision[] = [];
   const taken = { hubspot: new Set(linked.hubspot), dynamics: new Set(linked.dynamics) };
   for (const record of unlinked) {
     const { side, id, key } = record;
     if (taken[side].has(id)) continue;
-    const decision = pairOne(record, key === null ? undefined : index.get(key), taken, create, matchNames);
+    const decision = pairOne(record, key === null ? undefined : index.get(key), taken, create, matchNames, uniqueKeys);
     if (decision.kind === 'link') {
       taken.hubspot.add(decision.hubspot);
       taken.dynamics.add(decision.dynamics);
@@ -64,15 +73,19 @@ function pairOne(
   taken: Record<SourceName, Set<string>>,
   create: CreateTarget,
   matchNames: Record<SourceName, string>,
+  uniqueKeys: ReadonlySet<SourceName>,
 ): PairingDecision {
   const there = other(side);
   if (key === null) return { kind: 'unmatched', side, id, reason: `no ${matchNames[side]} to match on` };
   const twins = candidates?.[there] ?? [];
+  const mine = candidates?.[side] ?? [];
   if (twins.length === 0) {
+    if (mine.length > 1 && uniqueKeys.has(there)) {
+      return { kind: 'unmatched', side, id, reason: `ambiguous: ${mine.length} ${CRM_NAMES[side]} records have ${matchNames[side]} "${key}", and ${CRM_NAMES[there]} holds one record per ${matchNames[there]}` };
+    }
     if (createsFrom(create, side)) return { kind: 'create', from: side, id, key };
     return { kind: 'unmatched', side, id, reason: `no ${CRM_NAMES[there]} record has ${matchNames[there]} "${key}" (create: ${create})` };
   }
-  const mine = candidates?.[side] ?? [];
   if (twins.length > 1) return { kind: 'unmatched', side, id, reason: `ambiguous: ${twins.length} ${CRM_NAMES[there]} records have ${matchNames[there]} "${key}" (${twins.slice(0, 3).join(', ')})` };
   if (mine.length > 1) return { kind: 'unmatched', side, id, reason: `ambiguous: ${mine.length} ${CRM_NAMES[side]} records have ${matchNames[side]} "${key}"` };
   if (taken[there].has(twins[0])) return { kind: 'unmatched', side, id, reason: `${CRM_NAMES[there]} record ${twins[0]} with ${matchNames[there]} "${key}" is linked to another record` };

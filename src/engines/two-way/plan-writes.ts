@@ -73,7 +73,8 @@ export function pairUnlinked(context: PlanContext, unlinkedIds: Record<SourceNam
   );
   const linked = { hubspot: links.linkedIds('hubspot'), dynamics: links.linkedIds('dynamics') };
   const names = { hubspot: twoWay.match.hubspot.property, dynamics: twoWay.match.dynamics.property };
-  const decisions = pairRecords(unlinked, index, linked, twoWay.create, names);
+  const uniqueKeys = new Set<SourceName>(upsertProperty(context.mappings.hubspot, twoWay.match.hubspot.property) === null ? [] : ['hubspot']);
+  const decisions = pairRecords(unlinked, index, linked, twoWay.create, names, uniqueKeys);
   const sources = {
     hubspot: local.hubspot.get(decisions.flatMap((d) => (d.kind === 'create' && d.from === 'hubspot' ? [d.id] : []))),
     dynamics: local.dynamics.get(decisions.flatMap((d) => (d.kind === 'create' && d.from === 'dynamics' ? [d.id] : []))),
