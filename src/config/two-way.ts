@@ -45,6 +45,13 @@ export interface TwoWayField {
 export interface MatchKey {
   property: string;
   column?: string;
+  /**
+   * The CRM holds at most one record per value and finds a record by it on create: HubSpot
+   * contacts' email, the idProperty of a batch upsert. Records sharing such a value get no
+   * twin there (they would all be written to one record), and a twin created there cannot
+   * be made twice.
+   */
+  unique: boolean;
 }
 
 /** An object's two_way: block with every default filled in and every name resolved. */
@@ -77,8 +84,8 @@ export function resolveTwoWay(object: PairedObjectConfig, path: string): TwoWayM
       ...(rule.values && { values: valueMap(rule.values) }),
     });
   }
-  const hubspot = resolveMatchKey(sides.hubspot, twoWay.match.hubspot);
-  const dynamics = resolveMatchKey(sides.dynamics, twoWay.match.dynamics);
+  const hubspot = resolveMatchKey(sides.hubspot, twoWay.match.hubspot, (property) => object.object_type === 'contacts' && property === 'email');
+  const dynamics = resolveMatchKey(sides.dynamics, twoWay.match.dynamics, () => false);
   const emails = isEmail(sides.hubspot, hubspot) && isEmail(sides.dynamics, dynamics);
   const normalize = twoWay.match.normalize ?? (emails ? 'lowercase' : 'trim');
   return { path, match: { hubspot, dynamics, normalize }, create: twoWay.create, onDelete: twoWay.on_delete, fields };
@@ -99,11 +106,12 @@ function valueMap(values: Record<string, number>): ValueMap {
 }
 
 /** A property name is taken as it is; a column name stands for its field's property. */
-function resolveMatchKey(side: SideConfig, name: string): MatchKey {
+function resolveMatchKey(side: SideConfig, name: string, unique: (property: string) => boolean): MatchKey {
   const columns = Object.keys(side.fields);
   if (readsProperty(side, name)) {
     const column = columns.find((candidate) => propertyOf(candidate, side.fields[candidate]) === name);
-    return column === undefined ? { property: name } : { property: name, column };
+    return column === undefined ? { property: name, unique: unique(name) } : { property: name, column, unique: unique(name) };
   }
-  return { property: propertyOf(name, side.fields[name]), column: name };
+  const property = propertyOf(name, side.fields[name]);
+  return { property, column: name, unique: unique(property) };
 }

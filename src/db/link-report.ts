@@ -1,6 +1,6 @@
 import type { SourceName } from '../config/sources.js';
 import type { TwoWayMapping } from '../config/two-way.js';
-import { explainUnlinked, keyedRecords, matchNames, type UnlinkedRecord } from '../processors/pairing.js';
+import { explainUnlinked, keyedRecords, type UnlinkedRecord } from '../processors/pairing.js';
 import type { RecordShape } from '../records.js';
 import type { Store } from './database.js';
 import { LinkRepository, type LinkRow } from './link-repository.js';
@@ -35,5 +35,5 @@ export function listUnlinked(store: Store, object: string, twoWay: TwoWayMapping
     hubspot: new Set(local.hubspot.changedSince(cursor?.hubspot ?? null)),
     dynamics: new Set(local.dynamics.changedSince(cursor?.dynamics ?? null)),
   };
-  return explainUnlinked(unlinked, index, linked, twoWay.create, matchNames(twoWay), waiting);
+  return explainUnlinked(unlinked, index, linked, twoWay, waiting);
 }

@@ -1,6 +1,6 @@
 import type { TwoWayMapping } from '../config/two-way.js';
 import type { CreateTarget } from '../config/two-way-schema.js';
-import { CRM_NAMES, type SourceName } from '../config/sources.js';
+import { CRM_NAMES, SOURCES, type SourceName } from '../config/sources.js';
 
 /** A record without a link, by its side, id and match key (null: it has no match value). */
 export interface Unlinked {
@@ -25,7 +25,7 @@ export function createsFrom(create: CreateTarget, from: SourceName): boolean {
 }
 
 /** The property each side is matched on, as reasons name it. */
-export function matchNames(twoWay: TwoWayMapping): Record<SourceName, string> {
+export function matchNames(twoWay: Pick<TwoWayMapping, 'match'>): Record<SourceName, string> {
   return { hubspot: twoWay.match.hubspot.property, dynamics: twoWay.match.dynamics.property };
 }
 
@@ -51,15 +51,20 @@ export function buildMatchIndex(values: Record<SourceName, { id: string; key: st
  * What becomes of each record without a link: paired with the one record of the other side
  * that has its match key (when no other record of its own side has that key too, and that
  * record has no link yet), given a twin when the other side has none, or left unmatched
- * with the reason. Several candidates are never guessed between. Pure.
+ * with the reason. Several candidates are never guessed between. A side in `uniqueKeys`
+ * holds one record per match key (HubSpot contacts, one per email): records sharing a key
+ * get no twin there, since all of them would be written to that one record. Pure.
  */
-export function pairRecords(unlinked: Unlinked[], index: MatchIndex, linked: Record<SourceName, ReadonlySet<string>>, create: CreateTarget, matchNames: Record<SourceName, string>): PairingDecision[] {
+export function pairRecords(unlinked: Unlinked[], index: MatchIndex, linked: Record<SourceName, ReadonlySet<string>>, twoWay: Pick<TwoWayMapping, 'match' | 'create'>): PairingDecision[] {
+  const { create } = twoWay;
+  const names = matchNames(twoWay);
+  const uniqueKeys = new Set(SOURCES.filter((side) => twoWay.match[side].unique));
   const decisions: PairingDecision[] = [];
   const taken = { hubspot: new Set(linked.hubspot), dynamics: new Set(linked.dynamics) };
   for (const record of unlinked) {
     const { side, id, key } = record;
     if (taken[side].has(id)) continue;
-    const decision = pairOne(record, key === null ? undefined : index.get(key), taken, create, matchNames);
+    const decision = pairOne(record, key === null ? undefined : index.get(key), taken, create, names, uniqueKeys);
     if (decision.kind === 'link') {
       taken.hubspot.add(decision.hubspot);
       taken.dynamics.add(decision.dynamics);
@@ -75,15 +80,19 @@ function pairOne(
   taken: Record<SourceName, Set<string>>,
   create: CreateTarget,
   matchNames: Record<SourceName, string>,
+  uniqueKeys: ReadonlySet<SourceName>,
 ): PairingDecision {
   const there = other(side);
   if (key === null) return { kind: 'unmatched', side, id, reason: `no ${matchNames[side]} to match on` };
   const twins = candidates?.[there] ?? [];
+  const mine = candidates?.[side] ?? [];
   if (twins.length === 0) {
+    if (mine.length > 1 && uniqueKeys.has(there)) {
+      return { kind: 'unmatched', side, id, reason: `ambiguous: ${mine.length} ${CRM_NAMES[side]} records have ${matchNames[side]} "${key}", and ${CRM_NAMES[there]} holds one record per ${matchNames[there]}` };
+    }
     if (createsFrom(create, side)) return { kind: 'create', from: side, id, key };
     return { kind: 'unmatched', side, id, reason: `no ${CRM_NAMES[there]} record has ${matchNames[there]} "${key}" (create: ${create})` };
   }
-  const mine = candidates?.[side] ?? [];
   if (twins.length > 1) return { kind: 'unmatched', side, id, reason: `ambiguous: ${twins.length} ${CRM_NAMES[there]} records have ${matchNames[there]} "${key}" (${twins.slice(0, 3).join(', ')})` };
   if (mine.length > 1) return { kind: 'unmatched', side, id, reason: `ambiguous: ${mine.length} ${CRM_NAMES[side]} records have ${matchNames[side]} "${key}"` };
   if (taken[there].has(twins[0])) return { kind: 'unmatched', side, id, reason: `${CRM_NAMES[there]} record ${twins[0]} with ${matchNames[there]} "${key}" is linked to another record` };
@@ -110,8 +119,7 @@ export function explainUnlinked(
   unlinked: Unlinked[],
   index: MatchIndex,
   linked: Record<SourceName, ReadonlySet<string>>,
-  create: CreateTarget,
-  names: Record<SourceName, string>,
+  twoWay: Pick<TwoWayMapping, 'match' | 'create'>,
   waiting: Record<SourceName, ReadonlySet<string>>,
 ): UnlinkedRecord[] {
   const keys = new Map(unlinked.map((record) => [`${record.side}:${record.id}`, record.key]));
@@ -120,7 +128,7 @@ export function explainUnlinked(
       ? `not yet paired: the next two-way run ${does}`
       : `not yet paired: a two-way run with --full ${does} (unchanged since the last two-way run, which pairs only changed records)`;
   const explained: UnlinkedRecord[] = [];
-  for (const decision of pairRecords(unlinked, index, linked, create, names)) {
+  for (const decision of pairRecords(unlinked, index, linked, twoWay)) {
     if (decision.kind === 'unmatched') {
       explained.push({ side: decision.side, id: decision.id, key: keys.get(`${decision.side}:${decision.id}`) ?? null, outcome: 'unmatched', reason: decision.reason });
     } else if (decision.kind === 'create') {

@@ -100,10 +100,10 @@ describe('a two_way: block, resolved', () => {
   });
 
   test.each([
-    ['two mapped fields: trimmed by default', 'name', 'name', { hubspot: { property: 'name', column: 'name' }, dynamics: { property: 'name', column: 'name' }, normalize: 'trim' }],
-    ['a column stands for its property', 'employees', 'employees', { hubspot: { property: 'numberofemployees', column: 'employees' }, dynamics: { property: 'numberofemployees', column: 'employees' }, normalize: 'trim' }],
-    ['an extra property, and the primary key', 'hs_external_id', 'accountid', { hubspot: { property: 'hs_external_id' }, dynamics: { property: 'accountid' }, normalize: 'trim' }],
-    ['a property that a column of another name holds', 'annualrevenue', 'revenue', { hubspot: { property: 'annualrevenue', column: 'revenue' }, dynamics: { property: 'revenue', column: 'revenue' }, normalize: 'trim' }],
+    ['two mapped fields: trimmed by default', 'name', 'name', { hubspot: { property: 'name', column: 'name', unique: false }, dynamics: { property: 'name', column: 'name', unique: false }, normalize: 'trim' }],
+    ['a column stands for its property', 'employees', 'employees', { hubspot: { property: 'numberofemployees', column: 'employees', unique: false }, dynamics: { property: 'numberofemployees', column: 'employees', unique: false }, normalize: 'trim' }],
+    ['an extra property, and the primary key', 'hs_external_id', 'accountid', { hubspot: { property: 'hs_external_id', unique: false }, dynamics: { property: 'accountid', unique: false }, normalize: 'trim' }],
+    ['a property that a column of another name holds', 'annualrevenue', 'revenue', { hubspot: { property: 'annualrevenue', column: 'revenue', unique: false }, dynamics: { property: 'revenue', column: 'revenue', unique: false }, normalize: 'trim' }],
   ])('match: %s', (_, hubspot, dynamics, expected) => {
     const text = companies(`${HUBSPOT_SIDE}${DYNAMICS_SIDE}    two_way:\n      match: { hubspot: ${hubspot}, dynamics: ${dynamics} }\n      fields: { industry: { direction: none } }\n`);
     expect(twoWayOf(text).match).toEqual(expected);
@@ -120,8 +120,9 @@ objects:
     two_way: { match: { hubspot: email, dynamics: email } }
 `;
     expect(parseConfig(text, 'm.yaml').objects.get('contacts')!.twoWay!.match).toEqual({
-      hubspot: { property: 'email', column: 'email' },
-      dynamics: { property: 'emailaddress1', column: 'email' },
+      // HubSpot holds one contact per email and creates by it (a batch upsert's idProperty).
+      hubspot: { property: 'email', column: 'email', unique: true },
+      dynamics: { property: 'emailaddress1', column: 'email', unique: false },
       normalize: 'lowercase',
     });
     expect(parseConfig(text.replace('dynamics: email }', 'dynamics: email, normalize: none }'), 'm.yaml').objects.get('contacts')!.twoWay!.match.normalize).toBe('none');

@@ -3,7 +3,7 @@ import type { SourceName } from '../../src/config/sources.js';
 import type { CreateTarget } from '../../src/config/two-way-schema.js';
 import { buildMatchIndex, explainUnlinked, keyedRecords, type UnlinkedRecord } from '../../src/processors/pairing.js';
 
-const NAMES = { hubspot: 'email', dynamics: 'emailaddress1' };
+const MATCH = { hubspot: { property: 'email', unique: false }, dynamics: { property: 'emailaddress1', unique: false }, normalize: 'lowercase' as const };
 
 /** Records of each side by id with their match keys; every id of `linked` has a link. */
 function explain(
@@ -15,7 +15,7 @@ function explain(
   const linked = { hubspot: new Set(options.linked?.hubspot ?? []), dynamics: new Set(options.linked?.dynamics ?? []) };
   const unlinked = keyedRecords(keys, { hubspot: [...keys.hubspot.keys()].filter((id) => !linked.hubspot.has(id)), dynamics: [...keys.dynamics.keys()].filter((id) => !linked.dynamics.has(id)) });
   const waiting = options.waiting ?? { hubspot: [...keys.hubspot.keys()], dynamics: [...keys.dynamics.keys()] };
-  const explained = explainUnlinked(unlinked, index, linked, options.create ?? 'none', NAMES, { hubspot: new Set(waiting.hubspot), dynamics: new Set(waiting.dynamics) });
+  const explained = explainUnlinked(unlinked, index, linked, { match: MATCH, create: options.create ?? 'none' }, { hubspot: new Set(waiting.hubspot), dynamics: new Set(waiting.dynamics) });
   return explained.map(({ side, id, outcome, reason }) => ({ side, id, outcome, reason }));
 }
 

@@ -50,15 +50,6 @@ export const emptyPlanTally = (): PlanTally => ({ pairs: 0, linked: 0, unmatched
  */
 const PAIR_CHUNK = 5000;
 
-/**
- * HubSpot takes a contact's email as the unique property of a batch upsert: a create sent
- * again after a crash then finds the contact it made. Other objects have no such property
- * by default.
- */
-function upsertProperty(mapping: ObjectMapping, property: string): string | null {
-  return mapping.remoteName === 'contacts' && property === 'email' ? property : null;
-}
-
 /** Pairs the records without a link: new links by match key, and twins to create. Returns the links to merge. */
 export function pairUnlinked(context: PlanContext, unlinkedIds: Record<SourceName, string[]>, tally: PlanTally): LinkRow[] {
   if (unlinkedIds.hubspot.length === 0 && unlinkedIds.dynamics.length === 0) return [];
@@ -67,7 +58,7 @@ export function pairUnlinked(context: PlanContext, unlinkedIds: Record<SourceNam
   // Deleted records have no match key: they are neither paired nor given twins.
   const unlinked = keyedRecords(keys, unlinkedIds);
   const linked = { hubspot: links.linkedIds('hubspot'), dynamics: links.linkedIds('dynamics') };
-  const decisions = pairRecords(unlinked, index, linked, twoWay.create, matchNames(twoWay));
+  const decisions = pairRecords(unlinked, index, linked, twoWay);
   const sources = {
     hubspot: local.hubspot.get(decisions.flatMap((d) => (d.kind === 'create' && d.from === 'hubspot' ? [d.id] : []))),
     dynamics: local.dynamics.get(decisions.flatMap((d) => (d.kind === 'create' && d.from === 'dynamics' ? [d.id] : []))),
@@ -117,7 +108,7 @@ function applyPairing(context: PlanContext, decision: PairingDecision, sources: 
     agreed: write.agreed,
     previous: {},
     etag: null,
-    idProperty: to === 'hubspot' ? upsertProperty(context.mappings.hubspot, matchProperty) : null,
+    idProperty: context.twoWay.match[to].unique ? matchProperty : null,
     matchKey: decision.key,
   });
 }

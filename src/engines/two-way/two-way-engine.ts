@@ -76,7 +76,7 @@ export class TwoWaySyncEngine {
   private readonly outbox: Outbox;
   private readonly history: SyncHistoryRepository;
   private readonly local: Record<SourceName, LocalRecords>;
-  /** Requests the inbound runs took: the rest of a run's requests are its writes'. */
+  /** Requests that read (the inbound runs, HubSpot's change times, rows read again after a 412): the rest of a run's requests are its writes'. */
   private readonly readRequests: Record<SourceName, number> = { hubspot: 0, dynamics: 0 };
   /** Time spent pairing and merging (with the change times merging asked for), not reading or writing. */
   private mergeMs = 0;
@@ -134,9 +134,7 @@ export class TwoWaySyncEngine {
     const previous = this.history.mergeCursor(this.deps.object);
     const cursor: MergeCursor = { hubspot: null, dynamics: null };
     for (const side of SOURCES) {
-      const before = this.requests()[side];
-      const result = await this.readInbound(side, options);
-      this.readRequests[side] += this.requests()[side] - before;
+      const result = await this.reading(side, () => this.readInbound(side, options));
       inbound.push(result);
       if (result.status === 'failed') throw new Error(`reading ${CRM_NAMES[side]} failed: ${result.error}`);
       cursor[side] = result.runId;
@@ -215,7 +213,7 @@ export class TwoWaySyncEngine {
     for (let round = 0; round < STALE_ROUNDS && tally.stale.length > 0; round++) {
       const links = this.links.byIds(new Set(tally.stale.map((row) => row.linkId)));
       tally.stale = [];
-      const rows = await connections.dynamics.reader(mappings.dynamics).readByIds(links.map((link) => link.dynamicsId!));
+      const rows = await this.reading('dynamics', () => connections.dynamics.reader(mappings.dynamics).readByIds(links.map((link) => link.dynamicsId!)));
       const fresh = new Map<string, LocalRecord>();
       for (const raw of rows) {
         const mapped = mapRow(raw);
@@ -244,7 +242,7 @@ export class TwoWaySyncEngine {
       runId,
       log,
       force: options.forceOverwrite,
-      ...(changeTimes && { changeTimes: (ids: string[], properties: string[]) => changeTimes(mappings.hubspot, ids, properties) }),
+      ...(changeTimes && { changeTimes: (ids: string[], properties: string[]) => this.reading('hubspot', () => changeTimes(mappings.hubspot, ids, properties)) }),
     };
   }
 
@@ -255,6 +253,16 @@ export class TwoWaySyncEngine {
       dynamics: { writer: connections.dynamics.writer, mapping: mappings.dynamics },
     };
     return { store, outbox: this.outbox, links: this.links, targets, log, label: `${object} (two-way)` };
+  }
+
+  /** Runs a read, its requests counted apart from the writes'. */
+  private async reading<T>(side: SourceName, read: () => Promise<T>): Promise<T> {
+    const before = this.requests()[side];
+    try {
+      return await read();
+    } finally {
+      this.readRequests[side] += this.requests()[side] - before;
+    }
   }
 
   private requests(): Record<SourceName, number> {
