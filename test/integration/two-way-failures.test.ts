@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import type { CrmConnection, RecordSource, RecordWrite } from '../../src/clients/crm.js';
 import type { SourceName } from '../../src/config/sources.js';
 import { generateSharedSeed, type SharedPerson } from '@crmsync/emulators/hubspot';
-import { countRows } from '../helpers/db.js';
+import { countRows, queryOne } from '../helpers/db.js';
 import { crmsync, summary } from '../helpers/cli.js';
 import { dynamicsEnvOf } from '../helpers/dynamics.js';
 import { hubspotEnvOf } from '../helpers/emulator.js';
@@ -399,5 +399,44 @@ describe('two runs of one object at once', () => {
     const { result } = await first;
     expect(result).toMatchObject({ status: 'success', exitCode: 0 });
     expect(countRows(db, 'entity_links', "object_type = 'contacts'")).toBe(119);
+  });
+});
+
+describe('a crash after HubSpot made companies, before crmsync recorded it', () => {
+  test('the next run takes the companies it made, told apart by their values when two share a name; none is made twice', async () => {
+    const emulators = await startEmulators(SHARED);
+    const db = twoWayDb();
+    await runTwoWay('companies', db, emulators);
+    // Two new Dataverse accounts of one name: each gets a HubSpot twin by a plain create (company names are not unique).
+    const twins = [
+      { name: 'Harbour Lights', address1_city: 'Bergen' },
+      { name: 'Harbour Lights', address1_city: 'Porto' },
+    ];
+    for (const account of twins) emulators.dynamics.store.create('accounts', account);
+    const hubspotNamed = () => emulators.hubspot.store.all('companies').filter((record) => !record.archived && record.properties.name === 'Harbour Lights');
+
+    // HubSpot takes the creates, then the process dies before their outcome is stored.
+    const crash: ConnectionsAdapter = (connections) => ({
+      ...connections,
+      hubspot: withWriter(connections.hubspot, (writer) => async (mapping, writes) => {
+        await writer.write(mapping, writes);
+        throw new Error('killed after the request');
+      }),
+    });
+    const crashed = await runTwoWay('companies', db, emulators, { adapt: crash });
+    expect(crashed.result.status).toBe('failed');
+    expect(hubspotNamed()).toHaveLength(2);
+
+    const { result, summary } = await runTwoWay('companies', db, emulators);
+    expect(result.exitCode).toBe(0);
+    expect(summary).toMatchObject({ created: { hubspot: 2, dynamics: 0 }, writeRequests: { hubspot: 0 } });
+    expect(hubspotNamed().map((record) => record.properties.city).sort()).toEqual(['Bergen', 'Porto']);
+    // Each account is linked to the company of its own city.
+    for (const company of hubspotNamed()) {
+      const link = queryOne<{ dynamics_id: string }>(db, 'SELECT dynamics_id FROM entity_links WHERE object_type = ? AND hubspot_id = ?', 'companies', company.id)!;
+      expect(emulators.dynamics.store.get('accounts', link.dynamics_id)).toMatchObject({ address1_city: company.properties.city });
+    }
+    expect((await runTwoWay('companies', db, emulators)).summary).toMatchObject({ created: { hubspot: 0, dynamics: 0 }, writeRequests: { hubspot: 0, dynamics: 0 } });
+    expect(hubspotNamed()).toHaveLength(2);
   });
 });

@@ -11,6 +11,7 @@ import { HEARTBEAT_MS, SyncHistoryRepository, TWO_WAY_SOURCE, emptyCounts, type 
 import { exitCodeForStatus } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createRecordMapper } from '../../processors/mapper.js';
+import { editedSinceAgreed } from '../../processors/pair-plan.js';
 import { ObjectSyncEngine } from '../object-sync-engine.js';
 import type { PerformanceMetrics, ProgressListener, RunResult, SyncOptions } from '../run-lifecycle.js';
 import { emptyPlanTally, mergePairs, pairUnlinked, type PlanContext, type PlanTally } from './plan-writes.js';
@@ -181,8 +182,10 @@ export class TwoWaySyncEngine {
 
   /**
    * A plain HubSpot create attempted before and never confirmed (the run died mid-request)
-   * is done if the read found a HubSpot record with its match key and no link: that record
-   * is the twin it made, and is taken instead of making a second one.
+   * is done if the read found a HubSpot record without a link that has its match key and
+   * every value it sent: that record is the twin it made, and is taken instead of making a
+   * second one. Records that only share the key (two companies of one name) are told apart
+   * by their values.
    */
   private adoptInDoubtCreates(rows: OutboxRow[], tally: WriteTally): void {
     if (rows.length === 0) return;
@@ -192,14 +195,18 @@ export class TwoWaySyncEngine {
       if (key !== null) byKey.set(key, [...(byKey.get(key) ?? []), id]);
     }
     const linked = this.links.linkedIds('hubspot');
+    const records = this.local.hubspot.get(rows.flatMap((row) => byKey.get(row.matchKey ?? '') ?? []));
     this.deps.store.sqlite.transaction(() => {
       for (const row of rows) {
-        const found = (byKey.get(row.matchKey ?? '') ?? []).filter((id) => !linked.has(id));
-        if (found.length !== 1) continue;
-        this.outbox.audit(row, { key: String(row.id), status: 'exists', recordId: found[0] }, found[0]);
-        this.links.setId(row.linkId, 'hubspot', found[0]);
+        const sent = new Map(Object.entries(row.agreed));
+        const found = (byKey.get(row.matchKey ?? '') ?? []).find((id) => !linked.has(id) && records.has(id) && !editedSinceAgreed(twoWay, 'hubspot', records.get(id)!, sent));
+        if (found === undefined) continue;
+        this.outbox.audit(row, { key: String(row.id), status: 'exists', recordId: found }, found);
+        this.links.setId(row.linkId, 'hubspot', found);
+        // The record holds what the create sent: the pair agrees on it.
+        this.links.saveAgreed(row.linkId, row.agreed, row.runId);
         this.outbox.finish(row.id, 'done');
-        linked.add(found[0]);
+        linked.add(found);
         tally.finishedLinks.add(row.linkId);
         tally.created.hubspot++;
       }
