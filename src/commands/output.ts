@@ -74,17 +74,17 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
         `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${count(result.metrics.requests, 'request', 'requests')}, ${count(result.metrics.retries, 'retry', 'retries')})`,
     );
     if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);
-    if (result.twoWay) for (const line of twoWayLines(result.twoWay, result.dryRun)) out(`${''.padEnd(width)} ${line}`);
+    if (result.twoWay) for (const line of twoWayLines(result.object, result.twoWay, result.dryRun)) out(`${''.padEnd(width)} ${line}`);
     if (result.rejectedOutstanding > 0) {
       out(`${''.padEnd(width)} ${count(result.rejectedOutstanding, 'record', 'records')} whose latest version was rejected, by this run or an earlier one (crmsync history lists them)`);
     }
   }
 }
 
-function twoWayLines(summary: TwoWaySummary, dryRun: boolean): string[] {
+function twoWayLines(object: string, summary: TwoWaySummary, dryRun: boolean): string[] {
   const crm = (side: SourceName) =>
     `${CRM_NAMES[side]}: ${summary.created[side]} created, ${summary.updated[side]} updated, ${summary.deleted[side]} deleted (${count(summary.writeRequests[side], 'request', 'requests')})`;
-  const lines = [`${summary.pairsMerged} pairs merged, ${summary.linked} newly linked, ${summary.unmatched} unmatched (crmsync links <object> --unmatched)`];
+  const lines = [`${summary.pairsMerged} pairs merged, ${summary.linked} newly linked, ${summary.unmatched} unmatched (crmsync links ${object} --unmatched)`];
   if (dryRun) {
     const planned = new Map<string, number>();
     for (const write of summary.planned ?? []) planned.set(`${CRM_NAMES[write.crm]} ${write.operation}`, (planned.get(`${CRM_NAMES[write.crm]} ${write.operation}`) ?? 0) + 1);

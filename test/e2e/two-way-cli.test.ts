@@ -112,7 +112,7 @@ describe('sync-contacts --two-way on a shared seed', () => {
     expect(existsSync(db)).toBe(false);
     const lines = text.stdout.trimEnd().split('\n');
     expect(lines[2]).toMatch(/^contacts \(two_way\)\s+success\s+two_way\s+dry run, nothing written; would have: /);
-    expect(lines[3].trim()).toBe(`${expected.linked} pairs merged, ${expected.linked} newly linked, ${expected.unmatched} unmatched (crmsync links <object> --unmatched)`);
+    expect(lines[3].trim()).toBe(`${expected.linked} pairs merged, ${expected.linked} newly linked, ${expected.unmatched} unmatched (crmsync links contacts --unmatched)`);
     const wouldWrite = /^would write: (.*) \(--json lists every write\)$/.exec(lines[4].trim());
     expect(wouldWrite?.[1].split(', ').sort()).toEqual(tally(planned));
     expect(lines).toHaveLength(5);
@@ -138,7 +138,7 @@ describe('sync-contacts --two-way on a shared seed', () => {
     expect(lines[2]).toMatch(
       new RegExp(`^contacts \\(two_way\\)\\s+success\\s+two_way\\s+${expected.linked} processed, ${created.hubspot + created.dynamics} created, ${writes} updated, ${expected.linked - writes} unchanged, 0 deleted, 0 rejected in `),
     );
-    expect(lines[3].trim()).toBe(`${expected.linked} pairs merged, ${expected.linked} newly linked, ${expected.unmatched} unmatched (crmsync links <object> --unmatched)`);
+    expect(lines[3].trim()).toBe(`${expected.linked} pairs merged, ${expected.linked} newly linked, ${expected.unmatched} unmatched (crmsync links contacts --unmatched)`);
     const perCrm = /^HubSpot: (\d+) created, (\d+) updated, 0 deleted \((\d+) requests?\); Dynamics 365: (\d+) created, (\d+) updated, 0 deleted \((\d+) requests?\)$/.exec(lines[4].trim());
     expect(perCrm?.slice(1).map(Number)).toEqual([created.hubspot, updated.hubspot, expect.any(Number), created.dynamics, updated.dynamics, expect.any(Number)]);
     const sentRequests = writeRequests(pair);

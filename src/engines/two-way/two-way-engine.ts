@@ -42,7 +42,7 @@ export interface TwoWaySummary {
   writesDead: number;
   valueErrors: number;
   keptAfterDeletion: number;
-  /** Requests the run's writes took, per CRM (and HubSpot's change times, where most_recent needed them). */
+  /** Requests the run's writes took, per CRM; reads (the inbound runs, HubSpot's change times, rows read again after a 412) are not counted. */
   writeRequests: Record<SourceName, number>;
   /** Milliseconds spent pairing records and merging pairs. */
   mergeMs: number;
