@@ -27,7 +27,7 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
   const dynamicsSeed = parseSeed(options.dynamicsSeed, '--dynamics-seed');
   const path = global.db ?? DEMO_DB;
   if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
-  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, output] =
+  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, { deadLetters }, output] =
     await Promise.all([
       import('../config/load.js'),
       import('@crmsync/emulators/hubspot'),
@@ -37,6 +37,7 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
       import('../log.js'),
       import('../db/sync-history.js'),
       import('../db/rejections.js'),
+      import('../db/outbox.js'),
       import('./output.js'),
     ]);
   const config = loadConfig(global.config ?? packagedOrLocalMappings());
@@ -69,7 +70,7 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
     );
     const second = await syncEverything();
     say('\n4. crmsync history');
-    output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), outstandingRejections(store, { limit: 10 }), global.json);
+    output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), { rejected: outstandingRejections(store, { limit: 10 }), dead: deadLetters(store, { limit: 10 }) }, global.json);
     say(`\nQuery the result: sqlite3 ${path} "SELECT id, email, firstname, lastname FROM hubspot_contacts LIMIT 5"`);
     say(`                  sqlite3 ${path} "SELECT id, name, city FROM dynamics_companies LIMIT 5"`);
     say(`Every version:     sqlite3 ${path} "SELECT id, valid_from, valid_to, jobtitle FROM hubspot_contacts_history WHERE id IN (SELECT id FROM hubspot_contacts_history WHERE NOT is_current) ORDER BY id, valid_from LIMIT 6"`);
