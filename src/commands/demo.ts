@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { DEFAULT_DYNAMICS_SEED, DEFAULT_SEED, packagedOrLocalMappings } from './emulator.js';
+import { DEFAULT_DYNAMICS_SEED, DEFAULT_SEED, packagedOrLocalMappings, parseSharedSeed } from './emulator.js';
 import { globalFlags, parseSeed, type GlobalFlags } from './options.js';
 import { SOURCES } from '../config/sources.js';
 import type { DynamicsSettings, HubSpotSettings } from '../config/env.js';
@@ -10,24 +10,37 @@ import type { DynamicsEmulator } from '@crmsync/emulators/dynamics';
 import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
 
 const DEMO_DB = 'crmsync-demo.db';
+/** People and companies in both CRMs, for the two-way steps. */
+const DEMO_SHARED_SEED = 'contacts=50,companies=10';
+
+interface DemoFlags {
+  seed: string;
+  dynamicsSeed: string;
+  sharedSeed: string;
+}
 
 export function registerDemoCommand(program: Command, context: CommandContext): void {
   program
     .command('demo')
-    .description('run the whole job against built-in HubSpot and Dynamics 365 emulators: full sync, some changes, incremental sync, history')
+    .description('run the whole job against built-in HubSpot and Dynamics 365 emulators: full sync, some changes, incremental sync, history; then two-way sync, a conflict and its resolution')
     .addOption(new Option('--seed <counts>', 'records the HubSpot emulator generates per object').default(DEFAULT_SEED))
     .addOption(new Option('--dynamics-seed <counts>', 'rows the Dynamics 365 emulator generates per entity set').default(DEFAULT_DYNAMICS_SEED))
+    .addOption(new Option('--shared-seed <counts>', 'people and companies in both emulators, for the two-way steps').default(DEMO_SHARED_SEED))
     .addHelpText('after', `\nWrites a fresh ${DEMO_DB} (or the file given with --db, which must not exist yet).`)
-    .action(context.action((options: { seed: string; dynamicsSeed: string }, command: Command) => runDemo(options, globalFlags(command), context.signal)));
+    .action(context.action((options: DemoFlags, command: Command) => runDemo(options, globalFlags(command), context.signal)));
 }
 
-/** Full sync of both emulators, some edits in each, an incremental sync, the history: the whole job in one process. */
-async function runDemo(options: { seed: string; dynamicsSeed: string }, global: GlobalFlags, signal: AbortSignal): Promise<number> {
+/**
+ * Full sync of both emulators, some edits in each, an incremental sync, the history; then
+ * two-way runs, a conflict and its resolution: the whole job in one process.
+ */
+async function runDemo(options: DemoFlags, global: GlobalFlags, signal: AbortSignal): Promise<number> {
   const seed = parseSeed(options.seed);
   const dynamicsSeed = parseSeed(options.dynamicsSeed, '--dynamics-seed');
+  const sharedSeed = await parseSharedSeed(options.sharedSeed);
   const path = global.db ?? DEMO_DB;
   if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
-  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, output] =
+  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, { deadLetters }, output, twoWay] =
     await Promise.all([
       import('../config/load.js'),
       import('@crmsync/emulators/hubspot'),
@@ -37,18 +50,21 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
       import('../log.js'),
       import('../db/sync-history.js'),
       import('../db/rejections.js'),
+      import('../db/outbox.js'),
       import('./output.js'),
+      import('./demo-two-way.js'),
     ]);
   const config = loadConfig(global.config ?? packagedOrLocalMappings());
+  const twoWayPlan = twoWay.planTwoWayDemo(config);
   // Every enabled object of each CRM; associations between the objects both ends of which are synced.
   const objects = SOURCES.flatMap((source) => enabledObjects(config, source));
   const pairs = config.associations.filter((pair) => objects.includes(pair.from) && objects.includes(pair.to));
   const say = (line: string) => !global.json && process.stdout.write(`${line}\n`);
 
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
-  const hubspot = await startHubSpotEmulator({ seed, seedValue: 42 });
+  const hubspot = await startHubSpotEmulator({ seed, sharedSeed, seedValue: 42 });
   // The standard contacts and accounts tables: what the shipped mappings.yaml reads.
-  const dynamics = await startDynamicsEmulator({ seed: dynamicsSeed, seedValue: 42 });
+  const dynamics = await startDynamicsEmulator({ seed: dynamicsSeed, sharedSeed, seedValue: 42 });
   const store = openStore(path);
   const runContext = { store, hubspot: hubspotSettingsOf(hubspot), dynamics: dynamicsSettingsOf(dynamics), log: createLogger(global.quiet ? 'warn' : 'info'), signal };
   const syncOptions = { full: false, forceOverwrite: false, dryRun: false, maxRecords: 0 };
@@ -59,7 +75,8 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
   };
   try {
     say(
-      `HubSpot emulator on ${hubspot.url} seeded with ${options.seed}; Dynamics 365 emulator on ${dynamics.url} seeded with ${options.dynamicsSeed}; database ${path}\n\n` +
+      `HubSpot emulator on ${hubspot.url} seeded with ${options.seed}; Dynamics 365 emulator on ${dynamics.url} seeded with ${options.dynamicsSeed}; ` +
+        `both with the same people and companies (${options.sharedSeed}); database ${path}\n\n` +
         '1. First run: nothing synced yet, so every object (then the associations between them) is read in full, from both CRMs',
     );
     const first = await syncEverything();
@@ -69,11 +86,13 @@ async function runDemo(options: { seed: string; dynamicsSeed: string }, global: 
     );
     const second = await syncEverything();
     say('\n4. crmsync history');
-    output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), outstandingRejections(store, { limit: 10 }), global.json);
+    output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), { rejected: outstandingRejections(store, { limit: 10 }), dead: deadLetters(store, { limit: 10 }) }, global.json);
+    const session = { store, hubspot, dynamics, context: runContext, options: syncOptions, json: global.json, say };
+    const twoWayCodes = await twoWay.demonstrateTwoWay(session, twoWayPlan);
     say(`\nQuery the result: sqlite3 ${path} "SELECT id, email, firstname, lastname FROM hubspot_contacts LIMIT 5"`);
     say(`                  sqlite3 ${path} "SELECT id, name, city FROM dynamics_companies LIMIT 5"`);
     say(`Every version:     sqlite3 ${path} "SELECT id, valid_from, valid_to, jobtitle FROM hubspot_contacts_history WHERE id IN (SELECT id FROM hubspot_contacts_history WHERE NOT is_current) ORDER BY id, valid_from LIMIT 6"`);
-    return worstExitCode([...first, ...second].map((result) => result.exitCode));
+    return worstExitCode([...[...first, ...second].map((result) => result.exitCode), ...twoWayCodes]);
   } finally {
     store.close();
     await Promise.all([hubspot.close(), dynamics.close()]);

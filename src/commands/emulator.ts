@@ -37,9 +37,13 @@ type Flags = Record<string, string | boolean | undefined>;
 
 /** --shared-seed's counts, checked as the emulators check them; undefined without the flag. */
 async function sharedSeedOf(options: Flags): Promise<SharedSeedSpec | undefined> {
-  if (options.sharedSeed === undefined) return undefined;
+  return options.sharedSeed === undefined ? undefined : parseSharedSeed(options.sharedSeed as string);
+}
+
+/** "contacts=50,companies=10" → { contacts: 50, companies: 10 }, checked as the emulators check it. */
+export async function parseSharedSeed(text: string): Promise<SharedSeedSpec> {
   const { validateSharedSeed } = await import('@crmsync/emulators/hubspot');
-  const spec = parseSeed(options.sharedSeed as string, '--shared-seed');
+  const spec = parseSeed(text, '--shared-seed');
   try {
     validateSharedSeed(spec);
   } catch (error) {

@@ -7,19 +7,20 @@ import { globalFlags, wholeNumberFlag } from './options.js';
 export function registerHistoryCommand(program: Command, context: CommandContext): void {
   program
     .command('history')
-    .description('list recent sync runs from the sync_history table, newest first')
+    .description('list recent sync runs from the sync_history table, newest first; then records rejected and writes dead-lettered')
     .option('--object <name>', 'only runs of this object (or associations: contacts:companies)')
-    .addOption(new Option('--source <crm>', 'only runs that read from this CRM').choices(SOURCES))
-    .addOption(new Option('--limit <n>', 'number of runs to show').default('20'))
+    .addOption(new Option('--source <crm>', 'only runs that read from this CRM (and writes to it)').choices(SOURCES))
+    .addOption(new Option('--limit <n>', 'number of runs (and of rejected records, of dead-lettered writes) to show').default('20'))
     .action(
       context.action(async (options: { object?: string; source?: string; limit: string }, command: Command) => {
         const limit = wholeNumberFlag('--limit', options.limit, 1);
         const global = globalFlags(command);
-        const [{ databasePath }, { openStore }, { SyncHistoryRepository }, { outstandingRejections }, { printHistory }] = await Promise.all([
+        const [{ databasePath }, { openStore }, { SyncHistoryRepository }, { outstandingRejections }, { deadLetters }, { printHistory }] = await Promise.all([
           import('../config/env.js'),
           import('../db/database.js'),
           import('../db/sync-history.js'),
           import('../db/rejections.js'),
+          import('../db/outbox.js'),
           import('./output.js'),
         ]);
         const path = databasePath(global.db);
@@ -29,7 +30,9 @@ export function registerHistoryCommand(program: Command, context: CommandContext
         try {
           const filter = { source: options.source, limit };
           const runs = new SyncHistoryRepository(store).list({ ...filter, entity: options.object });
-          printHistory(runs, outstandingRejections(store, { ...filter, objectType: options.object }), global.json);
+          const rejected = outstandingRejections(store, { ...filter, objectType: options.object });
+          const dead = deadLetters(store, { objectType: options.object, crm: options.source, limit });
+          printHistory(runs, { rejected, dead }, global.json);
         } finally {
           store.close();
         }

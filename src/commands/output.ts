@@ -1,5 +1,6 @@
 import { CRM_NAMES, displayName, type SourceName } from '../config/sources.js';
 import type { TwoWaySummary } from '../engines/two-way/two-way-engine.js';
+import type { DeadLetter } from '../db/outbox.js';
 import type { OutstandingRejection } from '../db/rejections.js';
 import type { PageCounts, SyncHistoryRow } from '../db/sync-history.js';
 import type { ProgressListener, RunResult } from '../engines/run-lifecycle.js';
@@ -104,11 +105,17 @@ function formatCounts(counts: PageCounts): string {
   return `${counts.processed} processed, ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} rejected`;
 }
 
+/** Newest first, at most as many as asked for; `total`: how many there are in all. */
+export interface Listed<T> {
+  rows: T[];
+  total: number;
+}
+
 /**
- * The runs, newest first, then the records whose latest version was rejected and is not yet
- * resolved (`rejected.total` of them; `rejected.rows` the newest).
+ * The runs, newest first; then the records whose latest version was rejected and is not yet
+ * resolved, and the writes given up on (dead-lettered). --json prints the runs only.
  */
-export function printHistory(rows: SyncHistoryRow[], rejected: { rows: OutstandingRejection[]; total: number }, json: boolean): void {
+export function printHistory(rows: SyncHistoryRow[], outstanding: { rejected: Listed<OutstandingRejection>; dead: Listed<DeadLetter> }, json: boolean): void {
   if (json) {
     out(JSON.stringify(rows.map((row) => ({ ...row, performanceMetrics: parse(row.performanceMetrics), configuration: parse(row.configuration), checkpoint: parse(row.checkpoint) })), null, 2));
     return;
@@ -136,12 +143,27 @@ export function printHistory(rows: SyncHistoryRow[], rejected: { rows: Outstandi
   ]);
   printTable([header, ...table]);
   for (const row of rows) if (row.errorMessage) out(`run ${row.id}: ${row.errorMessage}`);
+  printRejected(outstanding.rejected);
+  printDeadLetters(outstanding.dead);
+}
+
+function printRejected(rejected: Listed<OutstandingRejection>): void {
   if (rejected.total === 0) return;
   out();
   out(`${count(rejected.total, 'record', 'records')} whose latest version was rejected (until a valid version arrives or the record is deleted in the CRM):`);
   const listed = rejected.rows.map((row) => [row.objectType, row.source, row.sourceId, tableTime(row.rejectedAt), row.reasons.map(describeProblem).join('; ')]);
   printTable([['object', 'source', 'id', 'rejected', 'reasons'], ...listed]);
   if (rejected.total > rejected.rows.length) out(`... and ${rejected.total - rejected.rows.length} more (rejected_records WHERE resolved_at IS NULL)`);
+}
+
+function printDeadLetters(dead: Listed<DeadLetter>): void {
+  if (dead.total === 0) return;
+  out();
+  out(`${count(dead.total, 'write', 'writes')} refused and dead-lettered (not sent again; a --two-way run plans them anew once the record changes, or with --full):`);
+  const record = (row: DeadLetter) => row.recordId ?? (row.matchKey === null ? '(new)' : `(new) ${row.matchKey}`);
+  const listed = dead.rows.map((row) => [row.objectType, CRM_NAMES[row.crm], row.operation, record(row), tableTime(row.finishedAt), row.reason === null ? '-' : oneLine(row.reason)]);
+  printTable([['object', 'crm', 'operation', 'record', 'when', 'reason'], ...listed]);
+  if (dead.total > dead.rows.length) out(`... and ${dead.total - dead.rows.length} more (outbox WHERE status = 'dead')`);
 }
 
 /** "2026-03-01 10:00:00": a time as tables show it, to the second. */

@@ -151,3 +151,32 @@ type RawRow = Omit<OutboxRow, 'properties' | 'agreed' | 'previous'> & { properti
 function parseRow(row: RawRow): OutboxRow {
   return { ...row, properties: JSON.parse(row.properties), agreed: JSON.parse(row.agreed), previous: JSON.parse(row.previous) };
 }
+
+/** A write given up on: refused by its CRM, or failing for passing reasons until MAX_ATTEMPTS; as `crmsync history` lists it. */
+export interface DeadLetter {
+  id: number;
+  objectType: string;
+  /** The CRM the write was for. */
+  crm: SourceName;
+  operation: OutboxOperation;
+  /** The record written; null for a create of a record whose id the CRM hands out (a HubSpot record). */
+  recordId: string | null;
+  /** A create's normalised match value (the email of a contact), which names the record it was for. */
+  matchKey: string | null;
+  finishedAt: string;
+  reason: string | null;
+}
+
+/** Dead-lettered writes, newest first, of one object and one CRM or all; and how many there are in all. */
+export function deadLetters(store: Store, filter: { objectType?: string; crm?: string; limit: number }): { rows: DeadLetter[]; total: number } {
+  const where = `status = 'dead' AND (@objectType IS NULL OR object_type = @objectType) AND (@crm IS NULL OR crm = @crm)`;
+  const params = { objectType: filter.objectType ?? null, crm: filter.crm ?? null };
+  const rows = store.sqlite
+    .prepare(
+      `SELECT id, object_type AS objectType, crm, operation, record_id AS recordId, match_key AS matchKey, finished_at AS finishedAt, last_error AS reason
+       FROM outbox WHERE ${where} ORDER BY finished_at DESC, id DESC LIMIT @limit`,
+    )
+    .all({ ...params, limit: filter.limit }) as DeadLetter[];
+  const { total } = store.sqlite.prepare(`SELECT count(*) AS total FROM outbox WHERE ${where}`).get(params) as { total: number };
+  return { rows, total };
+}
