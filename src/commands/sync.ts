@@ -59,7 +59,10 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 
 async function syncAction(selection: Selection, rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
   const { concurrency, twoWay, ...flags } = await parseSyncFlags(rawFlags);
-  if (twoWay) return twoWayAction(selection, flags, command, signal);
+  if (twoWay) {
+    if (command.getOptionValueSource('source') === 'cli') throw new UsageError(`--two-way reads both HubSpot and Dynamics 365; drop --source ${flags.source}`);
+    return twoWayAction(selection, flags, command, signal);
+  }
   const global = globalFlags(command);
   const [{ loadConfig, objectByName, enabledObjects }, { connectorFor }, { syncObjects, syncAssociations }] = await Promise.all([
     import('../config/load.js'),
