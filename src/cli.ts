@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerLinksCommand } from './commands/links.js';
+import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPropertiesCommand } from './commands/properties.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
@@ -66,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   registerShowCommand(program, context);
   registerConflictsCommand(program, context);
   registerLinksCommand(program, context);
+  registerMetricsCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);
