@@ -29,6 +29,8 @@ Environment:
   D365_AUTHORITY_HOST    sign-in authority (default https://login.microsoftonline.com)
   D365_CA_CERT           PEM file of extra CA certificates to trust (e.g. the emulator's)
   CRMSYNC_DB             database path (default ./crmsync.db; --db wins)
+  CRMSYNC_METRICS_TEXTFILE
+                         Prometheus textfile every sync refreshes when it ends (--metrics-textfile wins)
   A .env file in the working directory is read too.`;
 
 /** Runs the command line and resolves to the process exit code; the only place codes are decided. */
