@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerLinksCommand } from './commands/links.js';
+import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPropertiesCommand } from './commands/properties.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
@@ -28,6 +29,8 @@ Environment:
   D365_AUTHORITY_HOST    sign-in authority (default https://login.microsoftonline.com)
   D365_CA_CERT           PEM file of extra CA certificates to trust (e.g. the emulator's)
   CRMSYNC_DB             database path (default ./crmsync.db; --db wins)
+  CRMSYNC_METRICS_TEXTFILE
+                         Prometheus textfile every sync refreshes when it ends (--metrics-textfile wins)
   A .env file in the working directory is read too.`;
 
 /** Runs the command line and resolves to the process exit code; the only place codes are decided. */
@@ -66,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   registerShowCommand(program, context);
   registerConflictsCommand(program, context);
   registerLinksCommand(program, context);
+  registerMetricsCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);

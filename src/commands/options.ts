@@ -19,6 +19,7 @@ export function addSyncFlags(command: Command): Command {
     .addOption(new Option('--source <crm>', 'CRM to read from').choices(SOURCES).default(DEFAULT_SOURCE))
     .option('--batch-size <n>', `records per API page (default: the largest page the API allows; ${allConnectors().map(pageSizes).join('; ')})`)
     .addOption(new Option('--max-records <n>', 'stop after this many records (0 = no limit)').default('0'))
+    .option('--metrics-textfile <path>', "when the runs end, rewrite this Prometheus textfile from the database, as crmsync metrics --textfile does (default $CRMSYNC_METRICS_TEXTFILE)")
     .option('--debug', 'log every page and request detail', false);
 }
 
@@ -64,6 +65,10 @@ function syncFlagsSchema(z: typeof Zod) {
     batchSize: z.string().optional(),
     maxRecords: wholeNumber('--max-records', 0),
     debug: z.boolean().default(false),
+    metricsTextfile: z
+      .string()
+      .refine((path) => path.trim() !== '', '--metrics-textfile needs a file path, such as /var/lib/node_exporter/textfile/crmsync.prom')
+      .optional(),
     concurrency: wholeNumber('--concurrency', 1, MAX_CONCURRENCY).optional(),
   });
 }

@@ -58,10 +58,11 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 }
 
 async function syncAction(selection: Selection, rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
-  const { concurrency, twoWay, ...flags } = await parseSyncFlags(rawFlags);
+  // The textfile is what the command does after the runs, not how they read: it stays out of their configuration.
+  const { concurrency, twoWay, metricsTextfile, ...flags } = await parseSyncFlags(rawFlags);
   if (twoWay) {
     if (command.getOptionValueSource('source') === 'cli') throw new UsageError(`--two-way reads both HubSpot and Dynamics 365; drop --source ${flags.source}`);
-    return twoWayAction(selection, flags, command, signal);
+    return twoWayAction(selection, flags, command, signal, metricsTextfile);
   }
   const global = globalFlags(command);
   const [{ loadConfig, objectByName, enabledObjects }, { connectorFor }, { syncObjects, syncAssociations }] = await Promise.all([
@@ -84,7 +85,7 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
     if (pair.from.source !== source) throw new UsageError(`sync-associations reads ${connectorFor(pair.from.source).label} associations only; drop --source ${source}`);
   }
   const settings = { [source]: connectorFor(source).settings(process.env) };
-  return runAndPrint(flags, global, settings, signal, async (context) => [
+  return runAndPrint(flags, global, settings, signal, metricsTextfile, async (context) => [
     ...(await syncObjects(objects, flags, context, concurrency)),
     ...(await syncAssociations(pairs, flags, context)),
   ]);
@@ -102,7 +103,13 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
 }
 
 /** --two-way: objects with a two_way: block, read from both CRMs and written to both. */
-async function twoWayAction(selection: Selection, flags: Omit<SyncFlags, 'concurrency' | 'twoWay'>, command: Command, signal: AbortSignal): Promise<number> {
+async function twoWayAction(
+  selection: Selection,
+  flags: Omit<SyncFlags, 'concurrency' | 'twoWay' | 'metricsTextfile'>,
+  command: Command,
+  signal: AbortSignal,
+  metricsTextfile: string | undefined,
+): Promise<number> {
   const global = globalFlags(command);
   if (selection.objects.length === 0 && selection.associations !== 'none' && typeof selection.associations === 'object') {
     throw new UsageError('sync-associations reads associations one way only; drop --two-way');
@@ -115,15 +122,20 @@ async function twoWayAction(selection: Selection, flags: Omit<SyncFlags, 'concur
   const config = loadConfig(global.config);
   const entries = twoWayObjects(config, selection.objects === 'enabled' ? undefined : selection.objects);
   const settings = { hubspot: connectorFor('hubspot').settings(process.env), dynamics: connectorFor('dynamics').settings(process.env) };
-  return runAndPrint(flags, global, settings, signal, (context) => syncTwoWay(entries, flags, context));
+  return runAndPrint(flags, global, settings, signal, metricsTextfile, (context) => syncTwoWay(entries, flags, context));
 }
 
-/** Opens the store (an in-memory copy for --dry-run), runs, prints the results; the exit code is the worst run's. */
+/**
+ * Opens the store (an in-memory copy for --dry-run), runs, prints the results; the exit code
+ * is the worst run's. Then the metrics textfile, if one is named, is rewritten from the
+ * database, failed runs included; a dry run records nothing, so it leaves the file alone.
+ */
 async function runAndPrint(
   flags: Pick<SyncFlags, 'debug' | 'since' | 'dryRun'>,
   global: GlobalFlags,
   settings: CrmSettings,
   signal: AbortSignal,
+  metricsTextfile: string | undefined,
   run: (context: RunContext) => Promise<RunResult[]>,
 ): Promise<number> {
   const [env, { openStore }, { worstExitCode }, { createLogger }, output] = await Promise.all([
@@ -137,6 +149,7 @@ async function runAndPrint(
   const futureSince = futureSinceWarning(flags.since);
   if (futureSince) log.warn(futureSince);
   const progress = await output.createProgress(log, !global.quiet && !global.json);
+  const textfile = flags.dryRun ? undefined : env.metricsTextfilePath(metricsTextfile);
   const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });
   try {
     const results = await run({ store, ...settings, log, progress, signal });
@@ -144,6 +157,10 @@ async function runAndPrint(
     output.printResults(results, exitCode, global.json);
     return exitCode;
   } finally {
-    store.close();
+    try {
+      if (textfile !== undefined) await (await import('./metrics-output.js')).refreshMetricsTextfile(store, textfile, log);
+    } finally {
+      store.close();
+    }
   }
 }

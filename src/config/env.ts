@@ -39,6 +39,11 @@ export function databasePath(flag: string | undefined, env: NodeJS.ProcessEnv = 
   return flag ?? env.CRMSYNC_DB ?? DEFAULT_DB_PATH;
 }
 
+/** The Prometheus textfile a sync refreshes when it ends: the flag, else CRMSYNC_METRICS_TEXTFILE; none when both are unset or empty. */
+export function metricsTextfilePath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flag ?? (env.CRMSYNC_METRICS_TEXTFILE?.trim() || undefined);
+}
+
 export interface HubSpotSettings {
   accessToken: string;
   baseUrl: string;

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { dynamicsSettings, hubspotSettings, loadDotEnv } from '../../src/config/env.js';
+import { dynamicsSettings, hubspotSettings, loadDotEnv, metricsTextfilePath } from '../../src/config/env.js';
 import { UsageError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(process.env.CRMSYNC_TEST_TMP ?? tmpdir(), 'crmsync-env-'));
@@ -71,5 +71,17 @@ describe('settings that cannot be sent are configuration errors, and the value i
   test('a line break at either end is only white space', () => {
     expect(hubspotSettings({ HUBSPOT_ACCESS_TOKEN: `${SECRET}\n` }).accessToken).toBe(SECRET);
     expect(dynamicsSettings({ ...dynamics, D365_CLIENT_SECRET: `\n${SECRET}\n` }).clientSecret).toBe(SECRET);
+  });
+});
+
+describe('the metrics textfile of a sync', () => {
+  test.each([
+    ['/flag.prom', {}, '/flag.prom'],
+    ['/flag.prom', { CRMSYNC_METRICS_TEXTFILE: '/env.prom' }, '/flag.prom'],
+    [undefined, { CRMSYNC_METRICS_TEXTFILE: '/env.prom' }, '/env.prom'],
+    [undefined, { CRMSYNC_METRICS_TEXTFILE: '  ' }, undefined],
+    [undefined, {}, undefined],
+  ])('--metrics-textfile %s with %j → %s', (flag, env, expected) => {
+    expect(metricsTextfilePath(flag, env)).toBe(expected);
   });
 });
