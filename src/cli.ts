@@ -3,6 +3,7 @@ import { registerConfigCommand } from './commands/config.js';
 import { registerConflictsCommand } from './commands/conflicts.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
+import { registerHealthCommand } from './commands/health.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerLinksCommand } from './commands/links.js';
 import { registerMetricsCommand } from './commands/metrics.js';
@@ -19,6 +20,7 @@ Exit codes:
   2  bad usage or configuration; nothing was written
   3  finished partial: records were rejected and no valid version has arrived since (see crmsync history)
   4  another run of the same object holds the lease
+  5  crmsync health: something is wrong (one line per reason on stderr)
 
 Environment:
   HUBSPOT_ACCESS_TOKEN   private app token (required for sync commands)
@@ -66,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerSyncCommands(program, context);
   registerHistoryCommand(program, context);
+  registerHealthCommand(program, context);
   registerShowCommand(program, context);
   registerConflictsCommand(program, context);
   registerLinksCommand(program, context);

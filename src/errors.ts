@@ -8,6 +8,8 @@ export const EXIT_CODES = {
   usage: 2,
   partial: 3,
   leaseHeld: 4,
+  /** `crmsync health` found something wrong. */
+  unhealthy: 5,
 } as const;
 
 /** Bad flags, bad configuration, missing secrets: nothing has been written. Exit 2. */

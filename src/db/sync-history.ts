@@ -74,16 +74,13 @@ export class SyncHistoryRepository {
     options: { shareLease?: boolean } = {},
   ): { runId: number; abandoned: SyncHistoryRow[] } {
     const begin = this.store.sqlite.transaction(() => {
-      const abandoned: SyncHistoryRow[] = [];
-      for (const holder of this.running(source, entity)) {
-        if (isAlive(holder)) {
-          if (options.shareLease) continue;
-          throw new LeaseHeldError(
-            `${displayName(entity, source)} is already being synced by pid ${holder.pid} on ${holder.host} since ${holder.startTime} (run ${holder.id}); ` +
-              'wait for it to finish, or stop that process',
-          );
-        }
-        abandoned.push(holder);
+      const { live, abandoned } = this.holders(source, entity);
+      const [holder] = live;
+      if (holder && !options.shareLease) {
+        throw new LeaseHeldError(
+          `${displayName(entity, source)} is already being synced by pid ${holder.pid} on ${holder.host} since ${holder.startTime} (run ${holder.id}); ` +
+            'wait for it to finish, or stop that process',
+        );
       }
       const last = this.last(source, entity);
       // A dead holder's row is closed as failed below, in this transaction: the new run sees it so.
@@ -105,12 +102,21 @@ export class SyncHistoryRepository {
     return begin.immediate();
   }
 
-  private running(source: string, entity: string): SyncHistoryRow[] {
-    return this.store.orm
+  /**
+   * The object's `running` rows: those whose process can still be working on them (the
+   * lease's holder), and those left by a process that is gone, which the next run of the
+   * object closes as failed.
+   */
+  holders(source: string, entity: string): { live: SyncHistoryRow[]; abandoned: SyncHistoryRow[] } {
+    const running = this.store.orm
       .select()
       .from(syncHistory)
       .where(and(eq(syncHistory.crmSource, source), eq(syncHistory.syncType, entity), eq(syncHistory.status, 'running')))
+      .orderBy(syncHistory.id)
       .all();
+    const holders = { live: [] as SyncHistoryRow[], abandoned: [] as SyncHistoryRow[] };
+    for (const row of running) (isAlive(row) ? holders.live : holders.abandoned).push(row);
+    return holders;
   }
 
   private insert(run: NewRun): number {

@@ -87,3 +87,23 @@ describe('the retry policy', () => {
     expect(seen()).toBe(1);
   });
 });
+
+describe('the daily quota', () => {
+  test("the latest answer's X-HubSpot-RateLimit-Daily headers are kept in the metrics, a 429's too; an answer without them changes nothing", async () => {
+    const daily = (remaining: string) => ({ 'X-HubSpot-RateLimit-Daily': '250000', 'X-HubSpot-RateLimit-Daily-Remaining': remaining });
+    const { url } = await scripted([
+      { status: 200, body: page, headers: daily('1200') },
+      { status: 429, headers: { 'retry-after': '0', ...daily('1199') }, body: JSON.stringify({ status: 'error', message: 'limit', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' }) },
+      { status: 200, body: page, headers: daily('1198') },
+      { status: 200, body: page },
+    ]);
+    const client = new HubSpotClient({ baseUrl: url, accessToken: TOKEN }, { retry: FAST });
+    expect(client.metrics.hubspotDailyRemaining).toBeUndefined();
+    await list(client);
+    expect(client.metrics).toMatchObject({ hubspotDailyRemaining: 1200, hubspotDailyLimit: 250_000 });
+    await list(client);
+    expect(client.metrics).toMatchObject({ requests: 3, rateLimited: 1, hubspotDailyRemaining: 1198, hubspotDailyLimit: 250_000 });
+    await list(client);
+    expect(client.metrics).toMatchObject({ requests: 4, hubspotDailyRemaining: 1198, hubspotDailyLimit: 250_000 });
+  });
+});

@@ -38,6 +38,12 @@ export interface RequestMetrics {
   retries: number;
   rateLimited: number;
   bytesReceived: number;
+  /**
+   * HubSpot's daily request quota as its latest answer stated it (X-HubSpot-RateLimit-Daily-Remaining
+   * and X-HubSpot-RateLimit-Daily); absent until an answer carried the headers, and for Dynamics 365.
+   */
+  hubspotDailyRemaining?: number;
+  hubspotDailyLimit?: number;
 }
 
 export const emptyMetrics = (): RequestMetrics => ({ requests: 0, retries: 0, rateLimited: 0, bytesReceived: 0 });

@@ -3,7 +3,7 @@ import { HUBSPOT_API_URL, type HubSpotSettings } from '../../config/env.js';
 import { ApiError, AuthError, UnknownObjectError } from '../../errors.js';
 import { JsonApi, bodyExcerpt, errorBody, parseJson, redact, type Reply } from '../http/request.js';
 import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
-import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, limitersFor, observeRateLimit, type HubSpotLimiters } from './limits.js';
+import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, limitersFor, observeRateLimit, recordDailyQuota, type HubSpotLimiters } from './limits.js';
 
 export interface HubSpotPage<T = unknown> {
   results: T[];
@@ -206,7 +206,9 @@ export class HubSpotClient {
       const response = await this.sdk.apiRequest(request);
       const text = await response.text();
       this.metrics.bytesReceived += text.length;
-      return { status: response.status, header: (name) => response.headers.get(name) ?? undefined, text };
+      const reply: Reply = { status: response.status, header: (name) => response.headers.get(name) ?? undefined, text };
+      recordDailyQuota(this.metrics, reply);
+      return reply;
     } catch (error) {
       throw this.api.connectionFailed(error, (text) => this.redact(text));
     }

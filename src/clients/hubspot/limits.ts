@@ -1,5 +1,6 @@
 import { RollingWindowLimiter } from '../http/rate-limiter.js';
 import type { Reply } from '../http/request.js';
+import type { RequestMetrics } from '../http/retry.js';
 
 /** HubSpot's page limits: the objects list endpoint and the search endpoint. */
 export const HUBSPOT_LIST_LIMIT = 100;
@@ -45,4 +46,21 @@ export function observeRateLimit(limiter: RollingWindowLimiter, reply: Reply): v
   if (max > 0 && interval > 0) limiter.resize(max, interval);
   const remaining = reply.header('x-hubspot-ratelimit-remaining');
   if (remaining !== undefined) limiter.reconcile(Number(remaining));
+}
+
+/**
+ * HubSpot states the account's daily quota in every answer to a private app's token, 429s
+ * included (`X-HubSpot-RateLimit-Daily`, `-Daily-Remaining`; answers to OAuth tokens carry
+ * neither). The run's metrics keep the latest figures, for `crmsync health`.
+ */
+export function recordDailyQuota(metrics: RequestMetrics, reply: Reply): void {
+  const remaining = wholeNumber(reply.header('x-hubspot-ratelimit-daily-remaining'));
+  if (remaining === undefined) return;
+  metrics.hubspotDailyRemaining = remaining;
+  const limit = wholeNumber(reply.header('x-hubspot-ratelimit-daily'));
+  if (limit !== undefined) metrics.hubspotDailyLimit = limit;
+}
+
+function wholeNumber(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d+$/.test(text.trim()) ? Number(text) : undefined;
 }

@@ -350,8 +350,9 @@ function countsOf(summary: TwoWaySummary): PageCounts {
   return counts;
 }
 
-function sumMetrics(a: RequestMetrics, b: RequestMetrics): RequestMetrics {
+/** Both connections' request counters added up, and HubSpot's daily quota as its latest answer stated it. */
+function sumMetrics(hubspot: RequestMetrics, dynamics: RequestMetrics): RequestMetrics {
   const sum = emptyMetrics();
-  for (const key of Object.keys(sum) as (keyof RequestMetrics)[]) sum[key] = a[key] + b[key];
-  return sum;
+  for (const key of Object.keys(sum) as (keyof RequestMetrics)[]) sum[key] = (hubspot[key] ?? 0) + (dynamics[key] ?? 0);
+  return { ...sum, hubspotDailyRemaining: hubspot.hubspotDailyRemaining, hubspotDailyLimit: hubspot.hubspotDailyLimit };
 }
