@@ -6,6 +6,7 @@ import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerLinksCommand } from './commands/links.js';
 import { registerPropertiesCommand } from './commands/properties.js';
+import { registerReconcileCommand } from './commands/reconcile.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
 import type { CommandContext } from './commands/context.js';
@@ -16,7 +17,8 @@ Exit codes:
   0  success
   1  the run failed (API unreachable, credentials rejected, interrupted)
   2  bad usage or configuration; nothing was written
-  3  finished partial: records were rejected and no valid version has arrived since (see crmsync history)
+  3  finished partial: records were rejected and no valid version has arrived since (see crmsync history);
+     reconcile: the local copy differs from the CRM (drift found, or left after --fix)
   4  another run of the same object holds the lease
 
 Environment:
@@ -66,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
   registerShowCommand(program, context);
   registerConflictsCommand(program, context);
   registerLinksCommand(program, context);
+  registerReconcileCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);
