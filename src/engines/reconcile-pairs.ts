@@ -1,30 +1,17 @@
 import { emptyMetrics, type RequestMetrics } from '../clients/http/retry.js';
-import type { ObjectMapping } from '../config/load.js';
-import type { SourceName } from '../config/sources.js';
-import type { TwoWayMapping } from '../config/two-way.js';
-import type { Store } from '../db/database.js';
 import { LinkRepository } from '../db/link-repository.js';
 import { LocalRecords } from '../db/local-records.js';
 import { Outbox } from '../db/outbox.js';
-import { SyncHistoryRepository, TWO_WAY_SOURCE, emptyCounts, type RunStatus } from '../db/sync-history.js';
-import type { Logger } from '../log.js';
+import { HEARTBEAT_MS, SyncHistoryRepository, TWO_WAY_SOURCE, emptyCounts, type RunStatus } from '../db/sync-history.js';
 import { driftedFields, pairsPerField, type PairDrift } from '../processors/reconcile.js';
-import type { RecordShape } from '../records.js';
 import { emptyPlanTally, mergePairs, type PlanContext } from './two-way/plan-writes.js';
 
-/** What comparing an object's linked pairs needs: its two_way: block and how each CRM's records are shaped. */
-export interface PairContext {
-  store: Store;
-  object: string;
-  twoWay: TwoWayMapping;
-  mappings: Record<SourceName, ObjectMapping>;
-  shapes: Record<SourceName, RecordShape>;
-  log: Logger;
-  /** When HubSpot properties last changed (what most_recent conflicts compare); asked only when writes are queued. */
-  changeTimes?: (ids: string[], properties: string[]) => Promise<Map<string, Record<string, string>>>;
-  /** The request counters of the HubSpot connection `changeTimes` goes through. */
-  metrics?: RequestMetrics;
-}
+/**
+ * What comparing an object's linked pairs needs: its two_way: block and how each CRM's
+ * records are shaped; and for queueing their writes, `changeTimes` (asked only then) and
+ * the request counters of the HubSpot connection it goes through.
+ */
+export type PairContext = Pick<PlanContext, 'store' | 'object' | 'twoWay' | 'mappings' | 'shapes' | 'log' | 'changeTimes'> & { metrics?: RequestMetrics };
 
 /** How an object's linked pairs compare, field by field. */
 export interface PairReport {
@@ -109,6 +96,7 @@ export async function queuePairWrites(context: PairContext, drifted: PairDrift[]
   const open = () => ({ entity: object, source: TWO_WAY_SOURCE, syncMode: 'reconcile' as const, watermark: null, configuration: { reconcile: true, pairs: drifted.length } });
   const { runId, abandoned } = history.begin(TWO_WAY_SOURCE, object, open);
   for (const row of abandoned) log.warn(`${object} (two-way): run ${row.id} (pid ${row.pid} on ${row.host}) died without finishing; closed it as failed`);
+  const heartbeat = setInterval(() => history.heartbeat(runId), HEARTBEAT_MS).unref();
   const started = performance.now();
   const before = { ...(context.metrics ?? emptyMetrics()) };
   const links = new LinkRepository(store, object);
@@ -124,6 +112,8 @@ export async function queuePairWrites(context: PairContext, drifted: PairDrift[]
   } catch (error) {
     fix.status = 'failed';
     fix.error = error instanceof Error ? error.message : String(error);
+  } finally {
+    clearInterval(heartbeat);
   }
   history.finish(runId, { status: fix.status, errorMessage: fix.error, metrics: { durationMs: Math.round(performance.now() - started), ...metricsSince(before, context.metrics) } });
   return fix;

@@ -2,9 +2,8 @@
  * `crmsync reconcile` through the command line against the emulators: records deleted from
  * the store by hand, records gone from the CRM without the store knowing, records changed
  * behind its back, linked pairs edited on one side; what it prints, its exit codes, what
- * --fix repairs, what it costs, and `history`'s section.
+ * --fix repairs, what it costs, and `history`'s section. (Bad input: cli-bad-input.test.ts.)
  */
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -44,30 +43,6 @@ function edit(db: string, sql: string, ...params: unknown[]): void {
     handle.close();
   }
 }
-
-describe('bad input: one line, exit 2, nothing written', () => {
-  const env = (db: string) => ({ HUBSPOT_BASE_URL: 'http://127.0.0.1:9', HUBSPOT_ACCESS_TOKEN: 'pat-test', CRMSYNC_DB: db });
-  test.each([
-    ['an unknown object', ['reconcile', 'widgets'], /^crmsync: unknown object "widgets"; mappings\.yaml defines: contacts, companies, deals/],
-    ['an unknown source', ['reconcile', 'contacts', '--source', 'salesforce'], /argument 'salesforce' is invalid\. Allowed choices are hubspot, dynamics\./],
-    ['an object the source does not have', ['reconcile', 'deals', '--source', 'dynamics'], /^crmsync: object "deals" has no dynamics: block in mappings\.yaml/],
-    ['no object', ['reconcile'], /missing required argument 'object'/],
-    ['no database yet', ['reconcile', 'contacts'], /^crmsync: no database at .*: run a sync first, or pass --db <path>$/],
-  ])('%s', async (_, args, message) => {
-    const db = join(dir, `${Math.random()}.db`);
-    const run = await crmsync(args, env(db));
-    expect(run.code).toBe(2);
-    expect(run.stderr.split('\n')[0]).toMatch(message);
-    expect(run.stdout).toBe('');
-    expect(existsSync(db)).toBe(false);
-  });
-
-  test('with --json, the error is a JSON object on stdout', async () => {
-    const run = await crmsync(['--json', 'reconcile', 'widgets'], env(join(dir, 'json.db')));
-    expect(run.code).toBe(2);
-    expect(JSON.parse(run.stdout)).toEqual({ exitCode: 2, error: expect.stringMatching(/^unknown object "widgets"/) });
-  });
-});
 
 describe('reconcile HubSpot contacts', () => {
   const db = join(dir, 'hubspot.db');

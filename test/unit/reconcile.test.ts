@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
 import type { TwoWayMapping } from '../../src/config/two-way.js';
 import type { SideRecord } from '../../src/processors/pair-plan.js';
 import { compareVersions, driftedFields, isNewer, pairsPerField, type StoredVersion } from '../../src/processors/reconcile.js';
+import { mappingsVariant } from '../helpers/two-way.js';
 
 const at = (day: number) => `2026-01-${String(day).padStart(2, '0')}T00:00:00.000Z`;
 const stored = (id: string, day: number | null, deleted = false): StoredVersion => ({ id, modifiedAt: day === null ? null : at(day), deleted });
@@ -55,58 +55,29 @@ describe('comparing the listing with the store', () => {
   });
 });
 
-const YAML = `
-version: 1
-objects:
-  contacts:
-    object_type: contacts
-    primary_key: hs_object_id
-    modified_property: lastmodifieddate
-    fields:
-      email: { type: email }
-      jobtitle: { type: string }
-      city: { type: string }
-      phone: { type: phone }
-      optout: { property: hs_email_optout, type: boolean }
-      modified_at: { property: lastmodifieddate, type: datetime }
-    dynamics:
-      entity_set: contacts
-      primary_key: contactid
-      fields:
-        email: { property: emailaddress1, type: email }
-        jobtitle: { type: string }
-        city: { property: address1_city, type: string }
-        phone: { property: telephone1, type: phone }
-        optout: { property: donotbulkemail, type: boolean }
-        modified_at: { property: modifiedon, type: datetime }
-    two_way:
-      match: { hubspot: email, dynamics: emailaddress1 }
-      defaults: { direction: both, merge: overwrite, conflict: most_recent }
-      fields:
-        city: { conflict: manual }
-        phone: { merge: fill_if_missing }
-        optout: { direction: hubspot_to_dynamics }
-        modified_at: { direction: none }
-`;
-const twoWay = parseConfig(YAML, 'mappings.yaml').objects.get('contacts')!.twoWay as TwoWayMapping;
+// The shipped contacts, with a city left to a person and a phone only filled where empty.
+const twoWay = mappingsVariant([
+  '        created_at: { direction: none }\n\n  companies:',
+  '        created_at: { direction: none }\n        city: { conflict: manual }\n        phone: { merge: fill_if_missing }\n\n  companies:',
+]).objects.get('contacts')!.twoWay as TwoWayMapping;
 const side = (id: string, fields: Record<string, unknown>): SideRecord => ({ id, fields, modifiedAt: at(2) });
 const base = (values: Record<string, unknown>) => new Map(Object.entries(values)) as Map<string, never>;
 
 describe('comparing a linked pair', () => {
   test('fields a merge would write either way, and those left to a person, in mapping order; formatting alone is no drift', () => {
     const drift = driftedFields(twoWay, {
-      hubspot: side('h1', { email: 'Ada@X.com ', jobtitle: 'CTO', city: 'Paris', optout: true }),
-      dynamics: side('d1', { email: 'ada@x.com', jobtitle: 'Engineer', city: 'Lyon', optout: false }),
-      base: base({ email: 'ada@x.com', jobtitle: 'Engineer', city: 'Nice', optout: false }),
+      hubspot: side('h1', { email: 'Ada@X.com ', jobtitle: 'CTO', city: 'Paris', email_optout: true }),
+      dynamics: side('d1', { email: 'ada@x.com', jobtitle: 'Engineer', city: 'Lyon', email_optout: false }),
+      base: base({ email: 'ada@x.com', jobtitle: 'Engineer', city: 'Nice', email_optout: false }),
     });
-    expect(drift).toEqual({ fields: ['jobtitle', 'city', 'optout'], manual: ['city'] });
+    expect(drift).toEqual({ fields: ['jobtitle', 'city', 'email_optout'], manual: ['city'] });
   });
 
   test('differences the rules leave alone are not drift: a direction that does not write it, fill_if_missing over a value', () => {
     const drift = driftedFields(twoWay, {
-      hubspot: side('h1', { email: 'ada@x.com', phone: '+33 1 23 45 67 89', optout: false, modified_at: at(1) }),
-      dynamics: side('d1', { email: 'ada@x.com', phone: '+44 20 7946 0958', optout: true, modified_at: at(3) }),
-      base: base({ email: 'ada@x.com', optout: false }),
+      hubspot: side('h1', { email: 'ada@x.com', phone: '+33 1 23 45 67 89', email_optout: false, created_at: at(1) }),
+      dynamics: side('d1', { email: 'ada@x.com', phone: '+44 20 7946 0958', email_optout: true, created_at: at(3) }),
+      base: base({ email: 'ada@x.com', email_optout: false }),
     });
     expect(drift).toEqual({ fields: [], manual: [] });
   });
