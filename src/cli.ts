@@ -8,6 +8,7 @@ import { registerHistoryCommand } from './commands/history.js';
 import { registerLinksCommand } from './commands/links.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPropertiesCommand } from './commands/properties.js';
+import { registerReconcileCommand } from './commands/reconcile.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
 import type { CommandContext } from './commands/context.js';
@@ -18,7 +19,8 @@ Exit codes:
   0  success
   1  the run failed (API unreachable, credentials rejected, interrupted)
   2  bad usage or configuration; nothing was written
-  3  finished partial: records were rejected and no valid version has arrived since (see crmsync history)
+  3  finished partial: records were rejected and no valid version has arrived since (see crmsync history);
+     reconcile: the local copy differs from the CRM (drift found, or left after --fix)
   4  another run of the same object holds the lease
   5  crmsync health: something is wrong (one line per reason on stderr)
 
@@ -73,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   registerConflictsCommand(program, context);
   registerLinksCommand(program, context);
   registerMetricsCommand(program, context);
+  registerReconcileCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);

@@ -23,6 +23,13 @@ export interface Deletion {
   deletedAt: string;
 }
 
+/** A record's id and when it was last modified, as a CRM lists them: what a reconciliation compares with the local copy. */
+export interface RecordVersion {
+  id: string;
+  /** ISO-8601; null when the CRM holds no modification time for the record. */
+  modifiedAt: string | null;
+}
+
 export interface FieldProblem {
   column: string;
   property: string;

@@ -195,6 +195,33 @@ describe('store writes', () => {
     expect(restored.properties.dealname).toBe(before.properties.dealname);
   });
 
+  it('purge() removes a record for good: no read finds it, archived lists included', async () => {
+    const emu = await emulator({ seed: { contacts: 5 } });
+    const { store } = emu;
+    const seededEmail = store.get('contacts', '1002')!.properties.email!;
+    const written = store.create('contacts', { email: 'kept.briefly@example.com' });
+    store.archive('contacts', '1004');
+    expect(store.purge('contacts', '1002')).toBe(true);
+    expect(store.purge('contacts', written.id)).toBe(true);
+    expect(store.purge('contacts', '1004')).toBe(true);
+    expect(store.purge('contacts', '1002')).toBe(false);
+    expect(store.purge('contacts', 'not-an-id')).toBe(false);
+
+    expect(store.get('contacts', '1002')).toBeUndefined();
+    expect(store.all('contacts', { includeArchived: true }).map((record) => record.id)).toEqual(['1001', '1003', '1005']);
+    expect([store.count('contacts'), store.count('contacts', { archived: true })]).toEqual([3, 0]);
+    expect(store.findBy('contacts', 'email', seededEmail)).toBeUndefined();
+    const list = await raw(emu, 'GET', '/crm/v3/objects/contacts?limit=100');
+    expect(list.body.results.map((record: { id: string }) => record.id)).toEqual(['1001', '1003', '1005']);
+    expect((await raw(emu, 'GET', '/crm/v3/objects/contacts?archived=true')).body.results).toEqual([]);
+    const search = await raw(emu, 'POST', '/crm/v3/objects/contacts/search', { filterGroups: [], sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }], limit: 100 });
+    expect(search.body.results.map((record: { id: string }) => record.id)).toEqual(['1001', '1003', '1005']);
+    const batch = await raw(emu, 'POST', '/crm/v3/objects/contacts/batch/read', { inputs: [{ id: '1002' }, { id: written.id }, { id: '1003' }], properties: [] });
+    expect(batch.body.results.map((record: { id: string }) => record.id)).toEqual(['1003']);
+    // Its email is free again.
+    expect(store.create('contacts', { email: seededEmail }).properties.email).toBe(seededEmail);
+  });
+
   it('put() stores raw records: no validation, timestamps as given', async () => {
     const clock = fakeClock();
     const emu = await emulator({ seed: { contacts: 3 }, now: clock.now, searchLagMs: 60_000 });

@@ -2,7 +2,7 @@ import type { ObjectMapping } from '../config/load.js';
 import type { SourceName } from '../config/sources.js';
 import type { FieldType } from '../config/mappings-schema.js';
 import type { EntryDraft } from '../config/scaffold.js';
-import type { Association, Deletion, RecordShape } from '../records.js';
+import type { Association, Deletion, RecordShape, RecordVersion } from '../records.js';
 import type { RequestMetrics, RetryPolicy } from './http/retry.js';
 
 /**
@@ -113,6 +113,12 @@ export interface RecordSource {
   deletedPages?(pageSize: number | undefined, resume?: unknown): AsyncGenerator<DeletedPage>;
   /** Reads records by id; ids not active in the CRM are absent from the result. */
   readByIds(ids: string[]): Promise<unknown[]>;
+  /**
+   * Every record's id and modification time, page by page, in as few requests as the CRM
+   * allows: only those two properties, in the largest pages it serves. `pageSize`
+   * undefined: the largest.
+   */
+  listVersions(pageSize?: number): AsyncGenerator<RecordVersion[]>;
 }
 
 /** A delta link too old to use: the CRM wants a full read. */

@@ -7,7 +7,7 @@ import { globalFlags, wholeNumberFlag } from './options.js';
 export function registerHistoryCommand(program: Command, context: CommandContext): void {
   program
     .command('history')
-    .description('list recent sync runs from the sync_history table, newest first; then records rejected and writes dead-lettered')
+    .description('list recent sync runs from the sync_history table, newest first; then records rejected, writes dead-lettered and reconciliations')
     .option('--object <name>', 'only runs of this object (or associations: contacts:companies)')
     .addOption(new Option('--source <crm>', 'only runs that read from this CRM (and writes to it)').choices(SOURCES))
     .addOption(new Option('--limit <n>', 'number of runs (and of rejected records, of dead-lettered writes) to show').default('20'))
@@ -15,13 +15,15 @@ export function registerHistoryCommand(program: Command, context: CommandContext
       context.action(async (options: { object?: string; source?: string; limit: string }, command: Command) => {
         const limit = wholeNumberFlag('--limit', options.limit, 1);
         const global = globalFlags(command);
-        const [{ databasePath }, { openStore }, { SyncHistoryRepository }, { outstandingRejections }, { deadLetters }, { printHistory }] = await Promise.all([
+        const [{ databasePath }, { openStore }, { SyncHistoryRepository }, { outstandingRejections }, { deadLetters }, { ReconciliationRuns }, { printHistory }, { printReconciliations }] = await Promise.all([
           import('../config/env.js'),
           import('../db/database.js'),
           import('../db/sync-history.js'),
           import('../db/rejections.js'),
           import('../db/outbox.js'),
+          import('../db/reconciliation-runs.js'),
           import('./output.js'),
+          import('./reconcile-output.js'),
         ]);
         const path = databasePath(global.db);
         const { existsSync } = await import('node:fs');
@@ -33,6 +35,8 @@ export function registerHistoryCommand(program: Command, context: CommandContext
           const rejected = outstandingRejections(store, { ...filter, objectType: options.object });
           const dead = deadLetters(store, { objectType: options.object, crm: options.source, limit });
           printHistory(runs, { rejected, dead }, global.json);
+          // --json stays an array of runs.
+          if (!global.json) printReconciliations(new ReconciliationRuns(store).list({ ...filter, objectType: options.object }));
         } finally {
           store.close();
         }

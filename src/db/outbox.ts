@@ -134,6 +134,37 @@ export class Outbox {
         outcome.status === 'refused' ? (outcome.httpStatus ?? null) : null, error, outcome.requestId ?? null, now());
   }
 
+  /** How many writes the run planned. */
+  plannedBy(runId: number): number {
+    return (this.statement('SELECT count(*) AS n FROM outbox WHERE object_type = ? AND run_id = ?').get(this.objectType, runId) as { n: number }).n;
+  }
+
+  /** Links with a write waiting to be sent (pending). */
+  waitingLinks(): Set<string> {
+    const rows = this.statement(`SELECT DISTINCT link_id FROM outbox WHERE object_type = ? AND status = 'pending'`).pluck().all(this.objectType) as string[];
+    return new Set(rows);
+  }
+
+  /**
+   * Links with a write done after the last read that changed the record it went to: the
+   * store still holds the record as it was before the write, until the next read brings
+   * the write back. (A read that finds a record unchanged leaves its row alone, but a
+   * write changes the record, so the read after it always rewrites the row.)
+   */
+  writtenSinceRead(): Set<string> {
+    const rows = this.statement(
+      `SELECT DISTINCT o.link_id FROM outbox o
+       JOIN entity_links l ON l.id = o.link_id
+       JOIN records r ON r.source = o.crm AND r.object_type = o.object_type
+         AND r.source_id = CASE o.crm WHEN 'hubspot' THEN l.hubspot_id ELSE l.dynamics_id END
+       JOIN sync_history h ON h.id = r.last_run_id
+       WHERE o.object_type = ? AND o.status = 'done' AND o.finished_at > h.start_time`,
+    )
+      .pluck()
+      .all(this.objectType) as string[];
+    return new Set(rows);
+  }
+
   counts(): { pending: number; dead: number } {
     const row = this.statement(`SELECT sum(status = 'pending') AS pending, sum(status = 'dead') AS dead FROM outbox WHERE object_type = ?`)
       .get(this.objectType) as { pending: number | null; dead: number | null };

@@ -6,8 +6,11 @@ import { LeaseHeldError } from '../errors.js';
 import type { Store } from './database.js';
 import { syncHistory } from './tables.js';
 
-/** How a run reads: sync_history.sync_mode; two_way: a two-way run of an object (crm_source two_way), which reads through runs of its own. */
-export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite' | 'changes' | 'two_way';
+/**
+ * How a run reads: sync_history.sync_mode; two_way: a two-way run of an object (crm_source two_way), which reads through runs
+ * of its own; reconcile: `crmsync reconcile --fix` reading the records it found out of step by id, or queueing a pair's writes.
+ */
+export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite' | 'changes' | 'two_way' | 'reconcile';
 /** sync_history.crm_source of two-way runs: their object is their sync_type. */
 export const TWO_WAY_SOURCE = 'two_way';
 

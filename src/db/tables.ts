@@ -335,3 +335,48 @@ export const auditLog = sqliteTable(
   },
   (table) => [index('audit_log_link').on(table.linkId), index('audit_log_run').on(table.runId)],
 );
+
+/**
+ * One row per `crmsync reconcile`: how the object's local copy compared with its CRM when
+ * every id and modification time was listed, how its linked pairs compared (two-way
+ * objects), and what --fix did about it. The runs a fix made are sync_history rows of
+ * their own (sync_mode reconcile).
+ */
+export const reconciliationRuns = sqliteTable(
+  'reconciliation_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    objectType: text('object_type').notNull(),
+    /** The CRM listed: hubspot | dynamics */
+    source: text('source').notNull(),
+    startedAt: text('started_at').notNull(),
+    endedAt: text('ended_at'),
+    /** running | clean (no drift) | drift (found, and left or not all fixed) | fixed (found and all fixed) | failed */
+    status: text('status').notNull(),
+    /** Whether --fix was asked for. */
+    fix: integer('fix', { mode: 'boolean' }).notNull().default(false),
+    /** Records the CRM listed, and local rows not marked deleted. */
+    sourceRecords: integer('source_records'),
+    localRecords: integer('local_records'),
+    /** In the CRM, not stored (or marked deleted locally). */
+    missing: integer('missing').notNull().default(0),
+    /** Stored and not marked deleted, no longer in the CRM. */
+    gone: integer('gone').notNull().default(0),
+    /** Modified in the CRM after the stored copy. */
+    stale: integer('stale').notNull().default(0),
+    /** Two-way objects: linked pairs compared, and those whose fields the rules would write (or leave to a person). */
+    pairsCompared: integer('pairs_compared'),
+    pairDrift: integer('pair_drift').notNull().default(0),
+    /** JSON: field → pairs that differ in it. */
+    pairFields: text('pair_fields'),
+    /** --fix: records saved or marked deleted, plus pairs whose writes were queued. */
+    fixed: integer('fixed').notNull().default(0),
+    /** --fix: the sync_history rows of the read by id and of the queued pair writes. */
+    fixRunId: integer('fix_run_id'),
+    pairRunId: integer('pair_run_id'),
+    /** Requests the comparison took (listing the CRM, confirming records gone); the fix's are in its runs. */
+    requests: integer('requests').notNull().default(0),
+    error: text('error'),
+  },
+  (table) => [index('reconciliation_runs_object').on(table.objectType, table.source, table.id)],
+);

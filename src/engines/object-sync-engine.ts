@@ -9,7 +9,7 @@ import { logFields, type Logger } from '../log.js';
 import { createRecordMapper, describeProblem, mappingFingerprint, propertiesOf, type MapResult } from '../processors/mapper.js';
 import type { Deletion, MappedRecord, RejectedRecord } from '../records.js';
 import { addCounts, earlier, later, withRun, type ActiveRun, type ProgressListener, type RunResult, type SyncOptions } from './run-lifecycle.js';
-import { FULL_READ, type Strategy } from './strategy.js';
+import { FULL_READ, READ_BY_ID, type Strategy } from './strategy.js';
 
 export interface ObjectSyncDependencies {
   mapping: ObjectMapping;
@@ -35,6 +35,17 @@ export interface Checkpoint {
   maxSaved: string | null;
   /** The delta link a change-tracked read ended with, once it has. */
   deltaLink?: string;
+}
+
+/** Records a read by id asks for per page (one transaction): five HubSpot batch reads, ten Dataverse queries. */
+const IDS_PER_PAGE = 500;
+
+/** What a reconciliation asks a run to read by id, and what it found gone already. */
+export interface IdRead {
+  /** Read and saved; those the source no longer has are marked deleted. */
+  ids: string[];
+  /** Marked deleted as they are, with the time the caller learnt they were gone. */
+  gone: Deletion[];
 }
 
 /** The watermark of a complete read of an empty source: every record is newer than it. */
@@ -69,11 +80,38 @@ export class ObjectSyncEngine {
   }
 
   run(options: SyncOptions): Promise<RunResult> {
+    return withRun<Checkpoint>(this.spec(options), (run) => this.read(run));
+  }
+
+  /**
+   * A run that reads exactly these records by id and saves them as any page is saved (the
+   * lease, a checkpoint with each page); those the source no longer has are marked deleted,
+   * with the time that was learnt, and so are `gone`.
+   */
+  readIds(request: IdRead, options: SyncOptions): Promise<RunResult> {
+    return withRun<Checkpoint>({ ...this.spec(options), strategy: READ_BY_ID }, (run) => this.readListed(run, request));
+  }
+
+  private spec(options: SyncOptions) {
     const { mapping, crm, reader, origin, store, log, progress, signal } = this.deps;
     ensureObjectView(store, mapping);
     const target = { origin: origin.url, originName: origin.name, object: mapping.name, mapping: mappingFingerprint(mapping) };
-    const spec = { store, source: crm.name, object: mapping.name, label: this.label, options, overlapMs: mapping.overlapMs, tracksChanges: reader.tracksChanges, target, metrics: reader.metrics, log, progress, signal };
-    return withRun<Checkpoint>(spec, (run) => this.read(run));
+    return { store, source: crm.name, object: mapping.name, label: this.label, options, overlapMs: mapping.overlapMs, tracksChanges: reader.tracksChanges, target, metrics: reader.metrics, log, progress, signal };
+  }
+
+  private async readListed(run: ActiveRun<Checkpoint>, request: IdRead): Promise<void> {
+    const state: ObjectRun = { run, checkpoint: { phase: 'records', cursor: 0, sourceLatest: null, maxSaved: null }, driftChecked: false };
+    for (let start = 0; start < request.ids.length; start += IDS_PER_PAGE) {
+      const ids = request.ids.slice(start, start + IDS_PER_PAGE);
+      const raw = await this.deps.reader.readByIds(ids);
+      this.savePage(state, raw, { ...state.checkpoint, cursor: start + ids.length }, undefined, { ids, at: new Date().toISOString() });
+      run.stopIfInterrupted();
+    }
+    if (request.gone.length > 0) {
+      state.checkpoint = { ...state.checkpoint, phase: 'deletions', cursor: null };
+      run.add(this.records.saveDeletions({ runId: run.runId, deletions: request.gone, checkpoint: state.checkpoint, watermark: run.watermark }));
+    }
+    run.rejectedOutstanding = this.records.rejectedOutstanding;
   }
 
   private async read(run: ActiveRun<Checkpoint>): Promise<void> {
@@ -158,14 +196,18 @@ export class ObjectSyncEngine {
     if (restored.length > 0) this.savePage(state, restored, state.checkpoint);
   }
 
-  /** Transform → validate → save one page with its checkpoint, in one transaction. */
-  private savePage(state: ObjectRun, raw: unknown[], checkpoint: Checkpoint, deletions?: Deletion[]): void {
+  /**
+   * Transform → validate → save one page with its checkpoint, in one transaction. A page read
+   * by id (`requested`) marks deleted the ids it asked for that the source did not return.
+   */
+  private savePage(state: ObjectRun, raw: unknown[], checkpoint: Checkpoint, deletions?: Deletion[], requested?: { ids: string[]; at: string }): void {
     const { run } = state;
     if (!state.driftChecked && raw.length > 0) {
       state.driftChecked = true;
       this.warnAboutMissingProperties(raw);
     }
     const { valid, rejected } = this.transform(raw);
+    if (requested) deletions = notReturned(requested.ids, [...valid, ...rejected], requested.at);
     const maxSaved = later(checkpoint.maxSaved, latest(valid));
     // A full read's watermark is set when it completes (see read()); other reads move it page by page.
     if (run.strategy.advancesWatermark && run.strategy.mode !== 'full') run.watermark = later(run.watermark, maxSaved);
@@ -225,10 +267,18 @@ export class ObjectSyncEngine {
   }
 }
 
+/** The ids asked for that are not among the records returned: gone from the source, as learnt at `at`. */
+function notReturned(ids: string[], returned: { sourceId: string | null }[], at: string): Deletion[] {
+  const present = new Set(returned.map((record) => record.sourceId));
+  return ids.filter((id) => !present.has(id)).map((sourceId) => ({ sourceId, deletedAt: at }));
+}
+
 /** What the reader is asked for, from the strategy and where the run stands. */
 function readPlan(strategy: Strategy, pageSize: number | undefined, cursor: unknown): ReadPlan {
   const common = { pageSize, resume: cursor ?? undefined };
   switch (strategy.mode) {
+    case 'ids':
+      throw new Error('a read by id has no read plan: it reads the ids it is given');
     case 'full':
       return { mode: 'full', ...common };
     case 'changes':

@@ -81,6 +81,8 @@ export interface RunSpec {
   target: CurrentTarget;
   /** The request counters of the connection the run reads through. */
   metrics: RequestMetrics;
+  /** A read the caller chose (a reconciliation's read by id): no other is chosen, and no failed run is continued. */
+  strategy?: Strategy;
   log: Logger;
   progress?: ProgressListener;
   /** Aborted on SIGINT/SIGTERM: the run stops after the page being saved. */
@@ -179,8 +181,8 @@ function begin<Checkpoint>(history: SyncHistoryRepository, spec: RunSpec): { run
         lastRun: previous && storedTarget(previous.configuration),
       };
       const state = usableState(stored, target, spec.tracksChanges);
-      const resumed = resumableRun(previous, options, target);
-      const strategy = resumed?.strategy ?? chooseStrategy(options, state, spec.overlapMs);
+      const resumed = spec.strategy ? undefined : resumableRun(previous, options, target);
+      const strategy = spec.strategy ?? resumed?.strategy ?? chooseStrategy(options, state, spec.overlapMs);
       plan = { strategy, resumed, watermark: resumed?.row.watermark ?? state.watermark };
       return { entity: object, source, syncMode: strategy.syncMode, watermark: plan.watermark, configuration: configuration(options, strategy, target, { resumedFrom: resumed?.row.id }) };
     },

@@ -26,7 +26,7 @@ export interface RunContext extends CrmSettings {
 }
 
 /** A connection to the CRM a source name stands for, with the settings the context holds for it. */
-async function connect(source: SourceName, context: RunContext): Promise<{ crm: CrmConnector; connection: CrmConnection }> {
+export async function connect(source: SourceName, context: RunContext): Promise<{ crm: CrmConnector; connection: CrmConnection }> {
   const crm = connectorFor(source);
   const settings = context[source];
   if (settings === undefined) throw new Error(`${crm.label} settings are missing`);

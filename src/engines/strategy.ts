@@ -16,7 +16,9 @@ export type Strategy =
   /** Records modified at or after `since` (ISO-8601), in modification order. */
   | { mode: 'incremental'; syncMode: 'incremental' | 'since'; since: string; advancesWatermark: boolean }
   /** What changed after a delta link (sources with change tracking). */
-  | { mode: 'changes'; syncMode: 'changes'; deltaLink: string; advancesWatermark: boolean };
+  | { mode: 'changes'; syncMode: 'changes'; deltaLink: string; advancesWatermark: boolean }
+  /** Records by id, as a reconciliation found them out of step: says nothing of the others, so it never moves the watermark. */
+  | { mode: 'ids'; syncMode: 'reconcile'; advancesWatermark: false };
 
 /** Where the last finished runs left an object, as far as this run may use it. */
 export interface PreviousState {
@@ -91,6 +93,9 @@ export function usableState(stored: StoredState, current: CurrentTarget, tracksC
   };
 }
 
+/** Reads the records a reconciliation names, by id. */
+export const READ_BY_ID: Extract<Strategy, { mode: 'ids' }> = { mode: 'ids', syncMode: 'reconcile', advancesWatermark: false };
+
 /** Reads everything, and sets the watermark when it completes. */
 export const FULL_READ: Extract<Strategy, { mode: 'full' }> = { syncMode: 'full', mode: 'full', advancesWatermark: true };
 
@@ -147,7 +152,8 @@ export interface Resumable {
 export function resumableRun(previous: SyncHistoryRow | undefined, request: ReadRequest, current: RunTarget): Resumable | undefined {
   if (!previous || previous.status !== 'failed' || !previous.checkpoint || !previous.configuration) return undefined;
   const stored = JSON.parse(previous.configuration) as StoredConfiguration;
-  if (!stored.strategy || !sameTarget(stored, current)) return undefined;
+  // A read by id is not continued: the next reconciliation finds whatever it left.
+  if (!stored.strategy || stored.strategy.mode === 'ids' || !sameTarget(stored, current)) return undefined;
   const asksNothing = !request.since && !request.full && !request.forceOverwrite;
   const asksTheSame =
     Boolean(stored.full) === request.full && Boolean(stored.forceOverwrite) === request.forceOverwrite && stored.since === request.since?.toISOString();
@@ -163,5 +169,7 @@ export function describeStrategy(strategy: Strategy): string {
       return 'reading changes since the last run (change tracking)';
     case 'incremental':
       return `${strategy.syncMode === 'since' ? 'reading changes' : 'incremental read of changes'} since ${strategy.since}`;
+    case 'ids':
+      return 'reading by id the records a reconciliation found out of step';
   }
 }

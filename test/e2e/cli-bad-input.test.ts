@@ -24,6 +24,11 @@ describe('bad input: one clear line, exit 2, nothing written', () => {
     ['a missing mappings.yaml', ['--config', join(dir, 'nope.yaml'), 'sync-contacts'], /^crmsync: .*nope\.yaml: file not found/],
     ['an unknown flag', ['sync-contacts', '--fulll'], /unknown option '--fulll'/],
     ['an unknown command', ['sync-unicorns'], /unknown command 'sync-unicorns'/],
+    ['reconcile of an unknown object', ['reconcile', 'widgets'], /^crmsync: unknown object "widgets"; mappings\.yaml defines: contacts, companies, deals/],
+    ['reconcile with an unknown source', ['reconcile', 'contacts', '--source', 'salesforce'], /argument 'salesforce' is invalid\. Allowed choices are hubspot, dynamics\./],
+    ['reconcile from a CRM without the object', ['reconcile', 'deals', '--source', 'dynamics'], /^crmsync: object "deals" has no dynamics: block in mappings\.yaml/],
+    ['reconcile without an object', ['reconcile'], /missing required argument 'object'/],
+    ['reconcile before any sync', ['reconcile', 'contacts'], /^crmsync: no database at .*: run a sync first, or pass --db <path>$/],
   ])('%s', async (_, args, message) => {
     const db = join(dir, `${Math.random()}.db`);
     const run = await crmsync(args, env(db));
@@ -36,6 +41,7 @@ describe('bad input: one clear line, exit 2, nothing written', () => {
   test.each([
     ['an unknown flag', ['--json', 'sync-contacts', '--fulll'], /^unknown option '--fulll'/],
     ['an invalid mappings.yaml', ['--config', badYaml, 'sync-contacts', '--json'], /bad\.yaml: objects\.contacts\.modified_property: is required with object_type/],
+    ['reconcile of an unknown object', ['--json', 'reconcile', 'widgets'], /^unknown object "widgets"/],
   ])('with --json, %s is also a JSON error object on stdout', async (_, args, message) => {
     const db = join(dir, `${Math.random()}.db`);
     const run = await crmsync(args, env(db));

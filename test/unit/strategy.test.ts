@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { chooseStrategy, describeStrategy, resumableRun, usableState, type CurrentTarget, type StoredState, type Strategy } from '../../src/engines/strategy.js';
+import { chooseStrategy, describeStrategy, READ_BY_ID, resumableRun, usableState, type CurrentTarget, type StoredState, type Strategy } from '../../src/engines/strategy.js';
 import type { SyncHistoryRow } from '../../src/db/sync-history.js';
 
 const watermark = '2025-06-01T12:00:00.000Z';
@@ -125,5 +125,11 @@ describe('which failed run the next one continues', () => {
     const resumed = resumableRun(previous, options, current);
     expect(resumed !== undefined).toBe(resumes);
     if (resumed) expect(resumed).toMatchObject({ strategy, checkpoint: { cursor: 'abc' } });
+  });
+
+  test('a failed read by id (reconcile --fix) is never continued: the next reconciliation finds what it left', () => {
+    const byId = row({ configuration: JSON.stringify({ full: false, forceOverwrite: false, strategy: READ_BY_ID, ...target }) });
+    expect(resumableRun(byId, none, current)).toBeUndefined();
+    expect(describeStrategy(READ_BY_ID)).toBe('reading by id the records a reconciliation found out of step');
   });
 });

@@ -116,6 +116,8 @@ export class ObjectTable {
   private readonly idsBelowSeed: number[] = [];
   private readonly idsAboveSeed: number[] = [];
   private readonly archivedIds: number[] = [];
+  /** Seeded records removed for good (purge): their ids stay in the seeded range, unused. */
+  private purgedSeeded = 0;
   private readonly uniqueProperties: PropertyDefinition[];
   private readonly uniqueIndex = new Map<string, Map<string, number>>();
   private readonly createdateDef: PropertyDefinition;
@@ -163,6 +165,11 @@ export class ObjectTable {
 
   get archivedCount(): number {
     return this.archivedIds.length;
+  }
+
+  /** Number of records, archived included, purged ones not. */
+  get recordCount(): number {
+    return this.size - this.purgedSeeded;
   }
 
   /** The k-th smallest id. */
@@ -296,8 +303,8 @@ export class ObjectTable {
   *snapshots(includeArchived: boolean): Generator<Snapshot> {
     const size = this.size;
     for (let k = 0; k < size; k++) {
-      const snapshot = this.current(this.idAt(k)) as Snapshot;
-      if (includeArchived || snapshot.archivedAt === null) yield snapshot;
+      const snapshot = this.current(this.idAt(k));
+      if (snapshot && (includeArchived || snapshot.archivedAt === null)) yield snapshot;
     }
   }
 
@@ -543,6 +550,32 @@ export class ObjectTable {
     const props: PropertyValues = { ...current.props, [this.modificationProperty]: toIso(now) };
     this.history.changed(current, props, now);
     return this.commit(id, props, current.createdAt, now, null, now, false);
+  }
+
+  /**
+   * Removes a record for good, archived or not, as HubSpot does when it empties its recycle
+   * bin (90 days after archiving) or on a GDPR delete: no read finds it any more, the list
+   * of archived records included. Returns false when there was no such record.
+   */
+  purge(id: number): boolean {
+    const current = this.current(id);
+    if (!current) return false;
+    const index = this.seedIndex(id);
+    if (index >= 0) {
+      // Marked as written, with no row: every read of the seeded range skips it.
+      this.materialized[index] = 1;
+      this.purgedSeeded++;
+    } else removeSorted(id < this.seedFirstId ? this.idsBelowSeed : this.idsAboveSeed, id);
+    this.rows.delete(id);
+    if (current.archivedAt !== null) removeSorted(this.archivedIds, id);
+    for (const property of this.uniqueProperties) {
+      const value = current.props[property.name];
+      const byValue = this.uniqueIndex.get(property.name) as Map<string, number>;
+      if (value && byValue.get(value.toLowerCase()) === id) byValue.delete(value.toLowerCase());
+    }
+    this.history.forget(id);
+    this.generation++;
+    return true;
   }
 
   /** Raw insert/replace: no validation, no timestamp bump, immediately searchable. */

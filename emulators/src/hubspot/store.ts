@@ -110,7 +110,7 @@ export class HubSpotStore {
 
   count(type: string, options: { archived?: boolean } = {}): number {
     const table = this.table(type);
-    return options.archived ? table.archivedCount : table.size - table.archivedCount;
+    return options.archived ? table.archivedCount : table.recordCount - table.archivedCount;
   }
 
   all(type: string, options: { includeArchived?: boolean } = {}): EmulatedRecord[] {
@@ -159,6 +159,16 @@ export class HubSpotStore {
     const key = parseId(id);
     if (key === undefined) throw notFound();
     return table.toRecord(table.restore(key));
+  }
+
+  /**
+   * Removes a record for good (HubSpot's recycle bin emptied, or a GDPR delete): unlike
+   * archive(), the list of archived records no longer has it either, so a client learns
+   * of it only by missing it. Returns false when there was no such record.
+   */
+  purge(type: string, id: string | number): boolean {
+    const key = parseId(id);
+    return key === undefined ? false : this.table(type).purge(key);
   }
 
   put(type: string, record: PutRecord): EmulatedRecord {

@@ -1,5 +1,5 @@
 import type { ObjectMapping } from '../../config/load.js';
-import type { Deletion } from '../../records.js';
+import type { Deletion, RecordVersion } from '../../records.js';
 import type { ReadPlan, RecordSource, SourcePage } from '../crm.js';
 import { prefetch } from '../http/request.js';
 import type { DynamicsClient, ODataPage } from './client.js';
@@ -68,6 +68,24 @@ export class DynamicsReader implements RecordSource {
       }
     }
     return rows;
+  }
+
+  /**
+   * Every row's key and modification time: a query that selects only those two columns,
+   * in pages of up to 5,000 rows (the most Dataverse serves), following @odata.nextLink.
+   */
+  async *listVersions(pageSize?: number): AsyncGenerator<RecordVersion[]> {
+    const { remoteName: entitySet, primaryKey, modifiedProperty } = this.object;
+    const fetchPage = (link: string) => this.client.page(`list ids of ${entitySet}`, link, { maxPageSize: pageSize });
+    let next: Promise<ODataPage> | undefined = fetchPage(this.client.collectionUrl(entitySet, { $select: `${primaryKey},${modifiedProperty}` }));
+    while (next) {
+      const page: ODataPage = await next;
+      next = page.nextLink ? prefetch(fetchPage(page.nextLink)) : undefined;
+      yield page.value.map((row) => {
+        const modified = row[modifiedProperty];
+        return { id: String(row[primaryKey]), modifiedAt: typeof modified === 'string' ? new Date(modified).toISOString() : null };
+      });
+    }
   }
 
   async *pages(plan: ReadPlan): AsyncGenerator<SourcePage> {

@@ -123,11 +123,13 @@ export class HubSpotClient {
   }
 
   /**
-   * Up to 100 records by id (50 with `propertiesWithHistory`); ids that are unknown or
-   * archived are left out (HubSpot answers 207).
+   * Up to 100 records by id (50 with `propertiesWithHistory`), or by the values of a property
+   * with unique values (`idProperty`); ids that are unknown or archived are left out (HubSpot
+   * answers 207).
    */
-  async batchRead(objectType: string, ids: string[], properties: string[], propertiesWithHistory?: string[]): Promise<unknown[]> {
-    const body = { inputs: ids.map((id) => ({ id })), properties, ...(propertiesWithHistory ? { propertiesWithHistory } : {}) };
+  async batchRead(objectType: string, ids: string[], properties: string[], options: { propertiesWithHistory?: string[]; idProperty?: string } = {}): Promise<unknown[]> {
+    const { propertiesWithHistory, idProperty } = options;
+    const body = { inputs: ids.map((id) => ({ id })), properties, ...(propertiesWithHistory ? { propertiesWithHistory } : {}), ...(idProperty ? { idProperty } : {}) };
     const reply = (await this.call(`batch read ${objectType}`, { method: 'POST', path: `/crm/v3/objects/${encodeURIComponent(objectType)}/batch/read`, body })) as { results?: unknown[] };
     return reply.results ?? [];
   }

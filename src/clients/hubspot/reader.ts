@@ -1,4 +1,5 @@
 import type { ObjectMapping } from '../../config/load.js';
+import type { RecordVersion } from '../../records.js';
 import type { DeletedPage, ReadPlan, RecordSource, SourcePage } from '../crm.js';
 import { prefetch } from '../http/request.js';
 import type { HubSpotClient, HubSpotPage, SearchFilter, SearchRequest } from './client.js';
@@ -73,12 +74,49 @@ export class HubSpotReader implements RecordSource {
     }
   }
 
+  /** Ids are the object's keys: a mapping keyed on a property with unique values reads by that property. */
   async readByIds(ids: string[]): Promise<unknown[]> {
+    const { remoteName, properties, primaryKey } = this.object;
+    const idProperty = primaryKey === RECORD_ID_PROPERTY ? undefined : primaryKey;
     const records: unknown[] = [];
     for (let start = 0; start < ids.length; start += HUBSPOT_BATCH_LIMIT) {
-      records.push(...(await this.client.batchRead(this.object.remoteName, ids.slice(start, start + HUBSPOT_BATCH_LIMIT), this.object.properties)));
+      records.push(...(await this.client.batchRead(remoteName, ids.slice(start, start + HUBSPOT_BATCH_LIMIT), properties, { idProperty })));
     }
     return records;
+  }
+
+  /**
+   * Every record's id and modification time through the search API, which serves 200
+   * records a request where the list endpoint serves 100, with only the modification
+   * property (and a key other than the record id). Keyset paging, sorted by id and asking
+   * each time for ids after the last one seen, starts every query afresh: HubSpot's cap of
+   * 10,000 results per query never applies, and records changed meanwhile are neither
+   * skipped nor repeated. A page without a next one ends the listing, so no request is spent
+   * on an empty page. Searches see a write only a few seconds after it is made.
+   */
+  async *listVersions(pageSize?: number): AsyncGenerator<RecordVersion[]> {
+    const { remoteName, modifiedProperty, primaryKey } = this.object;
+    const limit = Math.min(pageSize ?? HUBSPOT_SEARCH_LIMIT, HUBSPOT_SEARCH_LIMIT);
+    const keyProperty = primaryKey === RECORD_ID_PROPERTY ? undefined : primaryKey;
+    const fetchPage = (afterId?: string) =>
+      this.client.search(remoteName, {
+        filterGroups: afterId === undefined ? [] : [{ filters: [{ propertyName: RECORD_ID_PROPERTY, operator: 'GT', value: afterId }] }],
+        sorts: [{ propertyName: RECORD_ID_PROPERTY, direction: 'ASCENDING' }],
+        properties: keyProperty ? [modifiedProperty, keyProperty] : [modifiedProperty],
+        limit,
+      });
+    let next: Promise<HubSpotPage> | undefined = fetchPage();
+    while (next) {
+      const page: HubSpotPage = await next;
+      const results = page.results as HubSpotRecord[];
+      const lastId = results.at(-1)?.id;
+      next = page.after !== undefined && results.length === limit && lastId !== undefined ? prefetch(fetchPage(String(lastId))) : undefined;
+      yield results.flatMap((record) => {
+        const id = keyProperty ? record.properties[keyProperty] : String(record.id);
+        const modified = toMillis(record.properties[modifiedProperty]);
+        return id ? [{ id, modifiedAt: Number.isNaN(modified) ? null : new Date(modified).toISOString() }] : [];
+      });
+    }
   }
 
   private async *listPages(

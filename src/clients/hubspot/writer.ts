@@ -152,7 +152,7 @@ function holds(result: BatchResult, entry: Pending): boolean {
 export async function changeTimes(client: HubSpotClient, mapping: ObjectMapping, ids: string[], properties: string[]): Promise<Map<string, Record<string, string>>> {
   const times = new Map<string, Record<string, string>>();
   for (let start = 0; start < ids.length; start += HISTORY_BATCH_LIMIT) {
-    const records = (await client.batchRead(mapping.remoteName, ids.slice(start, start + HISTORY_BATCH_LIMIT), [], properties)) as {
+    const records = (await client.batchRead(mapping.remoteName, ids.slice(start, start + HISTORY_BATCH_LIMIT), [], { propertiesWithHistory: properties })) as {
       id: string | number;
       propertiesWithHistory?: Record<string, { timestamp?: string }[]>;
     }[];
