@@ -8,7 +8,7 @@ import type { NewWrite, Outbox } from '../../db/outbox.js';
 import type { Logger } from '../../log.js';
 import type { RecordShape } from '../../records.js';
 import { linkId } from '../../processors/link-id.js';
-import { editedSinceAgreed, planCreate, planPair, type PairPlan } from '../../processors/pair-plan.js';
+import { editedSinceAgreed, planCreate, planPair, type PairInput, type PairPlan } from '../../processors/pair-plan.js';
 import { keyedRecords, matchNames, pairRecords, type PairingDecision } from '../../processors/pairing.js';
 
 export interface PlanContext {
@@ -127,51 +127,51 @@ export async function mergePairs(context: PlanContext, pairs: LinkRow[], tally: 
     for (const [id, record] of fresh ?? []) dynamics.set(id, record);
     const states = context.links.fieldStates(chunk.map((link) => link.id));
     const open = context.links.openConflicts(chunk.map((link) => link.id));
-    const plans: { link: LinkRow; plan: PairPlan | 'deleted'; records: Record<SourceName, LocalRecord> }[] = [];
+    const plans: PlannedPair[] = [];
     for (const link of chunk) {
       const records = { hubspot: hubspot.get(link.hubspotId!), dynamics: dynamics.get(link.dynamicsId!) };
       // A twin on its way, or not yet read back: nothing to merge yet.
       if (!records.hubspot || !records.dynamics) continue;
-      const both = records as Record<SourceName, LocalRecord>;
+      const input: PlannedPair['input'] = {
+        hubspot: records.hubspot,
+        dynamics: records.dynamics,
+        base: states.get(link.id) ?? new Map(),
+        resolutions: resolutions.get(link.id),
+        openConflicts: open.get(link.id),
+        ignoreBase: context.force,
+      };
       tally.pairs++;
-      if (both.hubspot.deleted || both.dynamics.deleted) {
-        plans.push({ link, plan: 'deleted', records: both });
-        continue;
-      }
-      const input = { ...both, base: states.get(link.id) ?? new Map(), resolutions: resolutions.get(link.id), openConflicts: open.get(link.id), ignoreBase: context.force };
-      plans.push({ link, plan: planPair(context.twoWay, input), records: both });
+      const deleted = input.hubspot.deleted || input.dynamics.deleted;
+      plans.push({ link, input, plan: deleted ? 'deleted' : planPair(context.twoWay, input) });
     }
-    await addChangeTimes(context, plans, states, resolutions, open);
+    await addChangeTimes(context, plans);
     context.store.sqlite.transaction(() => {
-      for (const { link, plan, records } of plans) {
-        if (plan === 'deleted') planDeletion(context, link, records, tally);
-        else storePlan(context, link, plan, records, tally);
+      for (const { link, input, plan } of plans) {
+        if (plan === 'deleted') planDeletion(context, link, input, tally);
+        else storePlan(context, link, plan, input.dynamics, tally);
       }
     })();
   }
 }
 
+/** A linked pair of one chunk: what it is merged from (the field state loaded with the chunk), and its plan. */
+interface PlannedPair {
+  link: LinkRow;
+  input: PairInput & Record<SourceName, LocalRecord>;
+  plan: PairPlan | 'deleted';
+}
+
 /** Pairs whose most_recent conflicts were settled, or manual ones opened, without HubSpot's change times are planned again with them. */
-async function addChangeTimes(
-  context: PlanContext,
-  plans: { link: LinkRow; plan: PairPlan | 'deleted'; records: Record<SourceName, LocalRecord> }[],
-  states: Map<string, Map<string, import('../../processors/field-types.js').FieldValue>>,
-  resolutions: ReturnType<LinkRepository['resolutions']>,
-  open: Map<string, Set<string>>,
-): Promise<void> {
+async function addChangeTimes(context: PlanContext, plans: PlannedPair[]): Promise<void> {
   const waiting = plans.filter((entry) => entry.plan !== 'deleted' && entry.plan.needsTimes);
   if (waiting.length === 0 || !context.changeTimes) return;
   // A manual conflict keeps when each side changed, for the person who settles it.
   const properties = context.twoWay.fields.filter((field) => field.conflict === 'most_recent' || field.conflict === 'manual').map((field) => field.hubspot.property);
   const times = await context.changeTimes(waiting.map((entry) => entry.link.hubspotId!), properties);
-  for (const entry of waiting) {
-    const { link, records } = entry;
-    const input = { ...records, base: states.get(link.id) ?? new Map(), resolutions: resolutions.get(link.id), openConflicts: open.get(link.id), ignoreBase: context.force };
-    entry.plan = planPair(context.twoWay, { ...input, hubspotTimes: times.get(link.hubspotId!) ?? {} });
-  }
+  for (const entry of waiting) entry.plan = planPair(context.twoWay, { ...entry.input, hubspotTimes: times.get(entry.link.hubspotId!) ?? {} });
 }
 
-function storePlan(context: PlanContext, link: LinkRow, plan: PairPlan, records: Record<SourceName, LocalRecord>, tally: PlanTally): void {
+function storePlan(context: PlanContext, link: LinkRow, plan: PairPlan, dynamicsRecord: LocalRecord, tally: PlanTally): void {
   const { links, runId } = context;
   links.saveAgreed(link.id, plan.agreed, runId);
   for (const conflict of plan.opened) if (links.openConflict({ linkId: link.id, ...conflict }, runId)) tally.conflictsOpened++;
@@ -182,7 +182,7 @@ function storePlan(context: PlanContext, link: LinkRow, plan: PairPlan, records:
     const write = plan.writes[crm];
     if (!write) continue;
     const recordId = crm === 'hubspot' ? link.hubspotId : link.dynamicsId;
-    context.outbox.add({ ...updateOf(context, link, crm, recordId), ...write, etag: crm === 'dynamics' ? (records.dynamics.etag ?? null) : null });
+    context.outbox.add({ ...updateOf(context, link, crm, recordId), ...write, etag: crm === 'dynamics' ? (dynamicsRecord.etag ?? null) : null });
   }
 }
 
@@ -195,13 +195,12 @@ function updateOf(context: PlanContext, link: LinkRow, crm: SourceName, recordId
  * it) unless it was edited after the pair last agreed, which is reported instead; `ignore`
  * keeps it. Either way a deleted record is never brought back.
  */
-function planDeletion(context: PlanContext, link: LinkRow, records: Record<SourceName, LocalRecord>, tally: PlanTally): void {
+function planDeletion(context: PlanContext, link: LinkRow, records: PlannedPair['input'], tally: PlanTally): void {
   if (records.hubspot.deleted && records.dynamics.deleted) return;
   const survivor: SourceName = records.hubspot.deleted ? 'dynamics' : 'hubspot';
   const gone = survivor === 'hubspot' ? 'dynamics' : 'hubspot';
   const recordId = survivor === 'hubspot' ? link.hubspotId : link.dynamicsId;
-  const base = context.links.fieldStates([link.id]).get(link.id) ?? new Map();
-  if (context.twoWay.onDelete === 'propagate' && !editedSinceAgreed(context.twoWay, survivor, records[survivor], base)) {
+  if (context.twoWay.onDelete === 'propagate' && !editedSinceAgreed(context.twoWay, survivor, records[survivor], records.base)) {
     // A Dataverse row is deleted only as it was read (If-Match): an edit since makes it stale, and it is merged again.
     const etag = survivor === 'dynamics' ? (records.dynamics.etag ?? null) : null;
     context.outbox.add({ ...updateOf(context, link, survivor, recordId), operation: 'delete', properties: {}, agreed: {}, previous: {}, etag });
