@@ -380,3 +380,39 @@ export const reconciliationRuns = sqliteTable(
   },
   (table) => [index('reconciliation_runs_object').on(table.objectType, table.source, table.id)],
 );
+
+/**
+ * webhook_events: every event a CRM sent to `crmsync serve`, stored as received before the
+ * answer that acknowledges it. The CRMs retry and repeat deliveries: an event id is stored
+ * once. An event is a hint that a record changed; processing reads the record back.
+ */
+export const webhookEvents = sqliteTable(
+  'webhook_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** The CRM that sent it: hubspot | dynamics */
+    source: text('source').notNull(),
+    /** HubSpot's eventId; Dataverse's context id (OperationId, else RequestId). */
+    eventId: text('event_id').notNull(),
+    /** HubSpot's subscriptionType (contact.propertyChange); Dataverse's MessageName (Update). */
+    kind: text('kind').notNull(),
+    /** The CRM's name of the record's type: contact, 0-3, 2-123 (HubSpot); contact, account (Dataverse logical name). */
+    objectType: text('object_type'),
+    objectId: text('object_id'),
+    /** When the change happened, as the CRM says (ISO-8601). */
+    occurredAt: text('occurred_at'),
+    receivedAt: text('received_at').notNull(),
+    /** The event as the CRM sent it (JSON). */
+    payload: text('payload').notNull(),
+    /** Set once the event was acted on or set aside; null while it waits. */
+    processedAt: text('processed_at'),
+    /** applied (its record was read back through a run) | ignored (a type or object crmsync does not sync) */
+    outcome: text('outcome'),
+    /** The sync_history run that read its record back. */
+    runId: integer('run_id'),
+    /** Processing attempts that failed (the CRM unreachable, the lease held elsewhere), and the last error. */
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+  },
+  (table) => [uniqueIndex('webhook_events_source_event').on(table.source, table.eventId), index('webhook_events_waiting').on(table.processedAt, table.id)],
+);
