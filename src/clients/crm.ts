@@ -64,6 +64,8 @@ export interface CrmConnection {
   draft(description: ObjectDescription): EntryDraft;
   /** Present when the CRM keeps associations between records. */
   readonly associations?: AssociationReader;
+  /** The names the CRM's webhooks give the object's records (HubSpot: contact and 0-1; Dataverse: the table's logical name). */
+  webhookTypes(remoteName: string): Promise<string[]>;
 }
 
 /** A CRM's address, and how messages name it when it changes: "organisation", "HUBSPOT_BASE_URL". */

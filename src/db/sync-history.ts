@@ -8,9 +8,10 @@ import { syncHistory } from './tables.js';
 
 /**
  * How a run reads: sync_history.sync_mode; two_way: a two-way run of an object (crm_source two_way), which reads through runs
- * of its own; reconcile: `crmsync reconcile --fix` reading the records it found out of step by id, or queueing a pair's writes.
+ * of its own; reconcile: `crmsync reconcile --fix` reading the records it found out of step by id, or queueing a pair's writes;
+ * webhook: `crmsync serve` reading back by id the records webhooks said changed.
  */
-export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite' | 'changes' | 'two_way' | 'reconcile';
+export type SyncMode = 'full' | 'incremental' | 'since' | 'force_overwrite' | 'changes' | 'two_way' | 'reconcile' | 'webhook';
 /** sync_history.crm_source of two-way runs: their object is their sync_type. */
 export const TWO_WAY_SOURCE = 'two_way';
 
@@ -35,6 +36,19 @@ export interface PageCounts {
 export const emptyCounts = (): PageCounts => ({ processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, failed: 0 });
 
 const now = () => new Date().toISOString();
+
+/**
+ * The `running` rows this process opened and has not closed yet, per database connection:
+ * a row with this process's pid is live only if it is one of them (a long-running process
+ * such as `serve` runs several objects at once), and otherwise left behind by a run of this
+ * process that never closed it.
+ */
+const openedHere = new WeakMap<Database.Database, Set<number>>();
+const runsOpenedHere = (store: Store): Set<number> => {
+  let runs = openedHere.get(store.sqlite);
+  if (!runs) openedHere.set(store.sqlite, (runs = new Set()));
+  return runs;
+};
 
 /**
  * A run whose heartbeat is older than this is taken for dead even if its pid is alive
@@ -89,6 +103,7 @@ export class SyncHistoryRepository {
       // A dead holder's row is closed as failed below, in this transaction: the new run sees it so.
       const run = open(last && abandoned.some((row) => row.id === last.id) ? { ...last, status: 'failed' } : last);
       const runId = this.insert(run);
+      runsOpenedHere(this.store).add(runId);
       for (const holder of abandoned) {
         this.store.orm
           .update(syncHistory)
@@ -118,7 +133,8 @@ export class SyncHistoryRepository {
       .orderBy(syncHistory.id)
       .all();
     const holders = { live: [] as SyncHistoryRow[], abandoned: [] as SyncHistoryRow[] };
-    for (const row of running) (isAlive(row) ? holders.live : holders.abandoned).push(row);
+    const here = runsOpenedHere(this.store);
+    for (const row of running) (isAlive(row, here) ? holders.live : holders.abandoned).push(row);
     return holders;
   }
 
@@ -268,6 +284,7 @@ export class SyncHistoryRepository {
       })
       .where(eq(syncHistory.id, id))
       .run();
+    runsOpenedHere(this.store).delete(id);
   }
 
   list(filter: { entity?: string; source?: string; limit: number }): SyncHistoryRow[] {
@@ -287,11 +304,11 @@ export class SyncHistoryRepository {
 }
 
 /** Whether the process holding a `running` row can still be working on it. */
-function isAlive(row: SyncHistoryRow): boolean {
+function isAlive(row: SyncHistoryRow, openedHere: Set<number>): boolean {
   const heartbeat = Date.parse(row.heartbeatAt ?? row.startTime);
   if (Date.now() - heartbeat > LEASE_TTL_MS) return false;
   if (row.host !== hostname() || row.pid === null) return true;
-  if (row.pid === process.pid) return false;
+  if (row.pid === process.pid) return openedHere.has(row.id);
   try {
     process.kill(row.pid, 0);
     return true;

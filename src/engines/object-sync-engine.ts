@@ -88,8 +88,8 @@ export class ObjectSyncEngine {
    * lease, a checkpoint with each page); those the source no longer has are marked deleted,
    * with the time that was learnt, and so are `gone`.
    */
-  readIds(request: IdRead, options: SyncOptions): Promise<RunResult> {
-    return withRun<Checkpoint>({ ...this.spec(options), strategy: READ_BY_ID }, (run) => this.readListed(run, request));
+  readIds(request: IdRead, options: SyncOptions, strategy: Extract<Strategy, { mode: 'ids' }> = READ_BY_ID): Promise<RunResult> {
+    return withRun<Checkpoint>({ ...this.spec(options), strategy }, (run) => this.readListed(run, request));
   }
 
   private spec(options: SyncOptions) {

@@ -17,8 +17,11 @@ export type Strategy =
   | { mode: 'incremental'; syncMode: 'incremental' | 'since'; since: string; advancesWatermark: boolean }
   /** What changed after a delta link (sources with change tracking). */
   | { mode: 'changes'; syncMode: 'changes'; deltaLink: string; advancesWatermark: boolean }
-  /** Records by id, as a reconciliation found them out of step: says nothing of the others, so it never moves the watermark. */
-  | { mode: 'ids'; syncMode: 'reconcile'; advancesWatermark: false };
+  /**
+   * Records by id, as a reconciliation found them out of step or webhooks said they changed:
+   * says nothing of the others, so it never moves the watermark.
+   */
+  | { mode: 'ids'; syncMode: 'reconcile' | 'webhook'; advancesWatermark: false };
 
 /** Where the last finished runs left an object, as far as this run may use it. */
 export interface PreviousState {
@@ -96,6 +99,9 @@ export function usableState(stored: StoredState, current: CurrentTarget, tracksC
 /** Reads the records a reconciliation names, by id. */
 export const READ_BY_ID: Extract<Strategy, { mode: 'ids' }> = { mode: 'ids', syncMode: 'reconcile', advancesWatermark: false };
 
+/** Reads back the records webhooks said changed, by id: the event says which record, the read says what it holds. */
+export const READ_WEBHOOK_IDS: Extract<Strategy, { mode: 'ids' }> = { mode: 'ids', syncMode: 'webhook', advancesWatermark: false };
+
 /** Reads everything, and sets the watermark when it completes. */
 export const FULL_READ: Extract<Strategy, { mode: 'full' }> = { syncMode: 'full', mode: 'full', advancesWatermark: true };
 
@@ -170,6 +176,6 @@ export function describeStrategy(strategy: Strategy): string {
     case 'incremental':
       return `${strategy.syncMode === 'since' ? 'reading changes' : 'incremental read of changes'} since ${strategy.since}`;
     case 'ids':
-      return 'reading by id the records a reconciliation found out of step';
+      return strategy.syncMode === 'webhook' ? 'reading by id the records webhooks said changed' : 'reading by id the records a reconciliation found out of step';
   }
 }

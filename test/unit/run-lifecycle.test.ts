@@ -156,13 +156,25 @@ describe('resume', () => {
 
 describe('the lease', () => {
   /** A `running` row as a process leaves it behind, held by `pid`. */
+  const open = (on: Store) =>
+    new SyncHistoryRepository(on).begin('hubspot', 'contacts', () => ({ entity: 'contacts', source: 'hubspot', syncMode: 'full', configuration: {}, watermark: null }));
+  /** Opened through a connection of its own, closed since (as an earlier process's would be). */
   const leftRunning = (pid: number) => {
-    new SyncHistoryRepository(store).begin('hubspot', 'contacts', () => ({ entity: 'contacts', source: 'hubspot', syncMode: 'full', configuration: {}, watermark: null }));
+    const earlier = openStore(db);
+    open(earlier);
+    earlier.close();
     store.sqlite.prepare('UPDATE sync_history SET pid = ?').run(pid);
   };
 
+  test('a run this process opened and has not closed holds the lease against another run of this process', async () => {
+    const { runId } = open(store);
+    await expect(withRun(spec(), async () => {})).rejects.toThrow(LeaseHeldError);
+    new SyncHistoryRepository(store).finish(runId, { status: 'success', metrics: {} });
+    expect((await withRun(spec(), async () => {})).status).toBe('success');
+  });
+
   test('a run whose holder died is closed as failed, with a warning, and the new run takes over', async () => {
-    // This very process counts as gone: a row it holds can only be left from before.
+    // A row of this very process's pid that this process did not open can only be left from before.
     leftRunning(process.pid);
     const next = spec();
     const result = await withRun(next, async () => {});

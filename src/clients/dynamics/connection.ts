@@ -20,5 +20,10 @@ export function connectDynamics(settings: DynamicsSettings, options: ConnectOpti
     describe: (entitySet) => describeTable(client, entitySet),
     check: (mapping) => checkMapping(client, mapping),
     draft: draftEntry,
+    // Service-endpoint webhooks name the table by its logical name (contact), the Web API by its entity set (contacts).
+    webhookTypes: async (entitySet) => {
+      const table = await client.tableDefinition(entitySet);
+      return table ? [table.logicalName] : [];
+    },
   };
 }

@@ -20,11 +20,30 @@ export function connectHubSpot(settings: HubSpotSettings, options: ConnectOption
     describe: (objectType) => describeObject(client, objectType),
     check: (mapping) => checkMapping(client, mapping),
     draft: draftEntry,
+    webhookTypes: async (objectType) => webhookTypes(objectType),
     associations: {
       batchLimit: HUBSPOT_ASSOCIATIONS_BATCH_LIMIT,
       read: async (from, to, fromIds) => associationRows(await client.associations(from.remoteName, to.remoteName, fromIds)),
     },
   };
+}
+
+/**
+ * HubSpot's webhooks name standard objects in their subscription type (contact.creation) and
+ * every object, custom ones included, by its objectTypeId in the generic subscriptions
+ * (object.propertyChange with objectTypeId 0-1, 2-123456).
+ */
+const STANDARD_OBJECT_TYPES: Record<string, [singular: string, objectTypeId: string]> = {
+  contacts: ['contact', '0-1'],
+  companies: ['company', '0-2'],
+  deals: ['deal', '0-3'],
+  tickets: ['ticket', '0-5'],
+  line_items: ['line_item', '0-8'],
+  products: ['product', '0-7'],
+};
+
+function webhookTypes(objectType: string): string[] {
+  return STANDARD_OBJECT_TYPES[objectType] ?? (/^\d+-\d+$/.test(objectType) ? [objectType] : []);
 }
 
 /** One row per (from, to, association type): a pair can be associated in several ways (labels). */

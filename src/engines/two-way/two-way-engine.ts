@@ -14,6 +14,7 @@ import { createRecordMapper } from '../../processors/mapper.js';
 import { editedSinceAgreed } from '../../processors/pair-plan.js';
 import { ObjectSyncEngine } from '../object-sync-engine.js';
 import type { PerformanceMetrics, ProgressListener, RunResult, SyncOptions } from '../run-lifecycle.js';
+import { READ_WEBHOOK_IDS } from '../strategy.js';
 import { emptyPlanTally, mergePairs, pairUnlinked, type PlanContext, type PlanTally } from './plan-writes.js';
 import { emptyTally, sendWrites, type SendContext, type WriteTally } from './send-writes.js';
 
@@ -62,6 +63,9 @@ export interface TwoWayDependencies {
   signal?: AbortSignal;
 }
 
+/** Records of each CRM webhooks said changed: a two-way run reads these back instead of every change since its watermark. */
+export type ChangedIds = Record<SourceName, string[]>;
+
 /** Rounds of planning again after writes found their records changed since they were read (HTTP 412). */
 const STALE_ROUNDS = 3;
 
@@ -90,8 +94,12 @@ export class TwoWaySyncEngine {
     this.local = { hubspot: new LocalRecords(store, 'hubspot', object), dynamics: new LocalRecords(store, 'dynamics', object) };
   }
 
-  /** The inbound runs' results, then the two-way run's. */
-  async run(options: SyncOptions): Promise<RunResult[]> {
+  /**
+   * The inbound runs' results, then the two-way run's. With `changedIds` (the records
+   * webhooks named), each CRM's inbound run reads those records back by id instead of
+   * every change since its watermark; a CRM no webhook named is not read.
+   */
+  async run(options: SyncOptions, changedIds?: ChangedIds): Promise<RunResult[]> {
     const { object, log } = this.deps;
     const configuration = { ...options, since: options.since?.toISOString() };
     const { runId, abandoned } = this.history.begin(TWO_WAY_SOURCE, object, () => ({ entity: object, source: TWO_WAY_SOURCE, syncMode: 'two_way', watermark: null, configuration }), {
@@ -109,7 +117,7 @@ export class TwoWaySyncEngine {
     let cursor: MergeCursor | undefined;
     const requestsBefore = this.requests();
     try {
-      cursor = await this.body(runId, options, inbound, tally, planned);
+      cursor = await this.body(runId, options, inbound, tally, planned, changedIds);
     } catch (caught) {
       status = 'failed';
       error = caught;
@@ -125,7 +133,7 @@ export class TwoWaySyncEngine {
     return [...inbound, result];
   }
 
-  private async body(runId: number, options: SyncOptions, inbound: RunResult[], tally: WriteTally, planned: PlanTally): Promise<MergeCursor> {
+  private async body(runId: number, options: SyncOptions, inbound: RunResult[], tally: WriteTally, planned: PlanTally, changedIds?: ChangedIds): Promise<MergeCursor> {
     const send = this.sendContext();
     const due = this.outbox.due();
     // A plain HubSpot create that may have reached HubSpot before a crash is checked against what the read finds first.
@@ -135,7 +143,13 @@ export class TwoWaySyncEngine {
     const previous = this.history.mergeCursor(this.deps.object);
     const cursor: MergeCursor = { hubspot: null, dynamics: null };
     for (const side of SOURCES) {
-      const result = await this.reading(side, () => this.readInbound(side, options));
+      const ids = previous ? changedIds?.[side] : undefined;
+      if (ids?.length === 0) {
+        // Nothing of this CRM's to read back: its records changed since the last merge are still merged.
+        cursor[side] = previous![side];
+        continue;
+      }
+      const result = await this.reading(side, () => this.readInbound(side, options, ids));
       inbound.push(result);
       if (result.status === 'failed') throw new Error(`reading ${CRM_NAMES[side]} failed: ${result.error}`);
       cursor[side] = result.runId;
@@ -162,10 +176,11 @@ export class TwoWaySyncEngine {
     return cursor;
   }
 
-  private async readInbound(side: SourceName, options: SyncOptions): Promise<RunResult> {
+  private async readInbound(side: SourceName, options: SyncOptions, ids?: string[]): Promise<RunResult> {
     const { mappings, crms, connections, store, log, progress, signal } = this.deps;
     const mapping = mappings[side];
     const engine = new ObjectSyncEngine({ mapping, crm: crms[side], reader: connections[side].reader(mapping), origin: connections[side].origin, store, log, progress, signal });
+    if (ids) return engine.readIds({ ids, gone: [] }, options, READ_WEBHOOK_IDS);
     return engine.run({ ...options, forceOverwrite: false });
   }
 
