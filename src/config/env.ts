@@ -150,3 +150,15 @@ function checkPemBundle(path: string, text: string): void {
     }
   });
 }
+
+/** The secrets that authenticate webhooks: HubSpot's app client secret (signatures v3) and the key Dataverse's service endpoint sends. */
+export interface WebhookSecrets {
+  hubspotSecret?: string;
+  dynamicsKey?: string;
+}
+
+export function webhookSecrets(env: NodeJS.ProcessEnv = process.env): WebhookSecrets {
+  const hubspotSecret = setting(env, 'HUBSPOT_CLIENT_SECRET') || undefined;
+  const dynamicsKey = setting(env, 'D365_WEBHOOK_KEY') || undefined;
+  return { ...(hubspotSecret && { hubspotSecret }), ...(dynamicsKey && { dynamicsKey }) };
+}

@@ -95,7 +95,8 @@ function entityState(store: Store, history: SyncHistoryRepository, source: strin
     store.sqlite
       .prepare(`SELECT ${RUN_COLUMNS} FROM sync_history WHERE crm_source = ? AND sync_type = ? AND ${where} ORDER BY id DESC LIMIT ?`)
       .all(source, object, limit) as RunFacts[];
-  const finished = runs(`status IN ('success', 'partial')`, INTERVAL_RUNS);
+  // A webhook's read-back reads a few records: it says nothing of the others, so the object's age is its last complete read's.
+  const finished = runs(`status IN ('success', 'partial') AND sync_mode <> 'webhook'`, INTERVAL_RUNS);
   const lastFinished = finished[0] ?? null;
   const { failures, firstStartedAt } = store.sqlite
     .prepare(

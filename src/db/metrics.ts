@@ -66,7 +66,7 @@ const RUNS_SQL = `
       coalesce(sum(json_extract(performance_metrics, '$.requests')), 0) AS requests,
       coalesce(sum(json_extract(performance_metrics, '$.retries')), 0) AS retries,
       coalesce(sum(json_extract(performance_metrics, '$.rateLimited')), 0) AS rateLimited,
-      max(CASE WHEN status IN ('success', 'partial') THEN end_time END) AS lastSuccessAt,
+      max(CASE WHEN status IN ('success', 'partial') AND sync_mode <> 'webhook' THEN end_time END) AS lastSuccessAt,
       max(id) AS lastId
     FROM finished GROUP BY sync_type, crm_source
   )

@@ -10,7 +10,7 @@ import { EXIT_CODES } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AssociationSyncEngine } from './association-sync-engine.js';
 import { ObjectSyncEngine } from './object-sync-engine.js';
-import { TwoWaySyncEngine } from './two-way/two-way-engine.js';
+import { TwoWaySyncEngine, type ChangedIds } from './two-way/two-way-engine.js';
 import { notStarted, type ProgressListener, type RunResult, type SyncOptions } from './run-lifecycle.js';
 
 /** Connection settings of the CRMs the objects come from, by source name (as each CRM's connector reads them). */
@@ -92,30 +92,35 @@ export async function syncTwoWay(entries: ObjectEntry[], options: SyncOptions, c
   const results: RunResult[] = [];
   for (const entry of entries) {
     if (context.signal?.aborted) break;
-    const { hubspot, dynamics, twoWay } = entry;
-    if (!hubspot || !dynamics || !twoWay) throw new Error(`${entry.name} has no two_way: block`);
-    for (const mapping of [hubspot, dynamics]) ensureObjectView(context.store, mapping);
-    try {
-      const [h, d] = [await connect('hubspot', context), await connect('dynamics', context)];
-      const { store, log, progress, signal } = context;
-      const engine = new TwoWaySyncEngine({
-        object: entry.name,
-        twoWay,
-        mappings: { hubspot, dynamics },
-        crms: { hubspot: h.crm, dynamics: d.crm },
-        connections: { hubspot: h.connection, dynamics: d.connection },
-        store,
-        log,
-        progress,
-        signal,
-      });
-      results.push(...(await engine.run(options)));
-    } catch (error) {
-      context.log.error((error as Error).message);
-      results.push(notStarted(entry.name, TWO_WAY_SOURCE, options, error));
-    }
+    results.push(...(await syncTwoWayObject(entry, options, context)));
   }
   return results;
+}
+
+/** One object's two-way run; with `changedIds`, reading back the records webhooks named instead of every change. */
+export async function syncTwoWayObject(entry: ObjectEntry, options: SyncOptions, context: RunContext, changedIds?: ChangedIds): Promise<RunResult[]> {
+  const { hubspot, dynamics, twoWay } = entry;
+  if (!hubspot || !dynamics || !twoWay) throw new Error(`${entry.name} has no two_way: block`);
+  for (const mapping of [hubspot, dynamics]) ensureObjectView(context.store, mapping);
+  try {
+    const [h, d] = [await connect('hubspot', context), await connect('dynamics', context)];
+    const { store, log, progress, signal } = context;
+    const engine = new TwoWaySyncEngine({
+      object: entry.name,
+      twoWay,
+      mappings: { hubspot, dynamics },
+      crms: { hubspot: h.crm, dynamics: d.crm },
+      connections: { hubspot: h.connection, dynamics: d.connection },
+      store,
+      log,
+      progress,
+      signal,
+    });
+    return await engine.run(options, changedIds);
+  } catch (error) {
+    context.log.error((error as Error).message);
+    return [notStarted(entry.name, TWO_WAY_SOURCE, options, error)];
+  }
 }
 
 async function startSafely(name: string, source: string, options: SyncOptions, context: RunContext, run: () => Promise<RunResult>): Promise<RunResult> {

@@ -65,14 +65,16 @@ export interface HealthReport {
   hubspotDailyQuota: DailyQuotaSeen | null;
 }
 
-/** "30m", "2h", "90s", "1d" → milliseconds; anything else (no unit, 0, milliseconds, a fraction) is a UsageError. */
-export function parseMaxAge(text: string): number {
+/** A duration flag's "30m", "2h", "90s", "1d" → milliseconds; anything else (no unit, 0, milliseconds, a fraction) is a UsageError naming the flag. */
+export function parseDurationFlag(flag: string, text: string): number {
   const parsed = durationSchema.safeParse(text.trim());
   if (!parsed.success || parsed.data < 1000 || text.trim().endsWith('ms')) {
-    throw new UsageError(`--max-age "${text}" is not a duration: use a whole number above 0 and a unit (s, m, h or d), such as 90s, 30m, 2h or 1d`);
+    throw new UsageError(`${flag} "${text}" is not a duration: use a whole number above 0 and a unit (s, m, h or d), such as 90s, 30m, 2h or 1d`);
   }
   return parsed.data;
 }
+
+export const parseMaxAge = (text: string): number => parseDurationFlag('--max-age', text);
 
 /** The median gap between consecutive start times (any order); null with fewer than MIN_RUNS_FOR_INTERVAL of them. */
 export function usualIntervalMs(startTimes: string[]): number | null {

@@ -87,3 +87,17 @@ export function dynamicsEvent(body: unknown): IncomingEvent {
     payload: JSON.stringify(body),
   };
 }
+
+/**
+ * Events that say a record was created, changed or deleted: its record is read back. Others
+ * (HubSpot's associationChange, Dataverse messages such as RetrieveMultiple) are stored and
+ * set aside.
+ */
+const RECORD_EVENTS: Record<SourceName, (kind: string) => boolean> = {
+  hubspot: (kind) => ['creation', 'propertyChange', 'deletion', 'restore', 'merge', 'privacyDeletion'].includes(kind.slice(kind.indexOf('.') + 1)),
+  dynamics: (kind) => ['Create', 'Update', 'Delete', 'Assign', 'SetState', 'SetStateDynamicEntity', 'Restore'].includes(kind),
+};
+
+export function changesRecord(source: SourceName, kind: string): boolean {
+  return RECORD_EVENTS[source](kind);
+}

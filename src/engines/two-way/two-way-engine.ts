@@ -7,7 +7,7 @@ import type { Store } from '../../db/database.js';
 import { LinkRepository, type LinkRow } from '../../db/link-repository.js';
 import { LocalRecords, matchKeysOf, type LocalRecord } from '../../db/local-records.js';
 import { changesOf, Outbox, type OutboxRow } from '../../db/outbox.js';
-import { HEARTBEAT_MS, SyncHistoryRepository, TWO_WAY_SOURCE, emptyCounts, type MergeCursor, type PageCounts, type RunStatus } from '../../db/sync-history.js';
+import { HEARTBEAT_MS, SyncHistoryRepository, TWO_WAY_SOURCE, emptyCounts, type MergeCursor, type PageCounts, type RunStatus, type SyncMode } from '../../db/sync-history.js';
 import { exitCodeForStatus } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createRecordMapper } from '../../processors/mapper.js';
@@ -85,6 +85,7 @@ export class TwoWaySyncEngine {
   private readonly readRequests: Record<SourceName, number> = { hubspot: 0, dynamics: 0 };
   /** Time spent pairing and merging (with the change times merging asked for), not reading or writing. */
   private mergeMs = 0;
+  private syncMode: SyncMode = 'two_way';
 
   constructor(private readonly deps: TwoWayDependencies) {
     const { store, object } = deps;
@@ -102,7 +103,9 @@ export class TwoWaySyncEngine {
   async run(options: SyncOptions, changedIds?: ChangedIds): Promise<RunResult[]> {
     const { object, log } = this.deps;
     const configuration = { ...options, since: options.since?.toISOString() };
-    const { runId, abandoned } = this.history.begin(TWO_WAY_SOURCE, object, () => ({ entity: object, source: TWO_WAY_SOURCE, syncMode: 'two_way', watermark: null, configuration }), {
+    // A run reading back what webhooks named is told apart from the runs that read every change.
+    this.syncMode = changedIds ? 'webhook' : 'two_way';
+    const { runId, abandoned } = this.history.begin(TWO_WAY_SOURCE, object, () => ({ entity: object, source: TWO_WAY_SOURCE, syncMode: this.syncMode, watermark: null, configuration }), {
       shareLease: options.dryRun,
     });
     for (const row of abandoned) log.warn(`${object} (two-way): run ${row.id} (pid ${row.pid} on ${row.host}) died without finishing; closed it as failed`);
@@ -335,7 +338,7 @@ export class TwoWaySyncEngine {
       runId,
       object: this.deps.object,
       source: TWO_WAY_SOURCE,
-      syncMode: 'two_way',
+      syncMode: this.syncMode,
       status: outcome.status,
       dryRun: outcome.options.dryRun,
       counts: outcome.counts,
