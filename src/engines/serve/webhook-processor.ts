@@ -4,7 +4,7 @@ import { WebhookEvents, type WaitingEvent } from '../../db/webhook-events.js';
 import type { Logger } from '../../log.js';
 import { changesRecord } from '../../processors/webhook-events.js';
 import { ObjectSyncEngine } from '../object-sync-engine.js';
-import type { RunResult, SyncOptions } from '../run-lifecycle.js';
+import { notStarted, type RunResult, type SyncOptions } from '../run-lifecycle.js';
 import { connect, syncTwoWayObject, type RunContext } from '../run-objects.js';
 import { READ_WEBHOOK_IDS } from '../strategy.js';
 import type { ChangedIds } from '../two-way/two-way-engine.js';
@@ -149,6 +149,7 @@ export class WebhookProcessor {
     return done;
   }
 
+  /** The run's results; a run that could not start (its lease held elsewhere, its CRM unreachable) is a failed result with the reason. */
   private async safely(object: string, run: () => Promise<RunResult[]>): Promise<RunResult[]> {
     try {
       const results = await run();
@@ -156,7 +157,7 @@ export class WebhookProcessor {
       return results;
     } catch (error) {
       this.deps.log.warn(`webhooks: ${object}: ${(error as Error).message}`);
-      return [];
+      return [notStarted(object, 'webhook', READ_BACK, error)];
     }
   }
 
@@ -166,7 +167,7 @@ export class WebhookProcessor {
       this.events.markProcessed(eventIds, 'applied', result.runId);
       return true;
     }
-    this.events.markFailed(eventIds, result?.error ?? 'the read-back could not start');
+    this.events.markFailed(eventIds, result?.error ?? 'the read-back did not run');
     return false;
   }
 }
