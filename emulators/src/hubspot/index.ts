@@ -21,7 +21,7 @@ import { RateLimiter } from './rate-limit.js';
 import { createHandler, Stats, type EmulatorStats, type ServerContext } from './server.js';
 import { HubSpotStore } from './store.js';
 import { HubSpotWebhooks, type HubSpotWebhookOptions } from './webhooks.js';
-import type { WebhookStats } from '../shared/webhook-sender.js';
+import { noWebhookStats, type WebhookStats } from '../shared/webhook-sender.js';
 import type { CustomObjectDefinition } from './custom-objects.js';
 import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
 import { putSharedSeedInHubSpot } from '../shared/shared-seed-stores.js';
@@ -195,7 +195,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
-    webhooks: webhooks?.stats ?? { queued: 0, delivered: 0, dropped: 0, failed: 0, retries: 0, pending: 0 },
+    webhooks: webhooks?.stats ?? noWebhookStats(),
     webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

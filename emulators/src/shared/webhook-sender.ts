@@ -27,6 +27,11 @@ export interface WebhookStats {
   pending: number;
 }
 
+/** The counters of an emulator without webhooks: all 0, for good. */
+export function noWebhookStats(): WebhookStats {
+  return { queued: 0, delivered: 0, dropped: 0, failed: 0, retries: 0, pending: 0 };
+}
+
 /** One POST: where, with which headers (Content-Type included) and body. */
 export interface Delivery {
   url: string;
@@ -71,7 +76,7 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
 }
 
 export class WebhookSender<Unit> {
-  readonly stats: WebhookStats = { queued: 0, delivered: 0, dropped: 0, failed: 0, retries: 0, pending: 0 };
+  readonly stats: WebhookStats = noWebhookStats();
   private readonly queue: Job<Unit>[] = [];
   private inFlight = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
