@@ -57,35 +57,48 @@ function dropRateFlag(flag: string, text: string | undefined): number | undefine
   return rate;
 }
 
+interface WebhookFlagNames {
+  url: string;
+  secret: string;
+  dropRate: string;
+}
+
 /**
- * Webhook flags of one emulator: the URL turns them on and needs the secret (flag or
- * environment variable); the other flags without the URL are a mistake.
+ * Webhook flags of one emulator (`values` as given, by the names in `flags`): the URL
+ * turns them on and needs the secret (flag or environment variable); the other flags
+ * without the URL are a mistake.
  */
 function webhookFlags(
-  options: Flags,
-  flags: { url: string; secret: string; dropRate: string },
+  values: Partial<Record<keyof WebhookFlagNames, string>>,
+  flags: WebhookFlagNames,
   secretVariable: string,
 ): { url: string; secret: string; dropRate?: number } | undefined {
-  const name = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
-  const url = options[name(flags.url)] as string | undefined;
-  const secret = (options[name(flags.secret)] as string | undefined) ?? process.env[secretVariable];
-  const dropRate = options[name(flags.dropRate)] as string | undefined;
-  if (url === undefined) {
-    if (options[name(flags.secret)] !== undefined || dropRate !== undefined) throw new UsageError(`${flags.secret} and ${flags.dropRate} need ${flags.url} <url>`);
+  if (values.url === undefined) {
+    const stray = values.secret !== undefined ? flags.secret : values.dropRate !== undefined ? flags.dropRate : undefined;
+    if (stray !== undefined) throw new UsageError(`${stray} needs ${flags.url} <url>: webhooks go only where a URL says`);
     return undefined;
   }
+  const secret = values.secret ?? process.env[secretVariable];
   if (secret === undefined || secret === '') throw new UsageError(`${flags.url} needs ${flags.secret} <value> (or ${secretVariable}) to authenticate the webhooks`);
-  return { url: webhookUrlFlag(flags.url, url), secret, dropRate: dropRateFlag(flags.dropRate, dropRate) };
+  return { url: webhookUrlFlag(flags.url, values.url), secret, dropRate: dropRateFlag(flags.dropRate, values.dropRate) };
 }
 
 /** --webhook-*: HubSpot's webhooks, signed with the app's client secret. */
 function hubSpotWebhooks(options: Flags): HubSpotWebhookOptions | undefined {
-  return webhookFlags(options, { url: '--webhook-url', secret: '--webhook-secret', dropRate: '--webhook-drop-rate' }, 'HUBSPOT_CLIENT_SECRET');
+  return webhookFlags(
+    { url: options.webhookUrl as string | undefined, secret: options.webhookSecret as string | undefined, dropRate: options.webhookDropRate as string | undefined },
+    { url: '--webhook-url', secret: '--webhook-secret', dropRate: '--webhook-drop-rate' },
+    'HUBSPOT_CLIENT_SECRET',
+  );
 }
 
 /** --dynamics-webhook-*: Dataverse's webhooks, the key sent as the `code` query parameter. */
 function dynamicsWebhooks(options: Flags): DynamicsWebhookOptions | undefined {
-  const flags = webhookFlags(options, { url: '--dynamics-webhook-url', secret: '--dynamics-webhook-key', dropRate: '--dynamics-webhook-drop-rate' }, 'D365_WEBHOOK_KEY');
+  const flags = webhookFlags(
+    { url: options.dynamicsWebhookUrl as string | undefined, secret: options.dynamicsWebhookKey as string | undefined, dropRate: options.dynamicsWebhookDropRate as string | undefined },
+    { url: '--dynamics-webhook-url', secret: '--dynamics-webhook-key', dropRate: '--dynamics-webhook-drop-rate' },
+    'D365_WEBHOOK_KEY',
+  );
   return flags && { url: flags.url, key: flags.secret, auth: 'WebhookKey', dropRate: flags.dropRate };
 }
 
