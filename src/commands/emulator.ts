@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
-import type { DynamicsEmulatorOptions } from '@crmsync/emulators/dynamics';
-import type { HubSpotEmulatorOptions, SharedSeedSpec } from '@crmsync/emulators/hubspot';
+import type { DynamicsEmulatorOptions, DynamicsWebhookOptions } from '@crmsync/emulators/dynamics';
+import type { HubSpotEmulatorOptions, HubSpotWebhookOptions, SharedSeedSpec } from '@crmsync/emulators/hubspot';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { parseSeed, wholeNumberFlag } from './options.js';
@@ -34,6 +34,73 @@ async function listening<T>(flag: string, { host, port }: { host?: string; port?
 }
 
 type Flags = Record<string, string | boolean | undefined>;
+
+/** A webhook target: an absolute http or https URL. */
+function webhookUrlFlag(flag: string, text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new UsageError(`${flag} must be an http or https URL, such as http://127.0.0.1:8787/webhooks, got "${text}"`);
+  }
+  return text;
+}
+
+/** A share of webhooks to lose, from 0 to 1. */
+function dropRateFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const rate = Number(text);
+  if (text.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) throw new UsageError(`${flag} must be a number from 0 to 1, such as 0.2, got "${text}"`);
+  return rate;
+}
+
+interface WebhookFlagNames {
+  url: string;
+  secret: string;
+  dropRate: string;
+}
+
+/**
+ * Webhook flags of one emulator (`values` as given, by the names in `flags`): the URL
+ * turns them on and needs the secret (flag or environment variable); the other flags
+ * without the URL are a mistake.
+ */
+function webhookFlags(
+  values: Partial<Record<keyof WebhookFlagNames, string>>,
+  flags: WebhookFlagNames,
+  secretVariable: string,
+): { url: string; secret: string; dropRate?: number } | undefined {
+  if (values.url === undefined) {
+    const stray = values.secret !== undefined ? flags.secret : values.dropRate !== undefined ? flags.dropRate : undefined;
+    if (stray !== undefined) throw new UsageError(`${stray} needs ${flags.url} <url>: webhooks go only where a URL says`);
+    return undefined;
+  }
+  const secret = values.secret ?? process.env[secretVariable];
+  if (secret === undefined || secret === '') throw new UsageError(`${flags.url} needs ${flags.secret} <value> (or ${secretVariable}) to authenticate the webhooks`);
+  return { url: webhookUrlFlag(flags.url, values.url), secret, dropRate: dropRateFlag(flags.dropRate, values.dropRate) };
+}
+
+/** --webhook-*: HubSpot's webhooks, signed with the app's client secret. */
+function hubSpotWebhooks(options: Flags): HubSpotWebhookOptions | undefined {
+  return webhookFlags(
+    { url: options.webhookUrl as string | undefined, secret: options.webhookSecret as string | undefined, dropRate: options.webhookDropRate as string | undefined },
+    { url: '--webhook-url', secret: '--webhook-secret', dropRate: '--webhook-drop-rate' },
+    'HUBSPOT_CLIENT_SECRET',
+  );
+}
+
+/** --dynamics-webhook-*: Dataverse's webhooks, the key sent as the `code` query parameter. */
+function dynamicsWebhooks(options: Flags): DynamicsWebhookOptions | undefined {
+  const flags = webhookFlags(
+    { url: options.dynamicsWebhookUrl as string | undefined, secret: options.dynamicsWebhookKey as string | undefined, dropRate: options.dynamicsWebhookDropRate as string | undefined },
+    { url: '--dynamics-webhook-url', secret: '--dynamics-webhook-key', dropRate: '--dynamics-webhook-drop-rate' },
+    'D365_WEBHOOK_KEY',
+  );
+  return flags && { url: flags.url, key: flags.secret, auth: 'WebhookKey', dropRate: flags.dropRate };
+}
 
 /** --shared-seed's counts, checked as the emulators check them; undefined without the flag. */
 async function sharedSeedOf(options: Flags): Promise<SharedSeedSpec | undefined> {
@@ -97,6 +164,7 @@ async function dynamicsEmulatorOptions(options: Flags): Promise<DynamicsEmulator
     seed,
     sharedSeed,
     faults,
+    webhooks: dynamicsWebhooks(options),
     host: options.host as string,
     port: port('--dynamics-port', options.dynamicsPort as string),
     seedValue: number('--seed-value', options.seedValue as string),
@@ -122,6 +190,7 @@ async function hubSpotEmulatorOptions(options: Flags): Promise<HubSpotEmulatorOp
   }
   return {
     faults,
+    webhooks: hubSpotWebhooks(options),
     host: options.host as string,
     port: port('--port', options.port as string),
     seed: parseSeed(options.seed as string),
@@ -161,6 +230,12 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .addOption(new Option('--dynamics-rate-limit-window <ms>', 'length of the Dynamics 365 window').default('300000'))
     .addOption(new Option('--dynamics-rate-limit-concurrent <n>', 'requests allowed at once when --dynamics-rate-limit is on').default('52'))
     .option('--dynamics-faults <spec>', 'Dynamics 365: inject faults, e.g. 429=0.1,5xx=0.05,reset=0.02,retry-after=2,seed=7')
+    .option('--webhook-url <url>', 'HubSpot: POST signed v3 webhooks of creations, property changes and deletions made through the API to this URL')
+    .option('--webhook-secret <secret>', 'HubSpot: the app client secret that signs the webhooks (default $HUBSPOT_CLIENT_SECRET)')
+    .option('--webhook-drop-rate <share>', 'HubSpot: share of webhook events lost on purpose, 0 to 1 (seeded by --seed-value)')
+    .option('--dynamics-webhook-url <url>', 'Dynamics 365: POST a RemoteExecutionContext for every create, update and delete made through the Web API to this URL')
+    .option('--dynamics-webhook-key <key>', 'Dynamics 365: the webhook key, sent as the code query parameter (default $D365_WEBHOOK_KEY)')
+    .option('--dynamics-webhook-drop-rate <share>', 'Dynamics 365: share of webhooks lost on purpose, 0 to 1 (seeded by --seed-value)')
     .addHelpText(
       'after',
       '\nThe Dynamics 365 emulator serves the standard contacts and accounts tables with their real columns; other\n' +
@@ -195,12 +270,19 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
             `  export D365_CLIENT_ID=${dynamics.clientId}\n` +
             `  export D365_CLIENT_SECRET=${dynamics.clientSecret}\n` +
             `  export D365_CA_CERT=${dynamics.certificateFile}\n` +
+            webhookLines(hubspotOptions.webhooks, dynamicsOptions.webhooks) +
             `Press Ctrl-C to stop.\n`,
         );
         await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
         await Promise.all([emulator.close(), dynamics.close()]);
       }),
     );
+}
+
+/** Where the webhooks go, if anywhere (never their secret or key). */
+function webhookLines(hubspot: HubSpotWebhookOptions | undefined, dynamics: DynamicsWebhookOptions | undefined): string {
+  const line = (crm: string, url: string, dropRate: number | undefined) => `${crm} webhooks to ${url}${dropRate ? ` (losing ${dropRate * 100}%)` : ''}\n`;
+  return (hubspot ? line('HubSpot', hubspot.url, hubspot.dropRate) : '') + (dynamics ? line('Dynamics 365', dynamics.url, dynamics.dropRate) : '');
 }
 
 /** The mappings.yaml of the working directory, else the one shipped with crmsync. */

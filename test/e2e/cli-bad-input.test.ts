@@ -10,6 +10,8 @@ writeFileSync(badYaml, 'version: 1\nobjects:\n  contacts:\n    object_type: cont
 const brokenYaml = join(dir, 'broken.yaml');
 writeFileSync(brokenYaml, 'version: 1\nobjects: [\n');
 
+const EMULATOR_PORTS = ['--port', '0', '--dynamics-port', '0'];
+
 // The API is never reached: each case fails before anything is read or written.
 const env = (db: string) => ({ HUBSPOT_BASE_URL: 'http://127.0.0.1:9', HUBSPOT_ACCESS_TOKEN: 'pat-test', CRMSYNC_DB: db });
 
@@ -29,6 +31,15 @@ describe('bad input: one clear line, exit 2, nothing written', () => {
     ['reconcile from a CRM without the object', ['reconcile', 'deals', '--source', 'dynamics'], /^crmsync: object "deals" has no dynamics: block in mappings\.yaml/],
     ['reconcile without an object', ['reconcile'], /missing required argument 'object'/],
     ['reconcile before any sync', ['reconcile', 'contacts'], /^crmsync: no database at .*: run a sync first, or pass --db <path>$/],
+    ['an emulator --webhook-url that is no URL', ['emulator', ...EMULATOR_PORTS, '--webhook-url', 'localhost', '--webhook-secret', 's'], /^crmsync: --webhook-url must be an http or https URL, such as http:\/\/127\.0\.0\.1:8787\/webhooks, got "localhost"$/],
+    ['an emulator --webhook-url without a secret', ['emulator', ...EMULATOR_PORTS, '--webhook-url', 'http://127.0.0.1:9/hooks'], /^crmsync: --webhook-url needs --webhook-secret <value> \(or HUBSPOT_CLIENT_SECRET\) to authenticate the webhooks$/],
+    ['an emulator --webhook-drop-rate without a URL', ['emulator', ...EMULATOR_PORTS, '--webhook-drop-rate', '0.2'], /^crmsync: --webhook-drop-rate needs --webhook-url <url>: webhooks go only where a URL says$/],
+    [
+      'an emulator --dynamics-webhook-drop-rate above 1',
+      ['emulator', ...EMULATOR_PORTS, '--dynamics-webhook-url', 'http://127.0.0.1:9/hooks', '--dynamics-webhook-key', 'k', '--dynamics-webhook-drop-rate', '1.5'],
+      /^crmsync: --dynamics-webhook-drop-rate must be a number from 0 to 1, such as 0\.2, got "1\.5"$/,
+    ],
+    ['an emulator --dynamics-webhook-url without a key', ['emulator', ...EMULATOR_PORTS, '--dynamics-webhook-url', 'http://127.0.0.1:9/hooks'], /^crmsync: --dynamics-webhook-url needs --dynamics-webhook-key <value> \(or D365_WEBHOOK_KEY\)/],
   ])('%s', async (_, args, message) => {
     const db = join(dir, `${Math.random()}.db`);
     const run = await crmsync(args, env(db));

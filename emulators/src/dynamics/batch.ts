@@ -163,6 +163,8 @@ export interface BatchContext {
   store: DynamicsStore;
   /** Runs one inner request. */
   run: (request: ApiRequest) => ApiResponse;
+  /** Runs a change set: what it notifies is sent only if it commits. */
+  atomically: <T>(fn: () => T) => T;
 }
 
 /** Builds the ApiRequest of a part: the URL resolved against the batch (and change-set references). */
@@ -239,7 +241,7 @@ export function executeBatch(ctx: BatchContext, request: ApiRequest): ApiRespons
     const references = new Map<string, string>();
     const responses: [ApiResponse, string | undefined][] = [];
     try {
-      ctx.store.transaction(() => {
+      ctx.atomically(() => ctx.store.transaction(() => {
         for (const part of item.requests) {
           const inner = innerRequest(request, part, references);
           const response = isResponse(inner) ? inner : ctx.run(inner);
@@ -248,7 +250,7 @@ export function executeBatch(ctx: BatchContext, request: ApiRequest): ApiRespons
           const entity = response.headers['OData-EntityId'];
           if (part.contentId !== undefined && typeof entity === 'string') references.set(`$${part.contentId}`, entity);
         }
-      });
+      }));
     } catch (error) {
       if (!(error instanceof ChangeSetFailure)) throw error;
       parts.push(responsePart(error.response, error.contentId));

@@ -32,6 +32,8 @@ import { ServiceProtection, type RateLimitOptions } from './rate-limit.js';
 import { createHandler, Stats, type DynamicsStats, type ServerContext } from './server.js';
 import { DynamicsStore } from './store.js';
 import { servedTables, type DynamicsTables } from './tables.js';
+import { DataverseWebhooks, type DynamicsWebhookOptions } from './webhooks.js';
+import { noWebhookStats, type WebhookStats } from '../shared/webhook-sender.js';
 import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
 import { putSharedSeedInDynamics } from '../shared/shared-seed-stores.js';
 
@@ -44,6 +46,8 @@ export { parseDynamicsFaultSpec, validateDynamicsFaults, type DynamicsFaultOptio
 export { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID } from './principals.js';
 export type { RateLimitOptions } from './rate-limit.js';
 export type { DynamicsStats } from './server.js';
+export { WEBHOOK_KEY_HEADER, type DynamicsWebhookOptions, type WebhookAuth } from './webhooks.js';
+export type { WebhookStats } from '../shared/webhook-sender.js';
 export { BATCH_MAX_REQUESTS } from './batch.js';
 export { formatDeltaToken } from './change-tracking.js';
 export { COUNT_LIMIT } from './webapi.js';
@@ -94,6 +98,12 @@ export interface DynamicsEmulatorOptions extends DynamicsTables {
   faults?: DynamicsFaultOptions;
   /** Clock (ms) for timestamps, token expiry, delta-token age and rate windows; default Date.now. It must not go backwards. */
   now?: () => number;
+  /**
+   * POST a RemoteExecutionContext to `url` for every create, update and delete made
+   * through the Web API (not of the store's direct writes), as a Dataverse webhook
+   * registration would; off by default.
+   */
+  webhooks?: DynamicsWebhookOptions;
 }
 
 export interface DynamicsEmulator {
@@ -124,6 +134,11 @@ export interface DynamicsEmulator {
   throttleNext(count: number, retryAfterSeconds?: number): void;
   /** Switches fault injection on, changes it or (undefined) switches it off; each call restarts the fault PRNG. */
   setFaults(faults: DynamicsFaultOptions | undefined): void;
+  /** Webhook counters, in contexts (all 0 without the webhooks option). */
+  webhooks: WebhookStats;
+  /** Resolves when no webhook context is waiting, in flight or waiting for its retry. */
+  webhooksIdle(): Promise<void>;
+  /** Stops the server and webhook deliveries (pending contexts are abandoned, no timer or socket is left). */
   close(): Promise<void>;
 }
 
@@ -156,6 +171,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
   const tokens = new TokenRegistry(identity, () => url);
   const makeInjector = (faults: DynamicsFaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const stats = new Stats();
+  const webhooks = options.webhooks ? new DataverseWebhooks(options.webhooks, store, seedValue, now, () => url) : null;
   const context: ServerContext = {
     store,
     identity,
@@ -170,6 +186,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     retentionMs: positiveInteger('changeTrackingRetentionMs', options.changeTrackingRetentionMs, DEFAULT_CHANGE_TRACKING_RETENTION_MS),
     deltaMinVersion: 0,
     origin: () => url,
+    webhooks,
   };
   const server = createServer({ cert: EMULATOR_CERTIFICATE, key: EMULATOR_PRIVATE_KEY }, createHandler(context));
   const port = await listen(server, options.port ?? 0, listenHost);
@@ -221,8 +238,11 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
+    webhooks: webhooks?.stats ?? noWebhookStats(),
+    webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
+        webhooks?.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }).finally(() => rm(certificateDir, { recursive: true, force: true }));

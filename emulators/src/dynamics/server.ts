@@ -14,6 +14,7 @@ import { parsePrefer } from './query.js';
 import { readBody } from '../shared/request-body.js';
 import type { ServiceProtection } from './rate-limit.js';
 import type { DynamicsStore } from './store.js';
+import type { DataverseWebhooks } from './webhooks.js';
 import { executeApi } from './webapi.js';
 import { errorResponse, type ApiRequest, type ApiResponse, type WebApiContext } from './webapi-request.js';
 
@@ -69,6 +70,8 @@ export interface ServerContext {
   deltaMinVersion: number;
   /** https://127.0.0.1:PORT */
   origin: () => string;
+  /** Contexts of Web API writes, null without the webhooks option. */
+  webhooks: DataverseWebhooks | null;
 }
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -274,10 +277,12 @@ export function webContext(ctx: ServerContext): WebApiContext {
     maxPageSize: ctx.maxPageSize,
     retentionMs: ctx.retentionMs,
     deltaMinVersion: () => ctx.deltaMinVersion,
+    webhooks: ctx.webhooks,
     batch: (request) =>
       executeBatch(
         {
           store: ctx.store,
+          atomically: (fn) => (ctx.webhooks ? ctx.webhooks.atomically(fn) : fn()),
           run: (inner) => {
             ctx.stats.count(`$batch: ${routeOf(inner.method, inner.base.slice(inner.base.lastIndexOf('/') + 1), inner.path)}`);
             return executeApi(web, inner);

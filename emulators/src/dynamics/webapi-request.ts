@@ -5,6 +5,7 @@
 import { DataverseError, odataError } from './errors.js';
 import type { Preferences } from './query.js';
 import type { DynamicsStore, StoredRow } from './store.js';
+import type { DataverseWebhooks } from './webhooks.js';
 import type { Column } from './table-definitions.js';
 
 export interface ApiRequest {
@@ -41,6 +42,8 @@ export interface WebApiContext {
   deltaMinVersion: () => number;
   /** $batch (handled by batch.ts). */
   batch: (request: ApiRequest) => ApiResponse;
+  /** Contexts of Web API writes, null without the webhooks option. */
+  webhooks: DataverseWebhooks | null;
 }
 
 export const JSON_CONTENT_TYPE = 'application/json; odata.metadata=minimal';

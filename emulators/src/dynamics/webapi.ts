@@ -365,6 +365,7 @@ function createRow(ctx: WebApiContext, table: Table, request: ApiRequest): ApiRe
   const payload = parsePayload(ctx, table, request, parseBody(request));
   const id = payload.key ?? ctx.store.newId(table);
   const row = ctx.store.insertRow(table, id, payload.assigned);
+  ctx.webhooks?.created(table, row);
   return writeResponse(request, model, row, true);
 }
 
@@ -386,6 +387,8 @@ function upsertRow(ctx: WebApiContext, table: Table, id: string, request: ApiReq
   }
   if (ifNoneMatch === '*' && existing) throw new DataverseError(412, ERROR_CODES.duplicateRecord, 'A record with matching key values already exists.');
   const row = existing ? ctx.store.updateRow(table, existing, payload.assigned) : ctx.store.insertRow(table, id, payload.assigned);
+  if (existing) ctx.webhooks?.updated(table, existing, row, payload.assigned);
+  else ctx.webhooks?.created(table, row);
   return writeResponse(request, model, row, !existing);
 }
 
@@ -398,5 +401,6 @@ function deleteRow(ctx: WebApiContext, table: Table, id: string, request: ApiReq
     throw new DataverseError(412, ERROR_CODES.versionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
   }
   ctx.store.deleteRow(table, id);
+  ctx.webhooks?.deleted(table, id);
   return { status: 204, headers: {} };
 }

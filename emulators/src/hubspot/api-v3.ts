@@ -136,11 +136,15 @@ export function getObject(ctx: ServerContext, { params, query }: ApiRequest): Re
   return { status: 200, body: withReadOptions(ctx, table, snapshot, object, options) };
 }
 
+/** Archives a record through the API (its deletion event queued); unknown and archived ids do nothing. */
+function archiveRecord(ctx: ServerContext, table: ObjectTable, id: number | undefined): void {
+  if (id === undefined || !table.current(id) || !table.archive(id)) return;
+  ctx.webhooks?.deleted(table.def, id, ctx.now());
+}
+
 export function archiveObject(ctx: ServerContext, { params }: ApiRequest): Reply {
-  const table = ctx.store.table(params.type as string);
-  const id = parseId(params.id as string);
   // Archiving is idempotent: unknown and already-archived ids also get 204.
-  if (id !== undefined && table.current(id)) table.archive(id);
+  archiveRecord(ctx, ctx.store.table(params.type as string), parseId(params.id as string));
   return { status: 204 };
 }
 
@@ -177,7 +181,7 @@ export function batchArchive(ctx: ServerContext, { params, body }: ApiRequest): 
   const table = ctx.store.table(params.type as string);
   const inputs = batchInputs(body);
   const ids = inputs.map((input, index) => parseId(inputId(input, index)));
-  for (const id of ids) if (id !== undefined && table.current(id)) table.archive(id);
+  for (const id of ids) archiveRecord(ctx, table, id);
   return { status: 204 };
 }
 

@@ -20,6 +20,8 @@ import { FaultInjector, HeldSockets, type FaultOptions } from './faults.js';
 import { RateLimiter } from './rate-limit.js';
 import { createHandler, Stats, type EmulatorStats, type ServerContext } from './server.js';
 import { HubSpotStore } from './store.js';
+import { HubSpotWebhooks, type HubSpotWebhookOptions } from './webhooks.js';
+import { noWebhookStats, type WebhookStats } from '../shared/webhook-sender.js';
 import type { CustomObjectDefinition } from './custom-objects.js';
 import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
 import { putSharedSeedInHubSpot } from '../shared/shared-seed-stores.js';
@@ -37,6 +39,8 @@ export {
 export { USER_DEFINED_TYPE_ID_START, type AssociationCategory, type AssociationTarget, type AssociationType } from './associations.js';
 export { ASSOCIATIONS_BATCH_MAX_INPUTS, ASSOCIATIONS_PAGE_LIMIT } from './api-v4.js';
 export type { EmulatorStats } from './server.js';
+export { signatureV3, WEBHOOK_BATCH_MAX_EVENTS, type HubSpotWebhookOptions, type WebhookEvent } from './webhooks.js';
+export type { WebhookStats } from '../shared/webhook-sender.js';
 export type { OptionInput, PropertyDefinition, PropertyOption, PropertyType } from './object-types.js';
 export { HubSpotApiError, type HubSpotErrorBody } from './errors.js';
 export { HELD_SOCKET_MS, parseFaultSpec, validateFaults, type FaultKind, type FaultOptions } from './faults.js';
@@ -106,6 +110,11 @@ export interface HubSpotEmulatorOptions {
   now?: () => number;
   /** Fault injection (off by default); see FaultOptions and `setFaults`. */
   faults?: FaultOptions;
+  /**
+   * Deliver webhooks of the creations, property changes and deletions made through the
+   * API (not of the store's direct writes) to `url`, signed with `secret`; off by default.
+   */
+  webhooks?: HubSpotWebhookOptions;
 }
 
 export interface HubSpotEmulator {
@@ -123,7 +132,14 @@ export interface HubSpotEmulator {
    * 401/403/500).
    */
   setFaults(faults: FaultOptions | undefined): void;
-  /** Stops the server; requests held by the `timeout` fault are dropped, so it never hangs. */
+  /** Webhook counters, in events (all 0 without the webhooks option). */
+  webhooks: WebhookStats;
+  /** Resolves when no webhook event is waiting, in flight or waiting for a retry. */
+  webhooksIdle(): Promise<void>;
+  /**
+   * Stops the server; requests held by the `timeout` fault are dropped, so it never hangs.
+   * Webhook deliveries stop: pending events are abandoned, no timer or socket is left.
+   */
   close(): Promise<void>;
 }
 
@@ -149,6 +165,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   const makeInjector = (faults: FaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const initialFaults = makeInjector(options.faults);
   const stats = new Stats();
+  const webhooks = options.webhooks ? new HubSpotWebhooks(options.webhooks, store.portalId, options.seedValue ?? 42) : null;
   let url = '';
   const held = new HeldSockets();
   const context: ServerContext = {
@@ -162,6 +179,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     baseUrl: () => url,
     faults: initialFaults,
     held,
+    webhooks,
   };
   const server = createServer(createHandler(context));
   const port = await listen(server, options.port ?? 0, host);
@@ -177,8 +195,11 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
+    webhooks: webhooks?.stats ?? noWebhookStats(),
+    webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
+        webhooks?.close();
         server.close((error) => (error ? reject(error) : resolve()));
         held.dropAll();
         server.closeAllConnections();

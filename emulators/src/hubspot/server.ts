@@ -28,6 +28,7 @@ import type { ObjectTypeDefinition } from './object-types.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { ApiObject } from './record-json.js';
 import type { HubSpotStore } from './store.js';
+import type { HubSpotWebhooks } from './webhooks.js';
 import { batchCreate, batchUpdate, batchUpsert, createObject, updateObject } from './writes.js';
 
 /** Request counters. */
@@ -80,6 +81,8 @@ export interface ServerContext {
   faults: FaultInjector | null;
   /** Sockets of requests hit by the `timeout` fault. */
   held: HeldSockets;
+  /** Events of API writes, null without the webhooks option. */
+  webhooks: HubSpotWebhooks | null;
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;

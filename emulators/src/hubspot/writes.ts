@@ -117,10 +117,25 @@ interface Written {
   isNew: boolean;
 }
 
+/** Creates a record through the API: its creation event queued. */
+function createRecord(ctx: ServerContext, table: ObjectTable, values: PropertyValues): Version {
+  const version = table.create(values);
+  ctx.webhooks?.created(table.def, version, version.updatedAt);
+  return version;
+}
+
+/** Updates a record through the API: an event per changed property queued. */
+function updateRecord(ctx: ServerContext, table: ObjectTable, key: number, values: PropertyValues): Version {
+  const before = table.current(key);
+  const after = table.update(key, values);
+  if (before) ctx.webhooks?.changed(table.def, before, after, after.updatedAt);
+  return after;
+}
+
 /** Writes one planned input: its new or updated record. */
 function writePlan(ctx: ServerContext, table: ObjectTable, plan: PlannedWrite): Written {
-  if (plan.key !== undefined) return { version: table.update(plan.key, plan.values), isNew: false };
-  const version = table.create(plan.values);
+  if (plan.key !== undefined) return { version: updateRecord(ctx, table, plan.key, plan.values), isNew: false };
+  const version = createRecord(ctx, table, plan.values);
   applyCreateAssociations(ctx, version.id, plan.associations);
   return { version, isNew: true };
 }
@@ -166,7 +181,7 @@ export function createObject(ctx: ServerContext, { params, body }: ApiRequest): 
   if (!isObject(body) || !isObject(body.properties)) throw validationError('Invalid input JSON: the request body must be an object with "properties".');
   const values = normalizeWrite(table.def, body.properties);
   const associations = parseCreateAssociations(ctx, table.def, body.associations, 'associations');
-  const version = table.create(values);
+  const version = createRecord(ctx, table, values);
   applyCreateAssociations(ctx, version.id, associations);
   return { status: 201, body: writtenObject(table, version) };
 }
@@ -179,7 +194,7 @@ export function updateObject(ctx: ServerContext, { params, query, body }: ApiReq
   const key = updateTarget(table, params.id as string, idProperty);
   const values = normalizeWrite(table.def, body.properties);
   if (key === undefined || !table.isActive(key)) throw notFound(key === undefined && idProperty === undefined ? 'Object not found.  objectId are usually numeric.' : 'resource not found');
-  return { status: 200, body: writtenObject(table, table.update(key, values)) };
+  return { status: 200, body: writtenObject(table, updateRecord(ctx, table, key, values)) };
 }
 
 export function batchCreate(ctx: ServerContext, { params, body, now }: ApiRequest): Reply {
