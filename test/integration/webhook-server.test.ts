@@ -6,6 +6,7 @@ import { healthReport } from '../../src/db/health.js';
 import { storeExposition } from '../../src/db/metrics-exposition.js';
 import { SyncHistoryRepository } from '../../src/db/sync-history.js';
 import { WebhookEvents } from '../../src/db/webhook-events.js';
+import { UsageError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { healthVerdict } from '../../src/server/probes.js';
 import { startWebhookServer, type WebhookServer, type WebhookServerOptions } from '../../src/server/webhook-server.js';
@@ -39,19 +40,25 @@ async function start(overrides: Partial<WebhookServerOptions> = {}, store?: { pa
   const lines: string[] = [];
   const storedCalls: number[] = [];
   const clock = { now: Date.now() };
-  const server = await startWebhookServer({
-    host: '127.0.0.1',
-    port: 0,
-    hubspotSecret: SECRET,
-    dynamicsKey: KEY,
-    events: new WebhookEvents(opened),
-    onStored: (count) => storedCalls.push(count),
-    health: () => healthVerdict(opened),
-    metrics: () => storeExposition(opened),
-    log: createLogger('debug', (line) => lines.push(line)),
-    now: () => clock.now,
-    ...overrides,
-  });
+  let server: WebhookServer;
+  try {
+    server = await startWebhookServer({
+      host: '127.0.0.1',
+      port: 0,
+      hubspotSecret: SECRET,
+      dynamicsKey: KEY,
+      events: new WebhookEvents(opened),
+      onStored: (count) => storedCalls.push(count),
+      health: () => healthVerdict(opened),
+      metrics: () => storeExposition(opened),
+      log: createLogger('debug', (line) => lines.push(line)),
+      now: () => clock.now,
+      ...overrides,
+    });
+  } catch (error) {
+    opened.close();
+    throw error;
+  }
   running = { server, store: opened, dbPath, lines, storedCalls, clock };
   return running;
 }
@@ -319,6 +326,17 @@ describe('flood limit', () => {
     const app = await start({ limits: { requestsPerSecond: 1 } });
     const unsigned = () => fetch(`${app.server.url}/webhooks/hubspot`, { method: 'POST', headers: JSON_TYPE, body: '[]' });
     expect([(await unsigned()).status, (await unsigned()).status, (await unsigned()).status]).toEqual([401, 401, 429]);
+  });
+});
+
+describe('starting', () => {
+  test('a port in use and a --public-url that is not an http(s) URL are one UsageError line each', async () => {
+    const app = await start();
+    const second = start({ port: app.server.port });
+    await expect(second).rejects.toThrow(new UsageError(`cannot listen on 127.0.0.1:${app.server.port}: the port is in use; stop what holds it or choose another with --port`));
+    await expect(start({ publicUrl: 'sync.example.com' })).rejects.toThrow(
+      new UsageError('--public-url "sync.example.com" is not an http(s) URL: give the address the CRMs post to, such as https://sync.example.com'),
+    );
   });
 });
 
