@@ -21,7 +21,7 @@ export function registerHealthCommand(program: Command, context: CommandContext)
     .action(
       context.action(async (options: { maxAge?: string; object?: string }, command: Command) => {
         const global = globalFlags(command);
-        const [{ databasePath }, { openStore }, { readHealth }, { judgeHealth, parseMaxAge }, { printHealth }] = await Promise.all([
+        const [{ databasePath }, { openStore }, { healthReport }, { parseMaxAge }, { printHealth }] = await Promise.all([
           import('../config/env.js'),
           import('../db/database.js'),
           import('../db/health.js'),
@@ -30,13 +30,12 @@ export function registerHealthCommand(program: Command, context: CommandContext)
         ]);
         const maxAgeMs = options.maxAge === undefined ? undefined : parseMaxAge(options.maxAge);
         const store = openStore(databasePath(global.db), { readOnly: true });
-        let found: ReturnType<typeof readHealth>;
+        let report: ReturnType<typeof healthReport>;
         try {
-          found = readHealth(store, { object: options.object });
+          report = healthReport(store, { object: options.object, maxAgeMs });
         } finally {
           store.close();
         }
-        const report = judgeHealth(found, { now: Date.now(), maxAgeMs });
         printHealth(report, global.json);
         return report.healthy ? EXIT_CODES.success : EXIT_CODES.unhealthy;
       }),

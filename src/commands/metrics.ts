@@ -19,9 +19,10 @@ export function registerMetricsCommand(program: Command, context: CommandContext
       context.action(async (options: { textfile?: string }, command: Command) => {
         const global = globalFlags(command);
         if (options.textfile !== undefined && options.textfile.trim() === '') throw new UsageError('--textfile needs a file path, such as /var/lib/node_exporter/textfile/crmsync.prom');
-        const [{ databasePath }, { openStore }, { storeExposition, writeFileAtomically }] = await Promise.all([
+        const [{ databasePath }, { openStore }, { storeExposition }, { writeFileAtomically }] = await Promise.all([
           import('../config/env.js'),
           import('../db/database.js'),
+          import('../db/metrics-exposition.js'),
           import('./metrics-output.js'),
         ]);
         const store = openStore(databasePath(global.db), { readOnly: true });

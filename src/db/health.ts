@@ -1,5 +1,6 @@
 import { SOURCES } from '../config/sources.js';
 import { UsageError } from '../errors.js';
+import { judgeHealth, type HealthReport } from '../processors/health.js';
 import type { Store } from './database.js';
 import { LinkRepository } from './link-repository.js';
 import { Outbox } from './outbox.js';
@@ -88,6 +89,14 @@ export function readHealth(store: Store, filter: { object?: string } = {}): { en
   }
   const history = new SyncHistoryRepository(store);
   return { entities: pairs.map((pair) => entityState(store, history, pair.source, pair.object)), hubspotQuota: latestDailyQuota(store) };
+}
+
+/**
+ * The verdict of `crmsync health`: every entity (or the one named) read from the store and
+ * judged at `now`, with the allowed age `maxAgeMs` or each entity's default.
+ */
+export function healthReport(store: Store, options: { object?: string; maxAgeMs?: number; now?: number } = {}): HealthReport {
+  return judgeHealth(readHealth(store, { object: options.object }), { now: options.now ?? Date.now(), maxAgeMs: options.maxAgeMs });
 }
 
 function entityState(store: Store, history: SyncHistoryRepository, source: string, object: string): EntityState {
