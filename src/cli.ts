@@ -9,6 +9,7 @@ import { registerLinksCommand } from './commands/links.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPropertiesCommand } from './commands/properties.js';
 import { registerReconcileCommand } from './commands/reconcile.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
 import type { CommandContext } from './commands/context.js';
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLinksCommand(program, context);
   registerMetricsCommand(program, context);
   registerReconcileCommand(program, context);
+  registerServeCommand(program, context);
   registerPropertiesCommand(program, context);
   registerConfigCommand(program, context);
   registerDemoCommand(program, context);
