@@ -19,6 +19,8 @@ export interface RunningCli {
   done: Promise<CliResult>;
   /** What it has printed on stdout so far. */
   stdout(): string;
+  /** What it has printed on stderr so far (its log). */
+  stderr(): string;
   /** Resolves once stdout holds `text`; rejects if the process ends first. */
   printed(text: string): Promise<void>;
 }
@@ -52,7 +54,7 @@ export function startCrmsync(args: string[], env: Record<string, string | undefi
       check();
       void done.then(() => reject(new Error(`crmsync ${args.join(' ')} ended before printing "${text}": ${stdout}${stderr}`)));
     });
-  return { child, done, printed, stdout: () => stdout };
+  return { child, done, printed, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** Runs the built CLI to the end. */
