@@ -115,10 +115,10 @@ describe('events of a one-way object', () => {
     ]);
   });
 
-  test('wait while another process holds the object, and are processed once it is free', async () => {
-    const emulator = await startHubSpot({ seed: { contacts: 10 } });
+  test('wait while another process holds the object, and are processed once it is free; other objects\' events do not wait', async () => {
+    const emulator = await startHubSpot({ seed: { contacts: 10, companies: 5 } });
     const db = twoWayDb();
-    const serve = await serving(db, { hubspot: settingsOf(emulator) }, ['contacts']);
+    const serve = await serving(db, { hubspot: settingsOf(emulator) }, ['contacts', 'companies']);
     await serve.backstop.poll();
     const [record] = emulator.store.all('contacts');
     emulator.store.update('contacts', record.id, { jobtitle: 'Lighthouse keeper' });
@@ -131,10 +131,15 @@ describe('events of a one-way object', () => {
     for (let waited = 0; eventRows(db)[0].attempts === 0 && waited < 5_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(eventRows(db)[0]).toMatchObject({ outcome: null, attempts: 1 });
     expect(query<{ last_error: string }>(db, 'SELECT last_error FROM webhook_events')[0].last_error).toMatch(/already being synced by pid/);
+    const [company] = emulator.store.all('companies');
+    serve.events.save(hubspotEvents([hubspotEvent('company.propertyChange', company.id)]));
+    serve.processor.wake();
+    for (let waited = 0; eventRows(db)[1].outcome === null && waited < 5_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(eventRows(db).map((row) => row.outcome)).toEqual([null, 'applied']);
 
     serve.store.sqlite.prepare("UPDATE sync_history SET status = 'success', end_time = ? WHERE status = 'running'").run(new Date().toISOString());
     await serve.processed();
-    expect(eventRows(db)[0]).toMatchObject({ outcome: 'applied', attempts: 1 });
+    expect(eventRows(db)[0]).toMatchObject({ outcome: 'applied' });
     expect(query<{ jobtitle: string }>(db, `SELECT json_extract(fields_json, '$.jobtitle') AS jobtitle FROM records WHERE source_id = ?`, record.id)[0].jobtitle).toBe('Lighthouse keeper');
   });
 

@@ -52,63 +52,79 @@ export class WebhookProcessor {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
-  private retryMs = 0;
   private stopped = false;
+  /** Objects whose last read-back failed: their events wait until then, the others' do not. */
+  private readonly backoff = new Map<string, { until: number; delayMs: number }>();
 
   constructor(private readonly deps: ProcessorDependencies) {
     this.events = new WebhookEvents(deps.store);
   }
 
   /** New events were stored: a pass starts soon, or after the one under way. */
-  wake(): void {
+  wake(delayMs = GATHER_MS): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    if (!this.timer) this.timer = setTimeout(() => void this.pass(), this.retryMs || GATHER_MS);
+    if (!this.timer) this.timer = setTimeout(() => void this.pass(), delayMs);
   }
 
-  /** Processes every event waiting, then stops taking new wake-ups (shutdown: the server has stopped accepting). */
+  /** Processes every event waiting, failed objects too, then takes no more wake-ups (shutdown: the server has stopped accepting). */
   async drain(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
-    let waiting = this.events.waiting(1).length;
-    while (waiting > 0) {
-      const progressed = await this.processOnce();
-      waiting = this.events.waiting(1).length;
-      if (!progressed) break;
+    this.backoff.clear();
+    while (this.events.waiting(1).length > 0 && (await this.processOnce()).done) {
+      // Each pass takes the oldest events; a pass that could not do everything ends the drain.
     }
   }
 
   private async pass(): Promise<void> {
     this.timer = undefined;
     this.again = false;
-    const run = this.processOnce();
+    const run = this.processOnce().catch((error: unknown) => {
+      // The store itself failed: the events stay waiting for the next pass.
+      this.deps.log.error(`webhooks: ${(error as Error).message}`);
+      return { done: false, deferred: true };
+    });
     this.running = run.then(() => undefined);
-    const allDone = await run;
+    const { deferred } = await run;
     this.running = undefined;
-    this.retryMs = allDone ? 0 : Math.min(RETRY_MAX_MS, Math.max(RETRY_FIRST_MS, this.retryMs * 2));
     if (this.stopped) return;
-    if (!allDone) this.deps.log.warn(`webhooks: events left waiting; trying again in ${Math.round(this.retryMs / 1000)} s`);
-    if (this.again || !allDone || this.events.waiting(1).length > 0) this.wake();
+    if (this.again || (!deferred && this.events.waiting(1).length > 0)) this.wake();
+    else if (this.backoff.size > 0) this.wake(Math.max(GATHER_MS, Math.min(...[...this.backoff.values()].map((entry) => entry.until)) - Date.now()));
   }
 
-  /** One pass over the events waiting; whether every group it took was processed. */
-  private async processOnce(): Promise<boolean> {
+  /** One pass over the events waiting: whether it did all it took, and whether it left events of objects waiting out a failure. */
+  private async processOnce(): Promise<{ done: boolean; deferred: boolean }> {
     const waiting = this.events.waiting(EVENTS_PER_PASS);
-    if (waiting.length === 0) return true;
-    const { groups, ignored } = this.group(waiting);
+    if (waiting.length === 0) return { done: true, deferred: false };
+    const { groups, ignored, deferred } = this.group(waiting);
     if (ignored.length > 0) this.events.markProcessed(ignored, 'ignored');
     const outcomes = await Promise.all([...groups.values()].map((group) => this.deps.locks.run(group.object.entry.name, () => this.readBack(group))));
-    return outcomes.every(Boolean);
+    [...groups.keys()].forEach((name, index) => this.noteOutcome(name, outcomes[index]));
+    return { done: outcomes.every(Boolean), deferred };
   }
 
-  private group(waiting: WaitingEvent[]): { groups: Map<string, ObjectEvents>; ignored: number[] } {
+  /** A failed read-back waits twice as long as the one before it (1 s to 60 s); a done one clears that. */
+  private noteOutcome(object: string, done: boolean): void {
+    if (done) {
+      this.backoff.delete(object);
+      return;
+    }
+    const delayMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_FIRST_MS, (this.backoff.get(object)?.delayMs ?? 0) * 2));
+    this.backoff.set(object, { until: Date.now() + delayMs, delayMs });
+    this.deps.log.warn(`webhooks: ${object}: events left waiting; trying again in ${Math.round(delayMs / 1000)} s`);
+  }
+
+  private group(waiting: WaitingEvent[]): { groups: Map<string, ObjectEvents>; ignored: number[]; deferred: boolean } {
     const groups = new Map<string, ObjectEvents>();
     const ignored: number[] = [];
+    let deferred = false;
+    const now = Date.now();
     for (const event of waiting) {
       const source = event.source as SourceName;
       const route = event.objectType === null ? undefined : this.deps.routes.get(routeKey(source, event.objectType));
@@ -117,12 +133,16 @@ export class WebhookProcessor {
         continue;
       }
       const name = route.object.entry.name;
+      if ((this.backoff.get(name)?.until ?? 0) > now) {
+        deferred = true;
+        continue;
+      }
       let group = groups.get(name);
       if (!group) groups.set(name, (group = { object: route.object, ids: { hubspot: new Set(), dynamics: new Set() }, events: { hubspot: [], dynamics: [] } }));
       group.ids[source].add(event.objectId);
       group.events[source].push(event.id);
     }
-    return { groups, ignored };
+    return { groups, ignored, deferred };
   }
 
   /** Reads one object's named records back; whether all of it was done. */
