@@ -2,6 +2,9 @@
 export const SOURCES = ['hubspot', 'dynamics'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
+/** The CRM on the other side of a two-way pair. */
+export const otherSource = (side: SourceName): SourceName => (side === 'hubspot' ? 'dynamics' : 'hubspot');
+
 /** How messages name each CRM. */
 export const CRM_NAMES: Record<SourceName, string> = { hubspot: 'HubSpot', dynamics: 'Dynamics 365' };
 

@@ -1,6 +1,6 @@
 import type { TwoWayField } from '../config/two-way.js';
 import type { Direction } from '../config/two-way-schema.js';
-import { CRM_NAMES, type SourceName } from '../config/sources.js';
+import { CRM_NAMES, type SourceName, otherSource } from '../config/sources.js';
 import { fieldParser, type FieldValue } from './field-types.js';
 
 /** A value as one CRM takes it: HubSpot's are strings ("" clears), Dataverse's JSON values (null clears). */
@@ -81,7 +81,7 @@ interface Reading {
 }
 type Failure = Extract<MergeDecision, { kind: 'error' }>;
 
-const other = (side: SourceName): SourceName => (side === 'hubspot' ? 'dynamics' : 'hubspot');
+const other = otherSource;
 const isUnmapped = (value: Shared): value is Unmapped => value !== null && typeof value === 'object';
 const same = (a: Shared, b: Shared) => !isUnmapped(a) && !isUnmapped(b) && a === b;
 const failure = (side: SourceName, message: string): Failure => ({ kind: 'error', side, message });

@@ -1,6 +1,6 @@
 import type { TwoWayMapping } from '../config/two-way.js';
 import type { CreateTarget } from '../config/two-way-schema.js';
-import { CRM_NAMES, SOURCES, type SourceName } from '../config/sources.js';
+import { CRM_NAMES, SOURCES, type SourceName, otherSource } from '../config/sources.js';
 
 /** A record without a link, by its side, id and match key (null: it has no match value). */
 export interface Unlinked {
@@ -17,7 +17,7 @@ export type PairingDecision =
   | { kind: 'create'; from: SourceName; id: string; key: string }
   | { kind: 'unmatched'; side: SourceName; id: string; reason: string };
 
-const other = (side: SourceName): SourceName => (side === 'hubspot' ? 'dynamics' : 'hubspot');
+const other = otherSource;
 
 /** Whether `create` lets a record of `from` get a twin made on the other side. */
 export function createsFrom(create: CreateTarget, from: SourceName): boolean {

@@ -1,7 +1,7 @@
 import type { CrmConnection, CrmConnector } from '../../clients/crm.js';
 import { emptyMetrics, type RequestMetrics } from '../../clients/http/retry.js';
 import type { ObjectMapping } from '../../config/load.js';
-import { CRM_NAMES, SOURCES, type SourceName } from '../../config/sources.js';
+import { CRM_NAMES, otherSource, SOURCES, type SourceName } from '../../config/sources.js';
 import type { TwoWayMapping } from '../../config/two-way.js';
 import type { Store } from '../../db/database.js';
 import { LinkRepository, type LinkRow } from '../../db/link-repository.js';
@@ -145,8 +145,9 @@ export class TwoWaySyncEngine {
 
     const previous = this.history.mergeCursor(this.deps.object);
     const cursor: MergeCursor = { hubspot: null, dynamics: null };
+    const toRead = previous && changedIds ? this.withTwins(changedIds) : undefined;
     for (const side of SOURCES) {
-      const ids = previous ? changedIds?.[side] : undefined;
+      const ids = toRead?.[side];
       if (ids?.length === 0) {
         // Nothing of this CRM's to read back: its records changed since the last merge are still merged.
         cursor[side] = previous![side];
@@ -185,6 +186,23 @@ export class TwoWaySyncEngine {
     const engine = new ObjectSyncEngine({ mapping, crm: crms[side], reader: connections[side].reader(mapping), origin: connections[side].origin, store, log, progress, signal });
     if (ids) return engine.readIds({ ids, gone: [] }, options, READ_WEBHOOK_IDS);
     return engine.run({ ...options, forceOverwrite: false });
+  }
+
+  /**
+   * The records webhooks named and their twins: a pair is merged on both records as their
+   * CRMs hold them now. The stored copy of a twin may predate crmsync's own last write to it,
+   * and merged as it is it would pass for an edit made there and undo the change just named.
+   */
+  private withTwins(changedIds: ChangedIds): ChangedIds {
+    const ids = { hubspot: new Set(changedIds.hubspot), dynamics: new Set(changedIds.dynamics) };
+    for (const side of SOURCES) {
+      const other = otherSource(side);
+      for (const link of this.links.bySide(side, changedIds[side]).values()) {
+        const twin = other === 'hubspot' ? link.hubspotId : link.dynamicsId;
+        if (twin !== null) ids[other].add(twin);
+      }
+    }
+    return { hubspot: [...ids.hubspot], dynamics: [...ids.dynamics] };
   }
 
   /** The links whose records changed, whose writes finished this run, or whose conflict a person resolved. */
