@@ -134,8 +134,14 @@ export interface DynamicsEmulator {
   throttleNext(count: number, retryAfterSeconds?: number): void;
   /** Switches fault injection on, changes it or (undefined) switches it off; each call restarts the fault PRNG. */
   setFaults(faults: DynamicsFaultOptions | undefined): void;
-  /** Webhook counters, in contexts (all 0 without the webhooks option). */
-  webhooks: WebhookStats;
+  /**
+   * Starts webhook deliveries, changes where they go, or (undefined) stops them, from the
+   * next Web API write on. Contexts of the previous setting not yet delivered are
+   * abandoned. Throws on invalid options.
+   */
+  setWebhooks(webhooks: DynamicsWebhookOptions | undefined): void;
+  /** Webhook counters, in contexts, of the current setting (all 0 without webhooks). */
+  readonly webhooks: WebhookStats;
   /** Resolves when no webhook context is waiting, in flight or waiting for its retry. */
   webhooksIdle(): Promise<void>;
   /** Stops the server and webhook deliveries (pending contexts are abandoned, no timer or socket is left). */
@@ -171,7 +177,8 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
   const tokens = new TokenRegistry(identity, () => url);
   const makeInjector = (faults: DynamicsFaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const stats = new Stats();
-  const webhooks = options.webhooks ? new DataverseWebhooks(options.webhooks, store, seedValue, now, () => url) : null;
+  const makeWebhooks = (settings: DynamicsWebhookOptions | undefined) => (settings ? new DataverseWebhooks(settings, store, seedValue, now, () => url) : null);
+  let webhooks = makeWebhooks(options.webhooks);
   const context: ServerContext = {
     store,
     identity,
@@ -238,7 +245,14 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
-    webhooks: webhooks?.stats ?? noWebhookStats(),
+    setWebhooks(settings) {
+      const next = makeWebhooks(settings);
+      webhooks?.close();
+      webhooks = context.webhooks = next;
+    },
+    get webhooks() {
+      return webhooks?.stats ?? noWebhookStats();
+    },
     webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

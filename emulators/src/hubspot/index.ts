@@ -132,8 +132,14 @@ export interface HubSpotEmulator {
    * 401/403/500).
    */
   setFaults(faults: FaultOptions | undefined): void;
-  /** Webhook counters, in events (all 0 without the webhooks option). */
-  webhooks: WebhookStats;
+  /**
+   * Starts webhook deliveries, changes where they go, or (undefined) stops them, from the
+   * next API write on: a receiver that listens only after the emulator started. Events of
+   * the previous setting not yet delivered are abandoned. Throws on invalid options.
+   */
+  setWebhooks(webhooks: HubSpotWebhookOptions | undefined): void;
+  /** Webhook counters, in events, of the current setting (all 0 without webhooks). */
+  readonly webhooks: WebhookStats;
   /** Resolves when no webhook event is waiting, in flight or waiting for a retry. */
   webhooksIdle(): Promise<void>;
   /**
@@ -165,7 +171,8 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   const makeInjector = (faults: FaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const initialFaults = makeInjector(options.faults);
   const stats = new Stats();
-  const webhooks = options.webhooks ? new HubSpotWebhooks(options.webhooks, store.portalId, options.seedValue ?? 42) : null;
+  const makeWebhooks = (settings: HubSpotWebhookOptions | undefined) => (settings ? new HubSpotWebhooks(settings, store.portalId, options.seedValue ?? 42) : null);
+  let webhooks = makeWebhooks(options.webhooks);
   let url = '';
   const held = new HeldSockets();
   const context: ServerContext = {
@@ -195,7 +202,14 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
-    webhooks: webhooks?.stats ?? noWebhookStats(),
+    setWebhooks(settings) {
+      const next = makeWebhooks(settings);
+      webhooks?.close();
+      webhooks = context.webhooks = next;
+    },
+    get webhooks() {
+      return webhooks?.stats ?? noWebhookStats();
+    },
     webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
