@@ -33,7 +33,7 @@ import { createHandler, Stats, type DynamicsStats, type ServerContext } from './
 import { DynamicsStore } from './store.js';
 import { servedTables, type DynamicsTables } from './tables.js';
 import { DataverseWebhooks, type DynamicsWebhookOptions } from './webhooks.js';
-import { noWebhookStats, type WebhookStats } from '../shared/webhook-sender.js';
+import { SwitchableWebhooks, type WebhookStats } from '../shared/webhook-sender.js';
 import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
 import { putSharedSeedInDynamics } from '../shared/shared-seed-stores.js';
 
@@ -177,8 +177,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
   const tokens = new TokenRegistry(identity, () => url);
   const makeInjector = (faults: DynamicsFaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const stats = new Stats();
-  const makeWebhooks = (settings: DynamicsWebhookOptions | undefined) => (settings ? new DataverseWebhooks(settings, store, seedValue, now, () => url) : null);
-  let webhooks = makeWebhooks(options.webhooks);
+  const webhooks = new SwitchableWebhooks((settings: DynamicsWebhookOptions) => new DataverseWebhooks(settings, store, seedValue, now, () => url), options.webhooks, (hooks) => (context.webhooks = hooks));
   const context: ServerContext = {
     store,
     identity,
@@ -193,7 +192,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     retentionMs: positiveInteger('changeTrackingRetentionMs', options.changeTrackingRetentionMs, DEFAULT_CHANGE_TRACKING_RETENTION_MS),
     deltaMinVersion: 0,
     origin: () => url,
-    webhooks,
+    webhooks: webhooks.current,
   };
   const server = createServer({ cert: EMULATOR_CERTIFICATE, key: EMULATOR_PRIVATE_KEY }, createHandler(context));
   const port = await listen(server, options.port ?? 0, listenHost);
@@ -245,18 +244,14 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
-    setWebhooks(settings) {
-      const next = makeWebhooks(settings);
-      webhooks?.close();
-      webhooks = context.webhooks = next;
-    },
+    setWebhooks: (settings) => webhooks.set(settings),
     get webhooks() {
-      return webhooks?.stats ?? noWebhookStats();
+      return webhooks.stats;
     },
-    webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
+    webhooksIdle: () => webhooks.idle(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
-        webhooks?.close();
+        webhooks.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }).finally(() => rm(certificateDir, { recursive: true, force: true }));

@@ -21,7 +21,7 @@ import { RateLimiter } from './rate-limit.js';
 import { createHandler, Stats, type EmulatorStats, type ServerContext } from './server.js';
 import { HubSpotStore } from './store.js';
 import { HubSpotWebhooks, type HubSpotWebhookOptions } from './webhooks.js';
-import { noWebhookStats, type WebhookStats } from '../shared/webhook-sender.js';
+import { SwitchableWebhooks, type WebhookStats } from '../shared/webhook-sender.js';
 import type { CustomObjectDefinition } from './custom-objects.js';
 import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
 import { putSharedSeedInHubSpot } from '../shared/shared-seed-stores.js';
@@ -171,8 +171,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   const makeInjector = (faults: FaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const initialFaults = makeInjector(options.faults);
   const stats = new Stats();
-  const makeWebhooks = (settings: HubSpotWebhookOptions | undefined) => (settings ? new HubSpotWebhooks(settings, store.portalId, options.seedValue ?? 42) : null);
-  let webhooks = makeWebhooks(options.webhooks);
+  const webhooks = new SwitchableWebhooks((settings: HubSpotWebhookOptions) => new HubSpotWebhooks(settings, store.portalId, options.seedValue ?? 42), options.webhooks, (hooks) => (context.webhooks = hooks));
   let url = '';
   const held = new HeldSockets();
   const context: ServerContext = {
@@ -186,7 +185,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     baseUrl: () => url,
     faults: initialFaults,
     held,
-    webhooks,
+    webhooks: webhooks.current,
   };
   const server = createServer(createHandler(context));
   const port = await listen(server, options.port ?? 0, host);
@@ -202,18 +201,14 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
-    setWebhooks(settings) {
-      const next = makeWebhooks(settings);
-      webhooks?.close();
-      webhooks = context.webhooks = next;
-    },
+    setWebhooks: (settings) => webhooks.set(settings),
     get webhooks() {
-      return webhooks?.stats ?? noWebhookStats();
+      return webhooks.stats;
     },
-    webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
+    webhooksIdle: () => webhooks.idle(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
-        webhooks?.close();
+        webhooks.close();
         server.close((error) => (error ? reject(error) : resolve()));
         held.dropAll();
         server.closeAllConnections();
