@@ -224,4 +224,19 @@ describe('delivery', () => {
     await expect(dynamics({ webhooks: { url: 'http://127.0.0.1:1/', auth: 'HttpHeader' } })).rejects.toThrow('webhooks.auth needs webhooks.key');
     await expect(dynamics({ webhooks: { url: 'http://127.0.0.1:1/', dropRate: -0.1 } })).rejects.toThrow('webhooks.dropRate must be a number from 0 to 1');
   });
+
+  it('setWebhooks starts deliveries after the start and stops them', async () => {
+    const emu = await dynamics();
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    await call(emu, 'POST', 'accounts', { json: { name: 'Before' } });
+    emu.setWebhooks({ url: `${receiver.url}/hooks/dataverse`, key: KEY });
+    await call(emu, 'POST', 'accounts', { json: { name: 'During' } });
+    await emu.webhooksIdle();
+    emu.setWebhooks(undefined);
+    await call(emu, 'POST', 'accounts', { json: { name: 'After' } });
+    await emu.webhooksIdle();
+    expect(receiver.posts.map((post) => attributesOf(post.json).name)).toEqual(['During']);
+    expect(receiver.posts[0]!.path).toBe(`/hooks/dataverse?code=${KEY}`);
+  });
 });

@@ -260,4 +260,26 @@ describe('options', () => {
     await emu.webhooksIdle();
     expect(emu.webhooks).toEqual({ queued: 0, delivered: 0, dropped: 0, failed: 0, retries: 0, pending: 0 });
   });
+
+  it('setWebhooks starts deliveries after the start, points them elsewhere, and stops them; invalid options change nothing', async () => {
+    const emu = await emulator();
+    const [first, second] = [await startReceiver(), await startReceiver()];
+    receivers.push(first, second);
+    const create = (email: string) => raw(emu, 'POST', '/crm/v3/objects/contacts', { properties: { email } });
+    await create('before@example.com');
+    emu.setWebhooks({ url: `${first.url}/hooks`, secret: SECRET });
+    await create('first@example.com');
+    await emu.webhooksIdle();
+    expect(() => emu.setWebhooks({ url: 'not a url', secret: SECRET })).toThrow('webhooks.url must be an http or https URL');
+    emu.setWebhooks({ url: `${second.url}/hooks`, secret: SECRET });
+    await create('second@example.com');
+    await emu.webhooksIdle();
+    expect(emu.webhooks).toMatchObject({ queued: 1, delivered: 1 });
+    emu.setWebhooks(undefined);
+    await create('after@example.com');
+    await emu.webhooksIdle();
+    expect([first, second].map((receiver) => eventsOf(receiver).map((event) => event.subscriptionType))).toEqual([['contact.creation'], ['contact.creation']]);
+    expect(verifies(second, 0, `${second.url}/hooks`)).toBe(true);
+    expect(emu.webhooks.queued).toBe(0);
+  });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import type { DynamicsEmulator } from '@crmsync/emulators/dynamics';
 import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { parseConfig, twoWayObjects, type Config, type ObjectEntry } from '../config/load.js';
+import { parseConfig, twoWayObjects, type Config, type ObjectEntry, type ObjectMapping } from '../config/load.js';
 import { CRM_NAMES, type SourceName } from '../config/sources.js';
 import type { TwoWayField } from '../config/two-way.js';
 import { ConflictRepository } from '../db/conflict-repository.js';
@@ -86,8 +86,8 @@ export async function demonstrateTwoWay(session: DemoSession, plan: TwoWayDemoPl
   return [...codesOf(first), ...second, ...conflict];
 }
 
-const codesOf = (results: RunResult[]) => results.map((result) => result.exitCode);
-const quoted = (value: unknown) => (value === null || value === undefined ? '(empty)' : JSON.stringify(value));
+export const codesOf = (results: RunResult[]) => results.map((result) => result.exitCode);
+export const quoted = (value: unknown) => (value === null || value === undefined ? '(empty)' : JSON.stringify(value));
 
 async function runTwoWay(session: DemoSession, entries: ObjectEntry[]): Promise<RunResult[]> {
   const results = await syncTwoWay(entries, session.options, session.context);
@@ -96,13 +96,17 @@ async function runTwoWay(session: DemoSession, entries: ObjectEntry[]): Promise<
 }
 
 /** One field of a linked pair, read and written in each emulator's store as a person using that CRM would. */
-class PairField {
+export class PairField {
   constructor(
     private readonly session: DemoSession,
     private readonly entry: ObjectEntry,
     readonly field: TwoWayField,
     readonly link: LinkRow,
   ) {}
+
+  mapping(side: SourceName): ObjectMapping {
+    return this.entry[side]!;
+  }
 
   id(side: SourceName): string {
     return (side === 'hubspot' ? this.link.hubspotId : this.link.dynamicsId) as string;
@@ -134,7 +138,7 @@ class PairField {
 }
 
 /** Linked pairs whose records both emulators still hold, those the match key paired first. */
-function pickPairs(session: DemoSession, { entry, field }: TwoWayDemoPlan['contacts'], count: number): PairField[] {
+export function pickPairs(session: DemoSession, { entry, field }: TwoWayDemoPlan['contacts'], count: number): PairField[] {
   const exists = (link: LinkRow) => {
     const record = link.hubspotId === null ? undefined : session.hubspot.store.get(entry.hubspot!.remoteName, link.hubspotId);
     return record !== undefined && !record.archived && link.dynamicsId !== null && session.dynamics.store.get(entry.dynamics!.remoteName, link.dynamicsId) !== undefined;

@@ -22,7 +22,7 @@ interface DemoFlags {
 export function registerDemoCommand(program: Command, context: CommandContext): void {
   program
     .command('demo')
-    .description('run the whole job against built-in HubSpot and Dynamics 365 emulators: full sync, some changes, incremental sync, history; then two-way sync, a conflict and its resolution')
+    .description('run the whole job against built-in HubSpot and Dynamics 365 emulators: full sync, some changes, incremental sync, history; then two-way sync, a conflict and its resolution; then a change arriving by webhook')
     .addOption(new Option('--seed <counts>', 'records the HubSpot emulator generates per object').default(DEFAULT_SEED))
     .addOption(new Option('--dynamics-seed <counts>', 'rows the Dynamics 365 emulator generates per entity set').default(DEFAULT_DYNAMICS_SEED))
     .addOption(new Option('--shared-seed <counts>', 'people and companies in both emulators, for the two-way steps').default(DEMO_SHARED_SEED))
@@ -32,7 +32,8 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
 
 /**
  * Full sync of both emulators, some edits in each, an incremental sync, the history; then
- * two-way runs, a conflict and its resolution: the whole job in one process.
+ * two-way runs, a conflict and its resolution; then serve, and a change arriving by webhook:
+ * the whole job in one process.
  */
 async function runDemo(options: DemoFlags, global: GlobalFlags, signal: AbortSignal): Promise<number> {
   const seed = parseSeed(options.seed);
@@ -40,7 +41,7 @@ async function runDemo(options: DemoFlags, global: GlobalFlags, signal: AbortSig
   const sharedSeed = await parseSharedSeed(options.sharedSeed);
   const path = global.db ?? DEMO_DB;
   if (global.db && existsSync(path)) throw new UsageError(`demo writes a fresh database and ${path} already exists: remove it or choose another --db`);
-  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, { deadLetters }, output, twoWay] =
+  const [{ loadConfig, enabledObjects }, { startHubSpotEmulator }, { startDynamicsEmulator }, { openStore }, { syncObjects, syncAssociations, worstExitCode }, { createLogger }, { SyncHistoryRepository }, { outstandingRejections }, { deadLetters }, output, twoWay, webhooks] =
     await Promise.all([
       import('../config/load.js'),
       import('@crmsync/emulators/hubspot'),
@@ -53,6 +54,7 @@ async function runDemo(options: DemoFlags, global: GlobalFlags, signal: AbortSig
       import('../db/outbox.js'),
       import('./output.js'),
       import('./demo-two-way.js'),
+      import('./demo-webhooks.js'),
     ]);
   const config = loadConfig(global.config ?? packagedOrLocalMappings());
   const twoWayPlan = twoWay.planTwoWayDemo(config);
@@ -89,10 +91,11 @@ async function runDemo(options: DemoFlags, global: GlobalFlags, signal: AbortSig
     output.printHistory(new SyncHistoryRepository(store).list({ limit: 10 }), { rejected: outstandingRejections(store, { limit: 10 }), dead: deadLetters(store, { limit: 10 }) }, global.json);
     const session = { store, hubspot, dynamics, context: runContext, options: syncOptions, json: global.json, say };
     const twoWayCodes = await twoWay.demonstrateTwoWay(session, twoWayPlan);
+    const webhookCodes = await webhooks.demonstrateWebhooks(session, twoWayPlan, config);
     say(`\nQuery the result: sqlite3 ${path} "SELECT id, email, firstname, lastname FROM hubspot_contacts LIMIT 5"`);
     say(`                  sqlite3 ${path} "SELECT id, name, city FROM dynamics_companies LIMIT 5"`);
     say(`Every version:     sqlite3 ${path} "SELECT id, valid_from, valid_to, jobtitle FROM hubspot_contacts_history WHERE id IN (SELECT id FROM hubspot_contacts_history WHERE NOT is_current) ORDER BY id, valid_from LIMIT 6"`);
-    return worstExitCode([...[...first, ...second].map((result) => result.exitCode), ...twoWayCodes]);
+    return worstExitCode([...[...first, ...second].map((result) => result.exitCode), ...twoWayCodes, ...webhookCodes]);
   } finally {
     store.close();
     await Promise.all([hubspot.close(), dynamics.close()]);

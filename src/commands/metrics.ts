@@ -12,7 +12,7 @@ Examples:
 export function registerMetricsCommand(program: Command, context: CommandContext): void {
   program
     .command('metrics')
-    .description("Prometheus metrics from the database: each object's last success, last run, record and request counters, conflicts and outbox")
+    .description("Prometheus metrics from the database: each object's last success, last run, record and request counters, conflicts, outbox and webhook backlog")
     .option('--textfile <path>', "write them to this file (replaced in one step, for node_exporter's textfile collector) instead of stdout")
     .addHelpText('after', EXAMPLES)
     .action(

@@ -1,7 +1,9 @@
 import type { Store } from './database.js';
 import { FINISHED_STATUSES, readMetrics, type MetricsSnapshot, type RunSeries } from './metrics.js';
+import type { EventOutcome } from './webhook-events.js';
 
 const RECORD_OPERATIONS = ['created', 'updated', 'unchanged', 'deleted', 'rejected'] as const;
+const EVENT_OUTCOMES: readonly EventOutcome[] = ['applied', 'ignored'];
 
 /** Counters summed from performance_metrics: the metric, and the RunSeries field it reads. */
 const REQUEST_COUNTERS = [
@@ -55,6 +57,16 @@ export async function metricsExposition(snapshot: MetricsSnapshot): Promise<stri
       depth.set({ object: object.object, crm }, pending);
       dead.inc({ object: object.object, crm }, given);
     }
+  }
+  const waiting = gauge('crmsync_webhook_events_waiting', 'webhook events crmsync serve stored and has not yet read back (a read-back failing keeps them waiting), by the CRM that sent them', ['source']);
+  const events = counter(
+    'crmsync_webhook_events_total',
+    'webhook events processed, by the CRM that sent them and outcome: applied (their records read back through a run), ignored (an object or kind crmsync does not sync)',
+    ['source', 'outcome'],
+  );
+  for (const backlog of snapshot.webhooks) {
+    waiting.set({ source: backlog.source }, backlog.waiting);
+    for (const outcome of EVENT_OUTCOMES) events.inc({ source: backlog.source, outcome }, backlog[outcome]);
   }
   return registry.metrics();
 }

@@ -1,6 +1,7 @@
 import type { Store } from './database.js';
 import type { RunStatus } from './sync-history.js';
 import { TWO_WAY_SOURCE } from './sync-history.js';
+import { WebhookEvents, type EventCounts } from './webhook-events.js';
 
 /** A finished run's outcome: sync_history.status once the run is closed. */
 export type FinishedStatus = Exclude<RunStatus, 'running'>;
@@ -28,9 +29,15 @@ export interface TwoWayState {
   outbox: { crm: string; pending: number; dead: number }[];
 }
 
+/** webhook_events of one CRM (`crmsync serve`): waiting to be read back, and processed by outcome. */
+export interface WebhookBacklog extends EventCounts {
+  source: string;
+}
+
 export interface MetricsSnapshot {
   runs: RunSeries[];
   twoWay: TwoWayState[];
+  webhooks: WebhookBacklog[];
 }
 
 /** The CRMs a two-way object writes to: every one of them has an outbox series, 0 when nothing waits. */
@@ -78,7 +85,7 @@ const RUNS_SQL = `
 
 /** Everything `crmsync metrics` exposes, read in one transaction so the numbers agree with each other. */
 export function readMetrics(store: Store): MetricsSnapshot {
-  return store.sqlite.transaction(() => ({ runs: runSeries(store), twoWay: twoWayState(store) }))();
+  return store.sqlite.transaction(() => ({ runs: runSeries(store), twoWay: twoWayState(store), webhooks: webhookBacklog(store) }))();
 }
 
 function runSeries(store: Store): RunSeries[] {
@@ -135,4 +142,9 @@ function twoWayState(store: Store): TwoWayState[] {
       }),
     };
   });
+}
+
+/** Both CRMs' series, 0 included, so an alert on a backlog never meets an absent series. */
+function webhookBacklog(store: Store): WebhookBacklog[] {
+  return [...new WebhookEvents(store).countsBySource()].map(([source, counts]) => ({ source, ...counts }));
 }

@@ -1,5 +1,6 @@
 import { and, asc, count, eq, inArray, isNull, isNotNull, sql } from 'drizzle-orm';
 import type { IncomingEvent } from '../processors/webhook-events.js';
+import { SOURCES } from '../config/sources.js';
 import type { Store } from './database.js';
 import { webhookEvents } from './tables.js';
 
@@ -7,6 +8,8 @@ export type WebhookEventRow = typeof webhookEvents.$inferSelect;
 /** An event waiting to be processed, without its payload (processing reads the record back, never the event's values). */
 export type WaitingEvent = Pick<WebhookEventRow, 'id' | 'source' | 'kind' | 'objectType' | 'objectId' | 'occurredAt' | 'attempts'>;
 export type EventOutcome = 'applied' | 'ignored';
+/** Events waiting to be processed, and processed by outcome. */
+export type EventCounts = { waiting: number } & Record<EventOutcome, number>;
 
 const now = () => new Date().toISOString();
 
@@ -63,18 +66,27 @@ export class WebhookEvents {
   }
 
   /** Events waiting, and processed by outcome. */
-  counts(): { waiting: number; applied: number; ignored: number } {
+  counts(): EventCounts {
+    const total: EventCounts = { waiting: 0, applied: 0, ignored: 0 };
+    for (const counts of this.countsBySource().values()) for (const key of Object.keys(total) as (keyof EventCounts)[]) total[key] += counts[key];
+    return total;
+  }
+
+  /** The same per CRM: every CRM of SOURCES, 0 included, and any other source a row names. */
+  countsBySource(): Map<string, EventCounts> {
     const rows = this.store.orm
-      .select({ outcome: webhookEvents.outcome, processed: isNotNull(webhookEvents.processedAt), n: count() })
+      .select({ source: webhookEvents.source, outcome: webhookEvents.outcome, processed: isNotNull(webhookEvents.processedAt), n: count() })
       .from(webhookEvents)
-      .groupBy(webhookEvents.outcome, isNotNull(webhookEvents.processedAt))
+      .groupBy(webhookEvents.source, webhookEvents.outcome, isNotNull(webhookEvents.processedAt))
       .all();
-    const counts = { waiting: 0, applied: 0, ignored: 0 };
+    const bySource = new Map<string, EventCounts>(SOURCES.map((source) => [source, { waiting: 0, applied: 0, ignored: 0 }]));
     for (const row of rows) {
+      const counts = bySource.get(row.source) ?? { waiting: 0, applied: 0, ignored: 0 };
+      bySource.set(row.source, counts);
       if (!row.processed) counts.waiting += row.n;
       else if (row.outcome === 'applied' || row.outcome === 'ignored') counts[row.outcome] += row.n;
     }
-    return counts;
+    return bySource;
   }
 
   /** One row by its CRM's event id (tests, `show`). */

@@ -1,7 +1,8 @@
 /**
  * `crmsync demo`: the one-way steps against both emulators, then the two-way steps on the
  * records the shared seed puts in both: links, a change made in each CRM reaching the other,
- * and a conflict opened, listed, resolved and written.
+ * and a conflict opened, listed, resolved and written; then serve, and a change arriving by
+ * webhook.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { tableAfter } from '../helpers/table.js';
 
 const dir = tempDir();
 
-test('the demo syncs both CRMs, then only their changes; then both ways: links, a change each way, a conflict resolved', async () => {
+test('the demo syncs both CRMs, then only their changes; then both ways: links, a change each way, a conflict resolved; then a change by webhook', async () => {
   const db = join(dir, 'demo.db');
   const SHARED = { contacts: 30, companies: 6 };
   const args = ['demo', '--db', db, '--seed', 'contacts=200,companies=20,deals=50,tickets=10', '--dynamics-seed', 'contacts=120,accounts=15', '--shared-seed', 'contacts=30,companies=6'];
@@ -29,7 +30,10 @@ test('the demo syncs both CRMs, then only their changes; then both ways: links, 
   expect(run.stdout).toMatch(/companies \(dynamics\)\s+success\s+changes\s+0 processed, 0 created, 0 updated, 0 unchanged, 1 deleted/);
 
   // The first two-way run links the shared records (not person 0: two Dataverse contacts have that email).
-  const step = (n: number) => run.stdout.slice(run.stdout.indexOf(`\n${n}. `), run.stdout.indexOf(`\n${n + 1}. `));
+  const step = (n: number) => {
+    const next = run.stdout.indexOf(`\n${n + 1}. `);
+    return run.stdout.slice(run.stdout.indexOf(`\n${n}. `), next === -1 ? undefined : next);
+  };
   const linkedPeople = people.filter((person) => person.hubspot && person.dynamics.length === 1).length;
   const linkedCompanies = companies.filter((company) => company.hubspot && company.dynamics).length;
   expect(step(5)).toContain('$ crmsync sync-all --two-way');
@@ -62,6 +66,24 @@ test('the demo syncs both CRMs, then only their changes; then both ways: links, 
   expect(step(12)).toMatch(new RegExp(`Now in HubSpot: contact ${hubspotId} .+ jobtitle "${hubspotTitle}"\\nNow in Dynamics 365: contact ${conflict[3]} .+ jobtitle "${hubspotTitle}"`));
   expect(step(12)).toContain(`jobtitle is "${hubspotTitle}" in both CRMs; no conflicts open`);
   expect(query(db, 'SELECT resolution, resolved_value, closed_at IS NOT NULL AS closed FROM conflicts')).toEqual([{ resolution: 'hubspot', resolved_value: JSON.stringify(hubspotTitle), closed: 1 }]);
+
+  // serve in the demo's process: a job title changed through HubSpot's API arrives by webhook, in the store and in Dynamics 365, with no poll.
+  expect(step(13)).toContain('$ crmsync serve --objects contacts,companies --poll 1h');
+  const change = /in HubSpot, through its API: contact (\d+) \(.+?\) jobtitle "[^"]*" → "([^"]+)"/.exec(step(13));
+  expect(change, step(13)).not.toBeNull();
+  const [, hookedId, hookedTitle] = change!;
+  const arrival = new RegExp(
+    `Arrived by webhook, no poll: jobtitle "${hookedTitle}" in the local store after (\\d+\\.\\d\\d) s and in Dynamics 365 contact ([0-9a-f-]{36}) \\(.+?\\) after (\\d+\\.\\d\\d) s \\(read back by run (\\d+), sync_mode webhook\\)`,
+  ).exec(step(13));
+  expect(arrival, step(13)).not.toBeNull();
+  const [, localDelay, hookedTwin, twinDelay, readBackRun] = arrival!;
+  expect(Number(localDelay)).toBeLessThanOrEqual(Number(twinDelay));
+  expect(Number(twinDelay)).toBeLessThan(30);
+  expect(queryOne(db, 'SELECT crm_source, sync_mode, status FROM sync_history WHERE id = ?', Number(readBackRun))).toEqual({ crm_source: 'two_way', sync_mode: 'webhook', status: 'success' });
+  expect(query(db, "SELECT outcome, run_id FROM webhook_events WHERE source = 'hubspot' AND object_id = ?", hookedId)).toContainEqual({ outcome: 'applied', run_id: Number(readBackRun) });
+  expect(queryOne(db, 'SELECT count(*) AS n FROM webhook_events WHERE processed_at IS NULL')).toEqual({ n: 0 });
+  expect(queryOne(db, 'SELECT jobtitle FROM hubspot_contacts WHERE id = ?', hookedId)).toEqual({ jobtitle: hookedTitle });
+  expect(queryOne(db, 'SELECT jobtitle FROM dynamics_contacts WHERE id = ?', hookedTwin)).toEqual({ jobtitle: hookedTitle });
 });
 
 /** The shipped mappings.yaml, edited, in a file of its own. */

@@ -15,6 +15,9 @@ import { query, queryOne } from '../helpers/db.js';
 import { expectedMetrics, parseExposition, samplesOf, seriesKey } from '../helpers/prometheus.js';
 import { pollFile } from '../helpers/textfile.js';
 import { twoWayEnvOf, type EmulatorPair } from '../helpers/two-way-checks.js';
+import { openStore } from '../../src/db/database.js';
+import { WebhookEvents } from '../../src/db/webhook-events.js';
+import type { IncomingEvent } from '../../src/processors/webhook-events.js';
 import { mappingsVariant, runTwoWay, TWO_WAY_RETRY, withWriter } from '../helpers/two-way.js';
 
 const SHARED = { contacts: 12, companies: 0 };
@@ -25,8 +28,8 @@ const MANUAL_JOB_TITLE: [string, string] = [
   '        email_optout: { direction: hubspot_to_dynamics }\n        jobtitle: { conflict: manual }\n',
 ];
 const METRICS = {
-  gauges: ['crmsync_last_success_timestamp_seconds', 'crmsync_last_run_duration_seconds', 'crmsync_last_run_status', 'crmsync_conflicts_open', 'crmsync_outbox_depth'],
-  counters: ['crmsync_records_total', 'crmsync_requests_total', 'crmsync_rate_limited_total', 'crmsync_retries_total', 'crmsync_outbox_dead_total'],
+  gauges: ['crmsync_last_success_timestamp_seconds', 'crmsync_last_run_duration_seconds', 'crmsync_last_run_status', 'crmsync_conflicts_open', 'crmsync_outbox_depth', 'crmsync_webhook_events_waiting'],
+  counters: ['crmsync_records_total', 'crmsync_requests_total', 'crmsync_rate_limited_total', 'crmsync_retries_total', 'crmsync_outbox_dead_total', 'crmsync_webhook_events_total'],
 };
 
 const dir = tempDir();
@@ -141,6 +144,42 @@ describe('crmsync metrics after real runs', () => {
     expect(value(text, 'crmsync_records_total', { ...twoWay, operation: 'rejected' })).toBeGreaterThan(0);
   });
 
+  test('the webhook backlog: events waiting and processed per CRM and outcome, both CRMs always present, as webhook_events holds them', async () => {
+    const backlog = (text: string) => ({
+      waiting: ['hubspot', 'dynamics'].map((source) => value(text, 'crmsync_webhook_events_waiting', { source })),
+      applied: ['hubspot', 'dynamics'].map((source) => value(text, 'crmsync_webhook_events_total', { source, outcome: 'applied' })),
+      ignored: ['hubspot', 'dynamics'].map((source) => value(text, 'crmsync_webhook_events_total', { source, outcome: 'ignored' })),
+    });
+    expect(backlog(await metricsText())).toEqual({ waiting: [0, 0], applied: [0, 0], ignored: [0, 0] });
+
+    const event = (source: IncomingEvent['source'], n: number): IncomingEvent => ({
+      source,
+      eventId: `metrics-${n}`,
+      kind: source === 'hubspot' ? 'contact.propertyChange' : 'Update',
+      objectType: 'contact',
+      objectId: String(n),
+      occurredAt: new Date().toISOString(),
+      payload: '{}',
+    });
+    const store = openStore(db);
+    try {
+      const events = new WebhookEvents(store);
+      events.save([1, 2, 3, 4, 5, 6].map((n) => event('hubspot', n)));
+      events.save([7, 8, 9].map((n) => event('dynamics', n)));
+      const ids = store.sqlite.prepare('SELECT id FROM webhook_events ORDER BY id').pluck().all() as number[];
+      events.markProcessed(ids.slice(0, 3), 'applied');
+      events.markProcessed(ids.slice(3, 4), 'ignored');
+      events.markFailed(ids.slice(4, 5), 'HubSpot unreachable');
+      events.markProcessed(ids.slice(6, 7), 'ignored');
+    } finally {
+      store.close();
+    }
+    const text = await metricsText();
+    expect(backlog(text)).toEqual({ waiting: [2, 2], applied: [3, 0], ignored: [1, 1] });
+    expect(parseExposition(text).get('crmsync_webhook_events_total')?.type).toBe('COUNTER');
+    expect(samplesOf(parseExposition(text))).toEqual(expectedMetrics(db));
+  });
+
   test('every metric has HELP and TYPE lines and follows Prometheus naming: base units, _total on counters only', async () => {
     const text = await metricsText();
     const families = parseExposition(text);
@@ -155,7 +194,7 @@ describe('crmsync metrics after real runs', () => {
       // Times in seconds, never milliseconds or minutes.
       expect(name).not.toMatch(/_(milliseconds|ms|minutes|hours)(_|$)/);
       if (/timestamp|duration/.test(name)) expect(name).toMatch(/_seconds$/);
-      for (const key of family.samples.keys()) for (const label of Object.keys(JSON.parse(key) as object)) expect(['object', 'source', 'status', 'operation', 'crm']).toContain(label);
+      for (const key of family.samples.keys()) for (const label of Object.keys(JSON.parse(key) as object)) expect(['object', 'source', 'status', 'operation', 'crm', 'outcome']).toContain(label);
     }
   });
 

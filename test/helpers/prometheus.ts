@@ -89,6 +89,12 @@ export function expectedMetrics(db: string): Expected {
       put('crmsync_outbox_dead_total', { object, crm }, writes.filter((row) => row.status === 'dead').length);
     }
   }
+  const events = query<{ source: string; processed_at: string | null; outcome: string | null }>(db, 'SELECT source, processed_at, outcome FROM webhook_events');
+  for (const source of new Set(['hubspot', 'dynamics', ...events.map((row) => row.source)])) {
+    const ofSource = events.filter((row) => row.source === source);
+    put('crmsync_webhook_events_waiting', { source }, ofSource.filter((row) => row.processed_at === null).length);
+    for (const outcome of ['applied', 'ignored']) put('crmsync_webhook_events_total', { source, outcome }, ofSource.filter((row) => row.processed_at !== null && row.outcome === outcome).length);
+  }
   return expected;
 }
 

@@ -33,7 +33,7 @@ import { createHandler, Stats, type DynamicsStats, type ServerContext } from './
 import { DynamicsStore } from './store.js';
 import { servedTables, type DynamicsTables } from './tables.js';
 import { DataverseWebhooks, type DynamicsWebhookOptions } from './webhooks.js';
-import { noWebhookStats, type WebhookStats } from '../shared/webhook-sender.js';
+import { SwitchableWebhooks, type WebhookStats } from '../shared/webhook-sender.js';
 import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
 import { putSharedSeedInDynamics } from '../shared/shared-seed-stores.js';
 
@@ -134,8 +134,14 @@ export interface DynamicsEmulator {
   throttleNext(count: number, retryAfterSeconds?: number): void;
   /** Switches fault injection on, changes it or (undefined) switches it off; each call restarts the fault PRNG. */
   setFaults(faults: DynamicsFaultOptions | undefined): void;
-  /** Webhook counters, in contexts (all 0 without the webhooks option). */
-  webhooks: WebhookStats;
+  /**
+   * Starts webhook deliveries, changes where they go, or (undefined) stops them, from the
+   * next Web API write on. Contexts of the previous setting not yet delivered are
+   * abandoned. Throws on invalid options.
+   */
+  setWebhooks(webhooks: DynamicsWebhookOptions | undefined): void;
+  /** Webhook counters, in contexts, of the current setting (all 0 without webhooks). */
+  readonly webhooks: WebhookStats;
   /** Resolves when no webhook context is waiting, in flight or waiting for its retry. */
   webhooksIdle(): Promise<void>;
   /** Stops the server and webhook deliveries (pending contexts are abandoned, no timer or socket is left). */
@@ -171,7 +177,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
   const tokens = new TokenRegistry(identity, () => url);
   const makeInjector = (faults: DynamicsFaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const stats = new Stats();
-  const webhooks = options.webhooks ? new DataverseWebhooks(options.webhooks, store, seedValue, now, () => url) : null;
+  const webhooks = new SwitchableWebhooks((settings: DynamicsWebhookOptions) => new DataverseWebhooks(settings, store, seedValue, now, () => url), options.webhooks, (hooks) => (context.webhooks = hooks));
   const context: ServerContext = {
     store,
     identity,
@@ -186,7 +192,7 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     retentionMs: positiveInteger('changeTrackingRetentionMs', options.changeTrackingRetentionMs, DEFAULT_CHANGE_TRACKING_RETENTION_MS),
     deltaMinVersion: 0,
     origin: () => url,
-    webhooks,
+    webhooks: webhooks.current,
   };
   const server = createServer({ cert: EMULATOR_CERTIFICATE, key: EMULATOR_PRIVATE_KEY }, createHandler(context));
   const port = await listen(server, options.port ?? 0, listenHost);
@@ -238,11 +244,14 @@ export async function startDynamicsEmulator(options: DynamicsEmulatorOptions = {
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
-    webhooks: webhooks?.stats ?? noWebhookStats(),
-    webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
+    setWebhooks: (settings) => webhooks.set(settings),
+    get webhooks() {
+      return webhooks.stats;
+    },
+    webhooksIdle: () => webhooks.idle(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
-        webhooks?.close();
+        webhooks.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }).finally(() => rm(certificateDir, { recursive: true, force: true }));

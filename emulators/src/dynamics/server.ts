@@ -70,7 +70,7 @@ export interface ServerContext {
   deltaMinVersion: number;
   /** https://127.0.0.1:PORT */
   origin: () => string;
-  /** Contexts of Web API writes, null without the webhooks option. */
+  /** Contexts of Web API writes, null while webhooks are off. */
   webhooks: DataverseWebhooks | null;
 }
 

@@ -21,7 +21,7 @@ import { RateLimiter } from './rate-limit.js';
 import { createHandler, Stats, type EmulatorStats, type ServerContext } from './server.js';
 import { HubSpotStore } from './store.js';
 import { HubSpotWebhooks, type HubSpotWebhookOptions } from './webhooks.js';
-import { noWebhookStats, type WebhookStats } from '../shared/webhook-sender.js';
+import { SwitchableWebhooks, type WebhookStats } from '../shared/webhook-sender.js';
 import type { CustomObjectDefinition } from './custom-objects.js';
 import { generateSharedSeed, type SharedSeedSpec } from '../shared/shared-seed.js';
 import { putSharedSeedInHubSpot } from '../shared/shared-seed-stores.js';
@@ -132,8 +132,14 @@ export interface HubSpotEmulator {
    * 401/403/500).
    */
   setFaults(faults: FaultOptions | undefined): void;
-  /** Webhook counters, in events (all 0 without the webhooks option). */
-  webhooks: WebhookStats;
+  /**
+   * Starts webhook deliveries, changes where they go, or (undefined) stops them, from the
+   * next API write on: a receiver that listens only after the emulator started. Events of
+   * the previous setting not yet delivered are abandoned. Throws on invalid options.
+   */
+  setWebhooks(webhooks: HubSpotWebhookOptions | undefined): void;
+  /** Webhook counters, in events, of the current setting (all 0 without webhooks). */
+  readonly webhooks: WebhookStats;
   /** Resolves when no webhook event is waiting, in flight or waiting for a retry. */
   webhooksIdle(): Promise<void>;
   /**
@@ -165,7 +171,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   const makeInjector = (faults: FaultOptions | undefined) => (faults === undefined ? null : new FaultInjector(faults));
   const initialFaults = makeInjector(options.faults);
   const stats = new Stats();
-  const webhooks = options.webhooks ? new HubSpotWebhooks(options.webhooks, store.portalId, options.seedValue ?? 42) : null;
+  const webhooks = new SwitchableWebhooks((settings: HubSpotWebhookOptions) => new HubSpotWebhooks(settings, store.portalId, options.seedValue ?? 42), options.webhooks, (hooks) => (context.webhooks = hooks));
   let url = '';
   const held = new HeldSockets();
   const context: ServerContext = {
@@ -179,7 +185,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     baseUrl: () => url,
     faults: initialFaults,
     held,
-    webhooks,
+    webhooks: webhooks.current,
   };
   const server = createServer(createHandler(context));
   const port = await listen(server, options.port ?? 0, host);
@@ -195,11 +201,14 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     setFaults(faults) {
       context.faults = makeInjector(faults);
     },
-    webhooks: webhooks?.stats ?? noWebhookStats(),
-    webhooksIdle: () => webhooks?.idle() ?? Promise.resolve(),
+    setWebhooks: (settings) => webhooks.set(settings),
+    get webhooks() {
+      return webhooks.stats;
+    },
+    webhooksIdle: () => webhooks.idle(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
-        webhooks?.close();
+        webhooks.close();
         server.close((error) => (error ? reject(error) : resolve()));
         held.dropAll();
         server.closeAllConnections();

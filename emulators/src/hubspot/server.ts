@@ -81,7 +81,7 @@ export interface ServerContext {
   faults: FaultInjector | null;
   /** Sockets of requests hit by the `timeout` fault. */
   held: HeldSockets;
-  /** Events of API writes, null without the webhooks option. */
+  /** Events of API writes, null while webhooks are off. */
   webhooks: HubSpotWebhooks | null;
 }
 

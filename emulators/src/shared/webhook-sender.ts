@@ -226,3 +226,46 @@ export function checkWhole(option: string, value: number | undefined, fallback: 
   if (!Number.isSafeInteger(value) || value < min) throw new Error(`${option} must be a whole number of at least ${min}, got ${String(value)}`);
   return value;
 }
+
+/** What each emulator's webhooks offer its handle. */
+interface EmulatorWebhooks {
+  readonly stats: WebhookStats;
+  idle(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * An emulator's webhooks, switched on, pointed elsewhere or off while it runs (a receiver
+ * that listens only after the emulator started); `onChange` hands the server the current ones.
+ */
+export class SwitchableWebhooks<Options, Hooks extends EmulatorWebhooks> {
+  current: Hooks | null;
+
+  constructor(
+    private readonly make: (options: Options) => Hooks,
+    initial: Options | undefined,
+    private readonly onChange: (hooks: Hooks | null) => void,
+  ) {
+    this.current = initial === undefined ? null : make(initial);
+  }
+
+  /** New options are checked before the current webhooks stop; their undelivered events are abandoned. */
+  set(options: Options | undefined): void {
+    const next = options === undefined ? null : this.make(options);
+    this.current?.close();
+    this.current = next;
+    this.onChange(next);
+  }
+
+  get stats(): WebhookStats {
+    return this.current?.stats ?? noWebhookStats();
+  }
+
+  idle(): Promise<void> {
+    return this.current?.idle() ?? Promise.resolve();
+  }
+
+  close(): void {
+    this.current?.close();
+  }
+}
