@@ -243,18 +243,19 @@ export function webhookRows(webhooks) {
 
 /** How the webhook figures are measured, for BENCHMARKS.md. */
 export function webhookMethod(changes) {
-  return `- **Webhooks**: \`crmsync emulator --webhook-url http://127.0.0.1:<port>/webhooks/hubspot --webhook-secret <s>\` (HubSpot
-  seeded with ${PEOPLE.toLocaleString('en')} contacts) and \`crmsync serve --port <port> --poll 1h --objects contacts\`, each in its own
-  process, with only HubSpot's settings and \`HUBSPOT_CLIENT_SECRET\` given (contacts served one way). Once serve's first poll
-  has finished, ${changes.toLocaleString('en')} distinct contacts get a job title of their own (\`lat-<n>\`) through HubSpot's API
-  (\`PATCH /crm/v3/objects/contacts/{id}\`), ${CHANGES_PER_SECOND} a second, at most ${WRITES_IN_FLIGHT} in flight: a stream, not a burst. A change's
-  latency runs from the API's answer to its write until the script, polling the SQLite file (read-only) every ${WATCH_MS} ms,
-  finds the job title in the contact's row. Two-way: the emulator with \`--shared-seed contacts=${PEOPLE.toLocaleString('en')}\` and both
-  CRMs' webhooks (\`--dynamics-webhook-url …/webhooks/dynamics --dynamics-webhook-key <k>\`) pointing at serve, which gets both
-  CRMs' settings (contacts two-way); after its first poll (which links the pairs) and the processing of that poll's echoes,
-  ${changes.toLocaleString('en')} linked contacts get a job title the same way, and the latency runs to the \`at\` of the audit row of
-  Dataverse's answer to the write that carried it to the twin; those writes come back as Dataverse webhooks, and reading them
-  back must write nothing to HubSpot (every audit row for HubSpot from the first change until serve stopped is counted). Percentiles by nearest rank; every change must arrive
-  within ${ARRIVAL_TIMEOUT_MS / 1000} s of the last write, or the bench fails. Then SIGTERM: serve stops accepting, processes what it
-  stored and must exit 0.`;
+  const count = changes.toLocaleString('en');
+  return `- **Webhooks**: \`crmsync emulator --webhook-url http://127.0.0.1:<port>/webhooks/hubspot --webhook-secret <s>\`
+  (HubSpot seeded with ${PEOPLE.toLocaleString('en')} contacts) and \`crmsync serve --port <port> --poll 1h --objects contacts\`, each in
+  its own process, serve with only HubSpot's settings and \`HUBSPOT_CLIENT_SECRET\` (contacts served one way). Once
+  serve's first poll has finished, ${count} distinct contacts get a job title of their own (\`lat-<n>\`) through HubSpot's
+  API (\`PATCH /crm/v3/objects/contacts/{id}\`), ${CHANGES_PER_SECOND} a second, at most ${WRITES_IN_FLIGHT} in flight: a stream, not a burst. A
+  change's latency runs from the API's answer to its write until the script, polling the SQLite file (read-only) every
+  ${WATCH_MS} ms, finds the job title in the contact's row. Two-way: the emulator with \`--shared-seed contacts=${PEOPLE}\` and
+  both CRMs' webhooks (\`--dynamics-webhook-url …/webhooks/dynamics --dynamics-webhook-key <k>\` too) pointing at serve,
+  which gets both CRMs' settings (contacts two-way); after its first poll (which links the pairs) and the processing of
+  that poll's echoes, ${count} linked contacts get a job title the same way, and the latency runs to the \`at\` of the
+  audit row of Dataverse's answer to the write that carried it to the twin. Those writes come back as Dataverse
+  webhooks; reading them back must write nothing to HubSpot (audit rows for HubSpot from the first change until serve
+  stopped). Percentiles by nearest rank; every change must arrive within ${ARRIVAL_TIMEOUT_MS / 1000} s of the last write, or the bench
+  fails. Then SIGTERM: serve stops accepting, processes what it stored and must exit 0.`;
 }
