@@ -2,8 +2,9 @@
 // npm run bench: measures crmsync on this machine against the emulator (run in its own
 // process, so the CLI's figures are its own) and writes BENCHMARKS.md.
 //
-//   npm run bench                 every measurement (about 6 minutes)
+//   npm run bench                 every measurement (about 7 minutes)
 //   BENCH_QUICK=1 npm run bench   smaller record counts, for a quick look (not written to BENCHMARKS.md)
+//   BENCH_ONLY=webhooks npm run bench   the webhook latency section alone (not written to BENCHMARKS.md)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,15 +12,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
+import { webhookLatency, webhookMethod, webhookRows } from './bench-webhooks.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin/crmsync.js');
 // Observations kept next to the measured table (profiles, causes of a missed target).
 const NOTES = join(ROOT, 'scripts/bench-notes.md');
 const QUICK = Boolean(process.env.BENCH_QUICK);
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== 'webhooks') {
+  process.stderr.write(`BENCH_ONLY=${ONLY} names no section: the one that runs alone is BENCH_ONLY=webhooks\n`);
+  process.exit(2);
+}
 const SIZES = QUICK
-  ? { pipeline: 20_000, memory: [10_000, 50_000], changed: 2_000, rate: { contacts: 3_000, companies: 500, deals: 1_000 } }
-  : { pipeline: 200_000, memory: [100_000, 1_000_000], changed: 20_000, rate: { contacts: 20_000, companies: 3_000, deals: 7_000 } };
+  ? { pipeline: 20_000, memory: [10_000, 50_000], changed: 2_000, rate: { contacts: 3_000, companies: 500, deals: 1_000 }, webhookChanges: 200 }
+  : { pipeline: 200_000, memory: [100_000, 1_000_000], changed: 20_000, rate: { contacts: 20_000, companies: 3_000, deals: 7_000 }, webhookChanges: 1_000 };
 const work = mkdtempSync(join(os.tmpdir(), 'crmsync-bench-'));
 const log = (line) => process.stderr.write(`${line}\n`);
 
@@ -325,6 +332,23 @@ async function startup() {
   return { medianMs: Math.round(times[5]), minMs: Math.round(times[0]) };
 }
 
+const markdownTable = (rows) =>
+  [
+    '| measurement | measured | target | met |',
+    '|---|---|---|---|',
+    ...rows.map(([name, value, target, met]) => `| ${name} | ${value} | ${target} | ${met === '' ? '' : met ? 'yes' : '**no**'} |`),
+  ].join('\n');
+const webhookSetup = { bin: BIN, work, startEmulator, changes: SIZES.webhookChanges, log };
+
+if (ONLY === 'webhooks') {
+  try {
+    process.stdout.write(`${markdownTable(webhookRows(await webhookLatency(webhookSetup)))}\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
 const started = new Date();
 const { pipeline, requests, versions } = await pipelineAndRequests();
 const memoryFigures = await memory();
@@ -332,6 +356,7 @@ const rate = await rateLimit();
 const help = await startup();
 const d365 = await dynamics();
 const twoWayRuns = await twoWay();
+const webhooks = await webhookLatency(webhookSetup);
 rmSync(work, { recursive: true, force: true });
 
 const [small, large] = SIZES.memory;
@@ -361,13 +386,10 @@ const rows = [
   ['Two-way: merge stage, pairs/s', `${twoWayRuns.edits.mergeRate} (${twoWayRuns.edits.pairs} pairs; first run: ${twoWayRuns.first.mergeRate} for ${twoWayRuns.first.pairs})`, '', ''],
   ['Two-way: echo of those writes', `written: HubSpot ${twoWayRuns.editsEcho.written.hubspot}, Dynamics 365 ${twoWayRuns.editsEcho.written.dynamics}`, '0', twoWayRuns.editsEcho.written.hubspot + twoWayRuns.editsEcho.written.dynamics === 0],
   ['Two-way: no-op run, requests per CRM', `HubSpot ${twoWayRuns.noop.requests.hubspot}, Dynamics 365 ${twoWayRuns.noop.requests.dynamics}`, '≤ 2 each', twoWayRuns.noop.requests.hubspot <= 2 && twoWayRuns.noop.requests.dynamics <= 2],
+  ...webhookRows(webhooks),
 ];
 
-const table = [
-  '| measurement | measured | target | met |',
-  '|---|---|---|---|',
-  ...rows.map(([name, value, target, met]) => `| ${name} | ${value} | ${target} | ${met === '' ? '' : met ? 'yes' : '**no**'} |`),
-].join('\n');
+const table = markdownTable(rows);
 process.stdout.write(`${table}\n`);
 
 if (!QUICK) {
@@ -379,7 +401,8 @@ if (!QUICK) {
 Measured by \`npm run bench\` (scripts/bench.mjs) on ${started.toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu},
 ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node.js ${process.version}. The HubSpot emulator runs in its
 own process (\`crmsync emulator\`); every figure comes from the real CLI's \`--json\` summary
-(performance_metrics), except the raw upsert, measured by the script on the rows the CLI stored.
+(performance_metrics), except the raw upsert, measured by the script on the rows the CLI stored, and the webhook
+latencies, timed by the script from the emulator's answers to what \`crmsync serve\` stored.
 
 ${table}
 
@@ -416,6 +439,7 @@ How each is measured:
   use \`incremental.overlap: 0s\`: the emulator's search index is never late. With the shipped 10-minute overlap, each
   incremental HubSpot read re-reads the changes of the 10 minutes before its watermark (one search request per 200
   records), two-way or not: a no-op run right after 2,000 writes re-reads them and still writes nothing.
+${webhookMethod(SIZES.webhookChanges)}
 ${existsSync(NOTES) ? `\n${readFileSync(NOTES, 'utf8')}` : ''}`,
   );
   log('wrote BENCHMARKS.md');
