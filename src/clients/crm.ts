@@ -34,7 +34,12 @@ export interface ConnectOptions {
   retry?: RetryPolicy;
   /** Told of every retry, with the reason. */
   onRetry?: (message: string) => void;
+  /** What a daily request quota the CRM states must keep for the account's other clients (HubSpot); none: no reserve. */
+  dailyReserve?: DailyReserve;
 }
+
+/** Requests of a daily quota left to others: a number of them, or a share of the daily limit. `{ requests: 0 }` keeps none. */
+export type DailyReserve = { requests: number } | { percent: number };
 
 /**
  * What crmsync does with a CRM once connected. Each capability is a member of its own:
