@@ -213,6 +213,11 @@ export type WriteOutcome =
   /** Not written for a passing reason (rate limits, outages, no answer) after the retries: try again later. */
   | { key: string; status: 'retry'; error: string; requestId?: string }
   /**
+   * Not sent: the CRM's daily request quota is down to the reserve kept for the account's
+   * other clients, or used up. Waits for a run after the quota resets; not an attempt.
+   */
+  | { key: string; status: 'held'; error: string; requestId?: undefined }
+  /**
    * The CRM will never take the write as it is (an invalid value, an unknown option, a
    * read-only property, an update of a deleted record). `httpStatus` is absent when it was
    * never sent.
