@@ -56,6 +56,12 @@ describe('a sync that reaches the reserve', () => {
 
     const health = await crmsync(['health'], env);
     expect(health.stdout).toContain('HubSpot daily quota: 3 of 30 requests left, as of run 1');
+    // A stopped read is not a finished one: the object has no last success yet, and says which run stopped.
+    const report = JSON.parse((await crmsync(['health', '--json'], env)).stdout) as { objects: Record<string, unknown>[] };
+    expect(report.objects[0]).toMatchObject({ lastStatus: 'partial', lastSuccessAt: null, stoppedAtDailyReserveRunId: stopped.id, consecutiveFailures: 0 });
+    const metrics = (await crmsync(['metrics'], env)).stdout;
+    expect(metrics).toMatch(/crmsync_last_run_status\{[^}]*object="contacts"[^}]*status="partial"[^}]*\} 1/);
+    expect(metrics).not.toMatch(/crmsync_last_success_timestamp_seconds\{[^}]*object="contacts"/);
 
     offset += 86_400_000;
     const next = await crmsync(['sync-contacts', '--batch-size', '50', '--json'], env);
