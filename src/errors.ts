@@ -41,6 +41,15 @@ export class LeaseHeldError extends Error {
   readonly exitCode = EXIT_CODES.leaseHeld;
 }
 
+/**
+ * A CRM's daily request quota is down to the reserve left to the portal's other apps, or
+ * used up: the run stopped before its next request, after its last committed page, and the
+ * next run continues from there. Exit 3, like any run that finished with work left.
+ */
+export class DailyQuotaStop extends Error {
+  readonly exitCode = EXIT_CODES.partial;
+}
+
 /** SIGINT/SIGTERM arrived; the run stopped after the current page. */
 export class InterruptedError extends Error {
   readonly exitCode = EXIT_CODES.failed;

@@ -95,6 +95,32 @@ describe('ten-secondly rolling window', () => {
   });
 });
 
+describe('daily quota', () => {
+  it('counts every request against a configurable daily limit, answers 429 DAILY once it is used up, and resets at midnight UTC', async () => {
+    const clock = fakeClock(Date.UTC(2026, 0, 1, 23, 59, 0));
+    const emu = await emulator({ seed: { contacts: 5 }, now: clock.now, rateLimit: { perInterval: 100, daily: 3 } });
+    const list = await raw(emu, 'GET', '/crm/v3/objects/contacts');
+    expect(rateHeaders(list.headers)).toMatchObject({ daily: '3', dailyRemaining: '2' });
+    const search = await raw(emu, 'POST', '/crm/v3/objects/contacts/search', { filterGroups: [], limit: 1 });
+    expect(search.headers.get('x-hubspot-ratelimit-daily-remaining')).toBe('1');
+    expect((await raw(emu, 'GET', '/crm/v3/objects/contacts/1001')).status).toBe(200);
+
+    const refused = await raw(emu, 'GET', '/crm/v3/objects/contacts');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'DAILY', message: 'You have reached your daily limit.' });
+    expect(rateHeaders(refused.headers)).toMatchObject({ daily: '3', dailyRemaining: '0' });
+    // Retry-After: the 60 seconds to midnight UTC.
+    expect(refused.headers.get('retry-after')).toBe('60');
+    const searchRefused = await raw(emu, 'POST', '/crm/v3/objects/contacts/search', { filterGroups: [], limit: 1 });
+    expect(searchRefused.body).toMatchObject({ policyName: 'DAILY' });
+
+    clock.advance(60_000);
+    const nextDay = await raw(emu, 'GET', '/crm/v3/objects/contacts');
+    expect(nextDay.status).toBe(200);
+    expect(nextDay.headers.get('x-hubspot-ratelimit-daily-remaining')).toBe('2');
+  });
+});
+
 describe('search secondly limit', () => {
   it('limits search per second, separately from the rolling window', async () => {
     const clock = fakeClock();

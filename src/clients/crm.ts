@@ -34,7 +34,12 @@ export interface ConnectOptions {
   retry?: RetryPolicy;
   /** Told of every retry, with the reason. */
   onRetry?: (message: string) => void;
+  /** What a daily request quota the CRM states must keep for the account's other clients (HubSpot); none: no reserve. */
+  dailyReserve?: DailyReserve;
 }
+
+/** Requests of a daily quota left to others: a number of them, or a share of the daily limit. `{ requests: 0 }` keeps none. */
+export type DailyReserve = { requests: number } | { percent: number };
 
 /**
  * What crmsync does with a CRM once connected. Each capability is a member of its own:
@@ -207,6 +212,11 @@ export type WriteOutcome =
   | { key: string; status: 'exists'; recordId: string; requestId?: string }
   /** Not written for a passing reason (rate limits, outages, no answer) after the retries: try again later. */
   | { key: string; status: 'retry'; error: string; requestId?: string }
+  /**
+   * Not sent: the CRM's daily request quota is down to the reserve kept for the account's
+   * other clients, or used up. Waits for a run after the quota resets; not an attempt.
+   */
+  | { key: string; status: 'held'; error: string; requestId?: undefined }
   /**
    * The CRM will never take the write as it is (an invalid value, an unknown option, a
    * read-only property, an update of a deleted record). `httpStatus` is absent when it was

@@ -200,7 +200,11 @@ async function hubSpotEmulatorOptions(options: Flags): Promise<HubSpotEmulatorOp
     latencyMs: number('--latency', options.latency as string),
     searchLagMs: number('--search-lag', options.searchLag as string),
     rateLimit: options.rateLimit
-      ? { perInterval: number('--rate-limit-max', options.rateLimitMax as string, 1), intervalMs: number('--rate-limit-window', options.rateLimitWindow as string, 1) }
+      ? {
+          perInterval: number('--rate-limit-max', options.rateLimitMax as string, 1),
+          intervalMs: number('--rate-limit-window', options.rateLimitWindow as string, 1),
+          daily: number('--rate-limit-daily', options.rateLimitDaily as string, 1),
+        }
       : false,
   };
 }
@@ -224,6 +228,7 @@ export function registerEmulatorCommand(program: Command, context: CommandContex
     .option('--rate-limit', "enforce HubSpot's limits: 100 requests per 10 s, 5 searches per second", false)
     .addOption(new Option('--rate-limit-max <n>', 'requests allowed per window when --rate-limit is on').default('100'))
     .addOption(new Option('--rate-limit-window <ms>', 'length of the rate-limit window').default('10000'))
+    .addOption(new Option('--rate-limit-daily <n>', 'requests allowed per day (UTC) when --rate-limit is on, searches included').default('250000'))
     .option('--faults <spec>', 'HubSpot: inject faults, e.g. 429=0.1,5xx=0.05,reset=0.02,truncated=0.01,timeout=0.005,wrong-types=0.01,seed=7 or permanent=401')
     .option('--dynamics-rate-limit', "enforce Dynamics 365's service protection limits: 6,000 requests per 5 minutes, 52 at once", false)
     .addOption(new Option('--dynamics-rate-limit-max <n>', 'requests allowed per window when --dynamics-rate-limit is on').default('6000'))

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { z as Zod } from 'zod';
-import type { CrmConnector } from '../clients/crm.js';
+import type { CrmConnector, DailyReserve } from '../clients/crm.js';
 import { allConnectors, connectorFor } from '../clients/registry.js';
 import { DEFAULT_SOURCE, SOURCES } from '../config/sources.js';
 import { UsageError } from '../errors.js';
@@ -19,6 +19,7 @@ export function addSyncFlags(command: Command): Command {
     .addOption(new Option('--source <crm>', 'CRM to read from').choices(SOURCES).default(DEFAULT_SOURCE))
     .option('--batch-size <n>', `records per API page (default: the largest page the API allows; ${allConnectors().map(pageSizes).join('; ')})`)
     .addOption(new Option('--max-records <n>', 'stop after this many records (0 = no limit)').default('0'))
+    .option('--daily-reserve <n|p%>', "HubSpot: stop at a page boundary before leaving fewer requests of the portal's daily quota than this, a number or a share of the daily limit; the next run continues (default 10%, or $CRMSYNC_DAILY_RESERVE; 0 = no reserve)")
     .option('--metrics-textfile <path>', "when the runs end, rewrite this Prometheus textfile from the database, as crmsync metrics --textfile does (default $CRMSYNC_METRICS_TEXTFILE)")
     .option('--debug', 'log every page and request detail', false);
 }
@@ -63,6 +64,7 @@ function syncFlagsSchema(z: typeof Zod) {
     forceOverwrite: z.boolean().default(false),
     twoWay: z.boolean().default(false),
     batchSize: z.string().optional(),
+    dailyReserve: z.string().optional(),
     maxRecords: wholeNumber('--max-records', 0),
     debug: z.boolean().default(false),
     metricsTextfile: z
@@ -73,18 +75,38 @@ function syncFlagsSchema(z: typeof Zod) {
   });
 }
 
-export type SyncFlags = Omit<Zod.infer<ReturnType<typeof syncFlagsSchema>>, 'since' | 'batchSize'> & { since?: Date; batchSize?: number };
+export type SyncFlags = Omit<Zod.infer<ReturnType<typeof syncFlagsSchema>>, 'since' | 'batchSize' | 'dailyReserve'> & { since?: Date; batchSize?: number; dailyReserve: DailyReserve };
 
-export async function parseSyncFlags(raw: Record<string, unknown>): Promise<SyncFlags> {
+export async function parseSyncFlags(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<SyncFlags> {
   const { z } = await import('zod');
   const parsed = syncFlagsSchema(z).safeParse(raw);
   if (!parsed.success) throw new UsageError(parsed.error.issues[0].message);
-  const { since, batchSize, ...flags } = parsed.data;
+  const { since, batchSize, dailyReserve, ...flags } = parsed.data;
   return {
     ...flags,
+    dailyReserve: dailyReserveOf(dailyReserve, env),
     since: since === undefined ? undefined : parseSince(since),
     batchSize: batchSize === undefined ? undefined : wholeNumberFlag('--batch-size', batchSize, 1, connectorFor(flags.source).pageSize.max),
   };
+}
+
+/** HubSpot's daily quota is shared by every app of the portal: a sync leaves a tenth of it to the others unless told otherwise. */
+export const DEFAULT_DAILY_RESERVE: DailyReserve = { percent: 10 };
+
+/** --daily-reserve, else CRMSYNC_DAILY_RESERVE, else DEFAULT_DAILY_RESERVE; a value that is neither a count nor a share is a usage error naming where it came from. */
+export function dailyReserveOf(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): DailyReserve {
+  const variable = env.CRMSYNC_DAILY_RESERVE?.trim();
+  if (flag !== undefined) return parseDailyReserve('--daily-reserve', flag);
+  return variable ? parseDailyReserve('CRMSYNC_DAILY_RESERVE', variable) : DEFAULT_DAILY_RESERVE;
+}
+
+/** "25000" → 25,000 requests; "10%" or "2.5%" → that share of the daily limit; "0" or "0%" → none kept. */
+export function parseDailyReserve(source: string, text: string): DailyReserve {
+  const trimmed = text.trim();
+  const share = /^(\d{1,2}(?:\.\d+)?)\s*%$/.exec(trimmed);
+  if (share) return { percent: Number(share[1]) };
+  if (/^\d+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed))) return { requests: Number(trimmed) };
+  throw new UsageError(`${source} must be a number of requests (such as 25000) or a share of HubSpot's daily limit below 100% (such as 10%), 0 for no reserve; got "${text}"`);
 }
 
 /** A flag's whole number within [min, max] (no max: any size); else a usage error naming the flag, the range and what was given. */

@@ -74,7 +74,8 @@ export function printResults(results: RunResult[], exitCode: number, json: boole
       `${name(result).padEnd(width)} ${result.status.padEnd(8)} ${result.syncMode.padEnd(11)} ${verb}${formatCounts(result.counts)} ` +
         `in ${seconds} s (${result.metrics.recordsPerSecond} records/s, ${count(result.metrics.requests, 'request', 'requests')}, ${count(result.metrics.retries, 'retry', 'retries')})`,
     );
-    if (result.error) out(`${''.padEnd(width)} error: ${result.error}`);
+    // A stop at the daily quota's reserve is no error: its line says why and what comes next.
+    if (result.error) out(`${''.padEnd(width)} ${result.metrics.stoppedAtDailyReserve ? '' : 'error: '}${result.error}`);
     if (result.twoWay) for (const line of twoWayLines(result.object, result.twoWay, result.dryRun)) out(`${''.padEnd(width)} ${line}`);
     if (result.rejectedOutstanding > 0) {
       out(`${''.padEnd(width)} ${count(result.rejectedOutstanding, 'record', 'records')} whose latest version was rejected, by this run or an earlier one (crmsync history lists them)`);

@@ -17,6 +17,9 @@ Examples:
   $ crmsync sync-contacts --two-way       HubSpot and Dynamics 365 kept alike, both ways
   $ crmsync sync-all --two-way --dry-run  every object with a two_way: block; print the writes, send none`;
 
+/** What the sync flags ask of the command rather than of the runs' reads: the textfile it rewrites, and the reserve of HubSpot's daily quota its connections keep. */
+type CommandSettings = Pick<SyncFlags, 'metricsTextfile' | 'dailyReserve'>;
+
 /** What one invocation syncs: objects by name, then association pairs. */
 interface Selection {
   objects: string[] | 'enabled';
@@ -59,10 +62,12 @@ export function registerSyncCommands(program: Command, context: CommandContext):
 
 async function syncAction(selection: Selection, rawFlags: Record<string, unknown>, command: Command, signal: AbortSignal): Promise<number> {
   // The textfile is what the command does after the runs, not how they read: it stays out of their configuration.
-  const { concurrency, twoWay, metricsTextfile, ...flags } = await parseSyncFlags(rawFlags);
+  // The reserve is how the connection spends HubSpot's quota, not how the runs read: it stays out of their configuration too.
+  const { concurrency, twoWay, metricsTextfile, dailyReserve, ...flags } = await parseSyncFlags(rawFlags);
+  const after: CommandSettings = { metricsTextfile, dailyReserve };
   if (twoWay) {
     if (command.getOptionValueSource('source') === 'cli') throw new UsageError(`--two-way reads both HubSpot and Dynamics 365; drop --source ${flags.source}`);
-    return twoWayAction(selection, flags, command, signal, metricsTextfile);
+    return twoWayAction(selection, flags, command, signal, after);
   }
   const global = globalFlags(command);
   const [{ loadConfig, objectByName, enabledObjects }, { connectorFor }, { syncObjects, syncAssociations }] = await Promise.all([
@@ -85,7 +90,7 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
     if (pair.from.source !== source) throw new UsageError(`sync-associations reads ${connectorFor(pair.from.source).label} associations only; drop --source ${source}`);
   }
   const settings = { [source]: connectorFor(source).settings(process.env) };
-  return runAndPrint(flags, global, settings, signal, metricsTextfile, async (context) => [
+  return runAndPrint(flags, global, settings, signal, after, async (context) => [
     ...(await syncObjects(objects, flags, context, concurrency)),
     ...(await syncAssociations(pairs, flags, context)),
   ]);
@@ -105,10 +110,10 @@ async function syncAction(selection: Selection, rawFlags: Record<string, unknown
 /** --two-way: objects with a two_way: block, read from both CRMs and written to both. */
 async function twoWayAction(
   selection: Selection,
-  flags: Omit<SyncFlags, 'concurrency' | 'twoWay' | 'metricsTextfile'>,
+  flags: Omit<SyncFlags, 'concurrency' | 'twoWay' | keyof CommandSettings>,
   command: Command,
   signal: AbortSignal,
-  metricsTextfile: string | undefined,
+  after: CommandSettings,
 ): Promise<number> {
   const global = globalFlags(command);
   if (selection.objects.length === 0 && selection.associations !== 'none' && typeof selection.associations === 'object') {
@@ -122,7 +127,7 @@ async function twoWayAction(
   const config = loadConfig(global.config);
   const entries = twoWayObjects(config, selection.objects === 'enabled' ? undefined : selection.objects);
   const settings = { hubspot: connectorFor('hubspot').settings(process.env), dynamics: connectorFor('dynamics').settings(process.env) };
-  return runAndPrint(flags, global, settings, signal, metricsTextfile, (context) => syncTwoWay(entries, flags, context));
+  return runAndPrint(flags, global, settings, signal, after, (context) => syncTwoWay(entries, flags, context));
 }
 
 /**
@@ -135,7 +140,7 @@ async function runAndPrint(
   global: GlobalFlags,
   settings: CrmSettings,
   signal: AbortSignal,
-  metricsTextfile: string | undefined,
+  { metricsTextfile, dailyReserve }: CommandSettings,
   run: (context: RunContext) => Promise<RunResult[]>,
 ): Promise<number> {
   const [env, { openStore }, { worstExitCode }, { createLogger }, output] = await Promise.all([
@@ -152,7 +157,7 @@ async function runAndPrint(
   const textfile = flags.dryRun ? undefined : env.metricsTextfilePath(metricsTextfile);
   const store = openStore(env.databasePath(global.db), { dryRun: flags.dryRun });
   try {
-    const results = await run({ store, ...settings, log, progress, signal });
+    const results = await run({ store, ...settings, log, progress, signal, dailyReserve });
     const exitCode = worstExitCode(results.map((result) => result.exitCode));
     output.printResults(results, exitCode, global.json);
     return exitCode;

@@ -5,7 +5,7 @@ import type { Store } from './database.js';
 import { LinkRepository } from './link-repository.js';
 import { Outbox } from './outbox.js';
 import { outstandingRejections } from './rejections.js';
-import { SyncHistoryRepository, TWO_WAY_SOURCE, type RunStatus } from './sync-history.js';
+import { STOPPED_AT_DAILY_RESERVE, SyncHistoryRepository, TWO_WAY_SOURCE, type RunStatus } from './sync-history.js';
 
 /** Finished runs whose start times tell an object's usual interval. */
 export const INTERVAL_RUNS = 10;
@@ -47,8 +47,10 @@ export interface EntityState {
   lastRun: RunFacts;
   /** The newest run that ended (not `running`): the one whose rejections count. */
   lastEnded: RunFacts | null;
-  /** The newest run that finished: success or partial. */
+  /** The newest run that finished its read: success or partial, not stopped at the daily quota's reserve. */
   lastFinished: RunFacts | null;
+  /** The newest run stopped at HubSpot's daily quota reserve since the last finished one: its read is continued by the next run. */
+  stoppedAtReserve: RunFacts | null;
   /** Start times of the newest finished runs, newest first, at most INTERVAL_RUNS. */
   recentFinishedStarts: string[];
   /** Failed runs after the last finished one (every failed run when none finished). */
@@ -104,8 +106,9 @@ function entityState(store: Store, history: SyncHistoryRepository, source: strin
     store.sqlite
       .prepare(`SELECT ${RUN_COLUMNS} FROM sync_history WHERE crm_source = ? AND sync_type = ? AND ${where} ORDER BY id DESC LIMIT ?`)
       .all(source, object, limit) as RunFacts[];
-  // A webhook's read-back reads a few records: it says nothing of the others, so the object's age is its last complete read's.
-  const finished = runs(`status IN ('success', 'partial') AND sync_mode <> 'webhook'`, INTERVAL_RUNS);
+  // A webhook's read-back reads a few records, and a run stopped at the daily quota's reserve read part of what it
+  // set out to: neither says how current the others are, so the object's age is its last complete read's.
+  const finished = runs(`status IN ('success', 'partial') AND sync_mode <> 'webhook' AND NOT ${STOPPED_AT_DAILY_RESERVE}`, INTERVAL_RUNS);
   const lastFinished = finished[0] ?? null;
   const { failures, firstStartedAt } = store.sqlite
     .prepare(
@@ -121,6 +124,7 @@ function entityState(store: Store, history: SyncHistoryRepository, source: strin
     lastRun: runs('1 = 1')[0],
     lastEnded: runs(`status <> 'running'`)[0] ?? null,
     lastFinished,
+    stoppedAtReserve: runs(`${STOPPED_AT_DAILY_RESERVE} AND id > ${lastFinished?.id ?? 0}`)[0] ?? null,
     recentFinishedStarts: finished.map((run) => run.startTime),
     failuresSinceFinished: failures,
     lastFailed: runs(`status = 'failed'`)[0] ?? null,

@@ -27,7 +27,7 @@ export async function metricsExposition(snapshot: MetricsSnapshot): Promise<stri
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers: [registry] });
 
-  const lastSuccess = gauge('crmsync_last_success_timestamp_seconds', 'end of the last run that completed its read (status success or partial), seconds since the epoch', runLabels);
+  const lastSuccess = gauge('crmsync_last_success_timestamp_seconds', 'end of the last run that completed its read (status success or partial, not stopped at the daily quota reserve), seconds since the epoch', runLabels);
   const duration = gauge('crmsync_last_run_duration_seconds', 'duration of the last finished run', runLabels);
   const status = gauge('crmsync_last_run_status', 'status of the last finished run: 1 on the series of its status (success, partial, failed), 0 on the others', [...runLabels, 'status']);
   const records = counter(

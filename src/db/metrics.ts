@@ -1,6 +1,6 @@
 import type { Store } from './database.js';
 import type { RunStatus } from './sync-history.js';
-import { TWO_WAY_SOURCE } from './sync-history.js';
+import { STOPPED_AT_DAILY_RESERVE, TWO_WAY_SOURCE } from './sync-history.js';
 import { WebhookEvents, type EventCounts } from './webhook-events.js';
 
 /** A finished run's outcome: sync_history.status once the run is closed. */
@@ -11,7 +11,7 @@ export const FINISHED_STATUSES: readonly FinishedStatus[] = ['success', 'partial
 export interface RunSeries {
   object: string;
   source: string;
-  /** End of the last run that completed (success or partial), in seconds since the epoch; undefined before the first. */
+  /** End of the last run that completed its read (success or partial, not stopped at the daily quota's reserve), in seconds since the epoch; undefined before the first. */
   lastSuccessSeconds?: number;
   /** The last finished run (success, partial or failed); undefined while the only runs are still running. */
   lastRun?: { status: FinishedStatus; durationSeconds: number };
@@ -73,7 +73,7 @@ const RUNS_SQL = `
       coalesce(sum(json_extract(performance_metrics, '$.requests')), 0) AS requests,
       coalesce(sum(json_extract(performance_metrics, '$.retries')), 0) AS retries,
       coalesce(sum(json_extract(performance_metrics, '$.rateLimited')), 0) AS rateLimited,
-      max(CASE WHEN status IN ('success', 'partial') AND sync_mode <> 'webhook' THEN end_time END) AS lastSuccessAt,
+      max(CASE WHEN status IN ('success', 'partial') AND sync_mode <> 'webhook' AND NOT ${STOPPED_AT_DAILY_RESERVE} THEN end_time END) AS lastSuccessAt,
       max(id) AS lastId
     FROM finished GROUP BY sync_type, crm_source
   )

@@ -112,6 +112,11 @@ export class Outbox {
     this.statement('UPDATE outbox SET status = ?, finished_at = ?, last_error = coalesce(?, last_error) WHERE id = ?').run(status, now(), error ?? null, id);
   }
 
+  /** A write never sent after all (held back for a quota): its attempt is not counted, and it stays due. */
+  release(row: OutboxRow, reason: string): void {
+    this.statement('UPDATE outbox SET attempts = max(attempts - 1, 0), last_error = ? WHERE id = ?').run(reason, row.id);
+  }
+
   /** A passing failure: the write comes due again after a backoff, or is given up on after MAX_ATTEMPTS. */
   retryLater(row: OutboxRow, error: string): 'pending' | 'dead' {
     const attempts = Math.max(row.attempts, 1);

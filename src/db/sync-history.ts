@@ -33,6 +33,9 @@ export interface PageCounts {
   failed: number;
 }
 
+/** SQL: the sync_history row is of a run stopped at the reserve of HubSpot's daily quota (run-lifecycle.ts marks its performance_metrics). */
+export const STOPPED_AT_DAILY_RESERVE = `coalesce(json_extract(performance_metrics, '$.stoppedAtDailyReserve'), 0) = 1`;
+
 export const emptyCounts = (): PageCounts => ({ processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, failed: 0 });
 
 const now = () => new Date().toISOString();

@@ -1,7 +1,7 @@
 import { emptyMetrics, type RequestMetrics } from '../clients/http/retry.js';
 import type { Store } from '../db/database.js';
 import { HEARTBEAT_MS, SyncHistoryRepository, emptyCounts, type PageCounts, type RunStatus, type StoredRunValue, type SyncMode } from '../db/sync-history.js';
-import { exitCodeForStatus, exitCodeOf, InterruptedError } from '../errors.js';
+import { DailyQuotaStop, exitCodeForStatus, exitCodeOf, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   chooseStrategy,
@@ -31,6 +31,8 @@ export interface PerformanceMetrics extends RequestMetrics {
   pages: number;
   /** Peak resident memory of the process so far, in MB. */
   peakRssMb: number;
+  /** The run stopped at a page boundary to leave the CRM's daily quota its reserve: the next run continues it. */
+  stoppedAtDailyReserve?: true;
 }
 
 /** What every command prints about a run (and --json gives as it is). */
@@ -156,7 +158,7 @@ export async function withRun<Checkpoint>(spec: RunSpec, body: (run: ActiveRun<C
     await body(run);
     if (run.totals.failed > 0 || run.rejectedOutstanding > 0) status = 'partial';
   } catch (caught) {
-    status = 'failed';
+    status = stopsAtPage(caught, run.strategy) ? 'partial' : 'failed';
     error = caught;
   } finally {
     clearInterval(heartbeat);
@@ -165,7 +167,17 @@ export async function withRun<Checkpoint>(spec: RunSpec, body: (run: ActiveRun<C
   const result = close(history, spec, run, { status, error, started });
   // stdout may be a --json summary or a file: a failure is said on stderr too, even with --quiet.
   if (status === 'failed') spec.log.error(`${spec.label}: ${result.error}`);
+  else if (result.metrics.stoppedAtDailyReserve) spec.log.warn(`${spec.label}: ${result.error}`);
   return { ...result, resumedFrom: resumed?.row.id };
+}
+
+/**
+ * A run stopped for the daily quota has saved every page it read and continues from the last
+ * one: it ends `partial`, its work left to the next run. A read by id is never continued
+ * (the reconciliation or webhook that asked for it asks again), so for it the stop is a failure.
+ */
+function stopsAtPage(error: unknown, strategy: Strategy): boolean {
+  return error instanceof DailyQuotaStop && strategy.mode !== 'ids';
 }
 
 function begin<Checkpoint>(history: SyncHistoryRepository, spec: RunSpec): { run: ActiveRun<Checkpoint>; resumed?: Resumable } {
@@ -225,6 +237,7 @@ function close(
     pages: run.pages,
     ...spec.metrics,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(outcome.status === 'partial' && outcome.error instanceof DailyQuotaStop ? { stoppedAtDailyReserve: true as const } : {}),
   };
   const { status } = outcome;
   const error = outcome.error instanceof Error ? outcome.error.message : outcome.error === undefined ? undefined : String(outcome.error);

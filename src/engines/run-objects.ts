@@ -1,4 +1,4 @@
-import type { CrmConnection, CrmConnector } from '../clients/crm.js';
+import type { CrmConnection, CrmConnector, DailyReserve } from '../clients/crm.js';
 import type { RetryPolicy } from '../clients/http/retry.js';
 import { connectorFor } from '../clients/registry.js';
 import type { AssociationPair, ObjectEntry, ObjectMapping } from '../config/load.js';
@@ -23,6 +23,8 @@ export interface RunContext extends CrmSettings {
   signal?: AbortSignal;
   /** Overrides the default retry policy (tests use short delays). */
   retry?: RetryPolicy;
+  /** What runs leave of HubSpot's daily quota to the portal's other apps; none when undefined. */
+  dailyReserve?: DailyReserve;
 }
 
 /** A connection to the CRM a source name stands for, with the settings the context holds for it. */
@@ -30,7 +32,7 @@ export async function connect(source: SourceName, context: RunContext): Promise<
   const crm = connectorFor(source);
   const settings = context[source];
   if (settings === undefined) throw new Error(`${crm.label} settings are missing`);
-  const connection = await crm.connect(settings, { retry: context.retry, onRetry: (message) => context.log.warn(message) });
+  const connection = await crm.connect(settings, { retry: context.retry, onRetry: (message) => context.log.warn(message), dailyReserve: context.dailyReserve });
   return { crm, connection };
 }
 

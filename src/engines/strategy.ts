@@ -150,13 +150,14 @@ export interface Resumable {
 
 /**
  * A failed run (crashed, killed, interrupted, or out of retries) that committed pages is
- * continued rather than started over, unless this run asks for a different read or has
- * another target (its cursor is another host's or account's; its rows follow another
- * mapping). Only a run closed as failed is continued: a `running` row belongs to a live
- * process (a dead one's is closed as failed before this is asked).
+ * continued rather than started over, and so is one stopped at the daily quota's reserve,
+ * unless this run asks for a different read or has another target (its cursor is another
+ * host's or account's; its rows follow another mapping). Only a run closed as failed or
+ * stopped is continued: a `running` row belongs to a live process (a dead one's is closed
+ * as failed before this is asked).
  */
 export function resumableRun(previous: SyncHistoryRow | undefined, request: ReadRequest, current: RunTarget): Resumable | undefined {
-  if (!previous || previous.status !== 'failed' || !previous.checkpoint || !previous.configuration) return undefined;
+  if (!previous || !(previous.status === 'failed' || stoppedAtDailyReserve(previous)) || !previous.checkpoint || !previous.configuration) return undefined;
   const stored = JSON.parse(previous.configuration) as StoredConfiguration;
   // A read by id is not continued: the next reconciliation finds whatever it left.
   if (!stored.strategy || stored.strategy.mode === 'ids' || !sameTarget(stored, current)) return undefined;
@@ -165,6 +166,12 @@ export function resumableRun(previous: SyncHistoryRow | undefined, request: Read
     Boolean(stored.full) === request.full && Boolean(stored.forceOverwrite) === request.forceOverwrite && stored.since === request.since?.toISOString();
   if (!asksNothing && !asksTheSame) return undefined;
   return { row: previous, strategy: stored.strategy, checkpoint: JSON.parse(previous.checkpoint) as unknown };
+}
+
+/** Whether a finished run stopped at a page boundary to leave the daily quota its reserve (see run-lifecycle.ts). */
+export function stoppedAtDailyReserve(row: Pick<SyncHistoryRow, 'status' | 'performanceMetrics'>): boolean {
+  if (row.status !== 'partial' || !row.performanceMetrics) return false;
+  return (JSON.parse(row.performanceMetrics) as { stoppedAtDailyReserve?: boolean }).stoppedAtDailyReserve === true;
 }
 
 export function describeStrategy(strategy: Strategy): string {

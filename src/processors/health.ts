@@ -41,6 +41,8 @@ export interface ObjectHealth {
   usualIntervalSeconds: number | null;
   /** Failed runs since the last finished one. */
   consecutiveFailures: number;
+  /** The newest run since the last finished one that stopped at HubSpot's daily quota reserve; null when none did. */
+  stoppedAtDailyReserveRunId: number | null;
   /** The newest failed run's error, while failures go on. */
   lastError: string | null;
   /** Records the newest run that ended rejected (records_failed); null for two-way runs (see writes*). */
@@ -118,7 +120,8 @@ function reasonsOf(state: EntityState, allowed: ReturnType<typeof allowedAge>, n
   const age = ageSeconds(since, now);
   if (age > seconds(allowed.ms)) {
     const what = state.lastFinished ? `last finished run (run ${state.lastFinished.id}) ended` : `no run has finished since the first started`;
-    reasons.push(reason('stale', `${what} ${formatDuration(age * 1000)} ago (${since}), longer than the ${formatDuration(allowed.ms)} allowed (${describeAllowance(allowed)})`));
+    const stopped = state.stoppedAtReserve ? `; run ${state.stoppedAtReserve.id} stopped at HubSpot's daily quota reserve and the next run continues it` : '';
+    reasons.push(reason('stale', `${what} ${formatDuration(age * 1000)} ago (${since}), longer than the ${formatDuration(allowed.ms)} allowed (${describeAllowance(allowed)})${stopped}`));
   }
   if (state.failuresSinceFinished > 0 && state.lastFailed) {
     const { id, endTime, startTime, errorMessage } = state.lastFailed;
@@ -153,6 +156,7 @@ function describe(state: EntityState, allowed: ReturnType<typeof allowedAge>, no
     maxAgeBasis: allowed.basis,
     usualIntervalSeconds: allowed.intervalMs === null ? null : seconds(allowed.intervalMs),
     consecutiveFailures: state.failuresSinceFinished,
+    stoppedAtDailyReserveRunId: state.stoppedAtReserve?.id ?? null,
     lastError: failing ? (state.lastFailed?.errorMessage ?? null) : null,
     rejectedByLastRun: state.twoWay || !state.lastEnded ? null : state.lastEnded.recordsFailed,
     rejectionsOutstanding: state.rejectionsOutstanding,

@@ -72,6 +72,7 @@ describe('a healthy object', () => {
         maxAgeBasis: 'default',
         usualIntervalSeconds: null,
         consecutiveFailures: 0,
+        stoppedAtDailyReserveRunId: null,
         lastError: null,
         rejectedByLastRun: 0,
         rejectionsOutstanding: 0,

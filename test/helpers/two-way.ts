@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CrmConnection, RecordWrite, RecordWriter, WriteOutcome } from '../../src/clients/crm.js';
+import type { CrmConnection, DailyReserve, RecordWrite, RecordWriter, WriteOutcome } from '../../src/clients/crm.js';
 import type { RetryPolicy } from '../../src/clients/http/retry.js';
 import { connectorFor } from '../../src/clients/registry.js';
 import { parseConfig, type Config, type ObjectMapping } from '../../src/config/load.js';
@@ -60,6 +60,8 @@ export interface TwoWayRunOptions {
   log?: Logger;
   retry?: RetryPolicy;
   adapt?: ConnectionsAdapter;
+  /** What HubSpot's connection keeps of the portal's daily quota, as --daily-reserve says; none by default. */
+  dailyReserve?: DailyReserve;
 }
 
 /** A two-way run's own result, its summary, and the two inbound runs it made. */
@@ -94,7 +96,7 @@ export async function runTwoWay(object: string, db: string, emulators: EmulatorP
   const retry = options.retry ?? TWO_WAY_RETRY;
   const settings = { hubspot: settingsOf(emulators.hubspot), dynamics: dynamicsSettingsOf(emulators.dynamics) };
   let connections = {
-    hubspot: await connectorFor('hubspot').connect(settings.hubspot, { retry }),
+    hubspot: await connectorFor('hubspot').connect(settings.hubspot, { retry, dailyReserve: options.dailyReserve }),
     dynamics: await connectorFor('dynamics').connect(settings.dynamics, { retry }),
   };
   if (options.adapt) connections = options.adapt(connections);

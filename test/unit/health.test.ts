@@ -26,6 +26,7 @@ function entity(overrides: Partial<EntityState> = {}): EntityState {
     lastRun: finished[0],
     lastEnded: finished[0],
     lastFinished: finished[0],
+    stoppedAtReserve: null,
     recentFinishedStarts: finished.map((row) => row.startTime),
     failuresSinceFinished: 0,
     lastFailed: null,
@@ -126,6 +127,18 @@ describe('the verdict', () => {
     expect(judge([entity()], 20_000).reasons[0].message).toMatch(/ended 30s ago .*, longer than the 20s allowed \(--max-age\)$/);
     // At the limit, to the second, is not older than it.
     expect(judge([entity()], 30_000).healthy).toBe(true);
+  });
+
+  test("a run stopped at HubSpot's daily quota reserve is no finished read: the object ages from the last one, and a stale reason names the stop", () => {
+    const stopped = run(21, 'partial', 0.8, { errorMessage: "stopped at HubSpot's daily quota reserve: 3 of 30 requests left today" });
+    const fresh = judge([entity({ lastRun: stopped, lastEnded: stopped, stoppedAtReserve: stopped })]);
+    expect(fresh.healthy).toBe(true);
+    expect(fresh.objects[0]).toMatchObject({ lastStatus: 'partial', stoppedAtDailyReserveRunId: 21, consecutiveFailures: 0 });
+    const finished = [25, 30, 35].map((minutes, index) => run(9 - index, 'success', minutes));
+    const stale = judge([entity({ lastRun: stopped, lastEnded: stopped, stoppedAtReserve: stopped, lastFinished: finished[0], recentFinishedStarts: finished.map((row) => row.startTime) })]);
+    expect(stale.reasons.map((reason) => reason.message)).toEqual([
+      `contacts (hubspot): last finished run (run 9) ended 24m 30s ago (${ago(24.5)}), longer than the 10m allowed (twice its usual interval of 5m); run 21 stopped at HubSpot's daily quota reserve and the next run continues it`,
+    ]);
   });
 
   test('a partial run finished: it counts as the last success, its rejections reported', () => {

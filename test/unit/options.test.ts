@@ -35,7 +35,19 @@ describe('sync flags', () => {
   });
 
   test('defaults', async () => {
-    expect(await parseSyncFlags(defaults)).toEqual({ source: 'hubspot', full: false, dryRun: false, forceOverwrite: false, twoWay: false, debug: false, batchSize: undefined, maxRecords: 0, since: undefined, concurrency: undefined });
+    expect(await parseSyncFlags(defaults, {})).toEqual({
+      source: 'hubspot',
+      full: false,
+      dryRun: false,
+      forceOverwrite: false,
+      twoWay: false,
+      debug: false,
+      batchSize: undefined,
+      maxRecords: 0,
+      since: undefined,
+      concurrency: undefined,
+      dailyReserve: { percent: 10 },
+    });
   });
 
   test.each([
@@ -54,4 +66,32 @@ test('seed lists', () => {
   expect(parseSeed('contacts=5000,companies=500,deals=2000')).toEqual({ contacts: 5000, companies: 500, deals: 2000 });
   expect(() => parseSeed('contacts:5')).toThrow(UsageError);
   expect(() => parseSeed('accounts:5', '--dynamics-seed')).toThrow(/^--dynamics-seed "accounts:5" is not a list/);
+});
+
+describe('--daily-reserve', () => {
+  test.each([
+    ['10%', { percent: 10 }],
+    ['2.5%', { percent: 2.5 }],
+    [' 25000 ', { requests: 25_000 }],
+    ['0', { requests: 0 }],
+    ['0%', { percent: 0 }],
+  ])('%j → %j', async (text, reserve) => {
+    expect((await parseSyncFlags({ ...defaults, dailyReserve: text }, {})).dailyReserve).toEqual(reserve);
+  });
+
+  test('CRMSYNC_DAILY_RESERVE when the flag is not given; the flag wins over it', async () => {
+    expect((await parseSyncFlags(defaults, { CRMSYNC_DAILY_RESERVE: '5000' })).dailyReserve).toEqual({ requests: 5_000 });
+    expect((await parseSyncFlags({ ...defaults, dailyReserve: '20%' }, { CRMSYNC_DAILY_RESERVE: 'nonsense' })).dailyReserve).toEqual({ percent: 20 });
+    expect((await parseSyncFlags(defaults, { CRMSYNC_DAILY_RESERVE: ' ' })).dailyReserve).toEqual({ percent: 10 });
+  });
+
+  test.each(['ten', '-5', '100%', '150%', '10 percent', '%', '1e5', ''])('%j is refused in one line naming the flag', async (text) => {
+    await expect(parseSyncFlags({ ...defaults, dailyReserve: text }, {})).rejects.toThrow(
+      `--daily-reserve must be a number of requests (such as 25000) or a share of HubSpot's daily limit below 100% (such as 10%), 0 for no reserve; got "${text}"`,
+    );
+  });
+
+  test('a bad CRMSYNC_DAILY_RESERVE is named as such', async () => {
+    await expect(parseSyncFlags(defaults, { CRMSYNC_DAILY_RESERVE: '12 %%' })).rejects.toThrow(/^CRMSYNC_DAILY_RESERVE must be a number of requests/);
+  });
 });

@@ -101,6 +101,8 @@ export interface HubSpotEmulatorOptions {
         intervalMs?: number;
         /** Search requests per 1000 ms, default 5. */
         searchPerSecond?: number;
+        /** Requests per day (UTC), searches included, default 250,000 (a free portal's quota). */
+        daily?: number;
         /** Send a Retry-After header (seconds) with 429s, default true. */
         retryAfter?: boolean;
       };

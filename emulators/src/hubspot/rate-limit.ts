@@ -10,6 +10,8 @@ export interface RateLimitOptions {
   perInterval?: number;
   intervalMs?: number;
   searchPerSecond?: number;
+  /** Requests per day, searches included; default 250,000. */
+  daily?: number;
   retryAfter?: boolean;
 }
 
@@ -84,7 +86,7 @@ export class RateLimiter {
     // Large enough to count every request the window can admit within one second.
     this.lastSecond = new RollingWindow(Math.max(this.window.max, this.secondly), 1_000);
     this.search = this.enforce ? new RollingWindow(settings.searchPerSecond ?? 5, 1_000) : null;
-    this.daily = new DailyQuota(this.enforce ? DEFAULT_DAILY : UNLIMITED_DAILY);
+    this.daily = new DailyQuota(this.enforce ? (settings.daily ?? DEFAULT_DAILY) : UNLIMITED_DAILY);
     this.retryAfter = settings.retryAfter ?? true;
   }
 

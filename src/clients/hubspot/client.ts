@@ -2,7 +2,9 @@ import { Client } from '@hubspot/api-client';
 import { HUBSPOT_API_URL, type HubSpotSettings } from '../../config/env.js';
 import { ApiError, AuthError, UnknownObjectError } from '../../errors.js';
 import { JsonApi, bodyExcerpt, errorBody, parseJson, redact, type Reply } from '../http/request.js';
-import { TransientError, type RequestMetrics, type RetryPolicy } from '../http/retry.js';
+import { TransientError, type RequestMetrics } from '../http/retry.js';
+import type { ConnectOptions, DailyReserve } from '../crm.js';
+import { DailyQuota, dailyQuotaSpent } from './daily-quota.js';
 import { HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT, limitersFor, observeRateLimit, recordDailyQuota, type HubSpotLimiters } from './limits.js';
 
 export interface HubSpotPage<T = unknown> {
@@ -94,12 +96,16 @@ export class HubSpotClient {
   private readonly api: JsonApi;
   private readonly sdk: Client;
   private readonly limiters: HubSpotLimiters;
+  private readonly dailyReserve?: DailyReserve;
+  /** Learnt from this connection's answers: a run starts from what its first answer states. */
+  private readonly daily = new DailyQuota();
 
   constructor(
     private readonly settings: HubSpotSettings,
-    options: { retry?: RetryPolicy; onRetry?: (message: string) => void } = {},
+    options: ConnectOptions = {},
   ) {
     this.api = new JsonApi('HubSpot', options);
+    this.dailyReserve = options.dailyReserve;
     // numberOfApiCallRetries stays unset: the SDK's own retry decorator would retry a
     // second time, ignoring Retry-After; crmsync's policy in retry.ts is the only one.
     this.sdk = new Client({ accessToken: settings.accessToken, basePath: settings.baseUrl });
@@ -203,22 +209,31 @@ export class HubSpotClient {
   }
 
   private async send(request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<Reply> {
+    // Not a failure worth retrying: the quota does not come back within the run.
+    this.daily.admit(this.dailyReserve);
     this.metrics.requests++;
+    let stated: { remaining?: number; limit?: number } = {};
     try {
       const response = await this.sdk.apiRequest(request);
       const text = await response.text();
       this.metrics.bytesReceived += text.length;
       const reply: Reply = { status: response.status, header: (name) => response.headers.get(name) ?? undefined, text };
-      recordDailyQuota(this.metrics, reply);
+      stated = recordDailyQuota(this.metrics, reply);
       return reply;
     } catch (error) {
       throw this.api.connectionFailed(error, (text) => this.redact(text));
+    } finally {
+      this.daily.settle(stated.remaining, stated.limit);
     }
   }
 
   /** HubSpot's error responses, classified: what to retry and what to tell the user. */
   private failure(operation: string, path: string, reply: Reply, writes: boolean): Error {
     const body = errorBody<HubSpotErrorBody>(reply);
+    if (reply.status === 429 && body.policyName === 'DAILY') {
+      this.metrics.rateLimited++;
+      return dailyQuotaSpent(reply, this.metrics.hubspotDailyLimit);
+    }
     const message = this.redact(body.message ?? bodyExcerpt(reply));
     // Without Retry-After: the secondly (search) limit frees within a second, the
     // ten-secondly one within its window.

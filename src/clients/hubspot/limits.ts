@@ -51,14 +51,16 @@ export function observeRateLimit(limiter: RollingWindowLimiter, reply: Reply): v
 /**
  * HubSpot states the account's daily quota in every answer to a private app's token, 429s
  * included (`X-HubSpot-RateLimit-Daily`, `-Daily-Remaining`; answers to OAuth tokens carry
- * neither). The run's metrics keep the latest figures, for `crmsync health`.
+ * neither). The run's metrics keep the latest figures, for `crmsync health`; they are
+ * returned for the reserve the run keeps of the quota (daily-quota.ts).
  */
-export function recordDailyQuota(metrics: RequestMetrics, reply: Reply): void {
+export function recordDailyQuota(metrics: RequestMetrics, reply: Reply): { remaining?: number; limit?: number } {
   const remaining = wholeNumber(reply.header('x-hubspot-ratelimit-daily-remaining'));
-  if (remaining === undefined) return;
+  if (remaining === undefined) return {};
   metrics.hubspotDailyRemaining = remaining;
   const limit = wholeNumber(reply.header('x-hubspot-ratelimit-daily'));
   if (limit !== undefined) metrics.hubspotDailyLimit = limit;
+  return { remaining, limit };
 }
 
 function wholeNumber(text: string | undefined): number | undefined {

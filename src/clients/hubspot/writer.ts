@@ -1,5 +1,6 @@
 import type { ObjectMapping } from '../../config/load.js';
 import { checkWriteKeys, type RecordWrite, type RecordWriter, type WriteOutcome, type WriteValue } from '../crm.js';
+import { DailyQuotaStop } from '../../errors.js';
 import { RetriesExhaustedError } from '../http/retry.js';
 import type { BatchAction, BatchWriteAnswer, BatchWriteInput, HubSpotClient } from './client.js';
 import { HUBSPOT_BATCH_LIMIT } from './limits.js';
@@ -82,6 +83,8 @@ export class HubSpotWriter implements RecordWriter {
     } catch (error) {
       // Rate limits and outages outlasted the retries: these records wait for a later run.
       if (error instanceof RetriesExhaustedError) return pending.map(({ write }) => ({ key: write.key, status: 'retry', error: error.message }));
+      // Nothing of the batch was sent (or HubSpot refused it for the day): it waits for the quota.
+      if (error instanceof DailyQuotaStop) return pending.map(({ write }) => ({ key: write.key, status: 'held', error: error.message }));
       throw error;
     }
     if (answer.status >= 300) return this.judgeRefusal(objectType, action, pending, answer);

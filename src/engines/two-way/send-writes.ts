@@ -19,6 +19,8 @@ export interface WriteTally {
   stale: OutboxRow[];
   /** Links whose writes were done: their pairs are merged again with what the write left. */
   finishedLinks: Set<string>;
+  /** Why writes were held back unsent (a CRM's daily quota down to its reserve): they wait in the outbox. */
+  heldBy?: string;
 }
 
 export const emptyTally = (): WriteTally => ({
@@ -69,6 +71,8 @@ export async function sendWrites(context: SendContext, rows: OutboxRow[], tally:
       context.store.sqlite.transaction(() => {
         for (const row of attempted) settle(context, row, byKey.get(String(row.id))!, tally);
       })();
+      // The quota comes back no sooner for the next batches: they stay in the outbox untouched.
+      if (outcomes.some((outcome) => outcome.status === 'held')) break;
     }
   }
 }
@@ -114,6 +118,11 @@ function settle(context: SendContext, row: OutboxRow, outcome: WriteOutcome, tal
         tally.dead++;
         log.warn(`${where} given up after ${row.attempts} attempts: ${outcome.error}`);
       } else tally.waiting++;
+      return;
+    case 'held':
+      outbox.release(row, outcome.error);
+      tally.waiting++;
+      tally.heldBy ??= outcome.error;
       return;
     case 'refused':
       outbox.audit(row, outcome, row.recordId);

@@ -8,7 +8,7 @@ import { LinkRepository, type LinkRow } from '../../db/link-repository.js';
 import { LocalRecords, matchKeysOf, type LocalRecord } from '../../db/local-records.js';
 import { changesOf, Outbox, type OutboxRow } from '../../db/outbox.js';
 import { HEARTBEAT_MS, SyncHistoryRepository, TWO_WAY_SOURCE, emptyCounts, type MergeCursor, type PageCounts, type RunStatus, type SyncMode } from '../../db/sync-history.js';
-import { exitCodeForStatus } from '../../errors.js';
+import { DailyQuotaStop, exitCodeForStatus } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createRecordMapper } from '../../processors/mapper.js';
 import { editedSinceAgreed } from '../../processors/pair-plan.js';
@@ -122,13 +122,16 @@ export class TwoWaySyncEngine {
     try {
       cursor = await this.body(runId, options, inbound, tally, planned, changedIds);
     } catch (caught) {
-      status = 'failed';
+      // Stopped for HubSpot's daily quota: the merge cursor stays where it was and the next run takes over. Webhooks'
+      // read-backs are not continued by a next run, so for them it is a failure, and their events are processed again.
+      status = caught instanceof DailyQuotaStop && this.syncMode !== 'webhook' ? 'partial' : 'failed';
       error = caught;
     } finally {
       clearInterval(heartbeat);
     }
     const summary = this.summarize(tally, planned, requestsBefore, options.dryRun);
     if (status === 'success' && (summary.writesDead + summary.writesWaiting + summary.conflictsOpen + summary.valueErrors > 0)) status = 'partial';
+    if (error === undefined && tally.heldBy !== undefined) error = `writes held in the outbox: ${tally.heldBy}`;
     const counts = countsOf(summary);
     this.history.recordWrites(runId, counts, summary, cursor);
     const result = this.close(runId, { status, error, started, counts, summary, options });
@@ -156,6 +159,8 @@ export class TwoWaySyncEngine {
       const result = await this.reading(side, () => this.readInbound(side, options, ids));
       inbound.push(result);
       if (result.status === 'failed') throw new Error(`reading ${CRM_NAMES[side]} failed: ${result.error}`);
+      // Merging after half a read would take stored copies older than the CRM's records for current: the next run reads the rest first.
+      if (result.metrics.stoppedAtDailyReserve) throw new DailyQuotaStop(`reading ${CRM_NAMES[side]} ${result.error}`);
       cursor[side] = result.runId;
     }
     this.adoptInDoubtCreates(inDoubt, tally);
@@ -349,6 +354,7 @@ export class TwoWaySyncEngine {
       pages: 0,
       ...sumMetrics(this.deps.connections.hubspot.metrics, this.deps.connections.dynamics.metrics),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      ...(outcome.status === 'partial' && outcome.error instanceof DailyQuotaStop ? { stoppedAtDailyReserve: true as const } : {}),
     };
     const error = outcome.error instanceof Error ? outcome.error.message : outcome.error === undefined ? undefined : String(outcome.error);
     this.history.finish(runId, { status: outcome.status, errorMessage: error, metrics });
