@@ -204,6 +204,7 @@ export class HubSpotClient {
 
   private async send(request: { method: string; path: string; qs?: Record<string, string>; body?: unknown }): Promise<Reply> {
     this.metrics.requests++;
+    if (request.path.endsWith('/search')) this.metrics.searches = (this.metrics.searches ?? 0) + 1;
     try {
       const response = await this.sdk.apiRequest(request);
       const text = await response.text();
