@@ -66,32 +66,42 @@ export async function* readFromBothEnds(requests: BothEndsRequests, start: BothE
   let sample: CursorSample | undefined;
   // A cursor moved once: should the list not start where it names, it walks on from there.
   let jumped = false;
-  while (list || search) {
-    const arrival: Arrival = await Promise.race([list, search].filter((pending) => pending !== undefined));
-    const { page } = arrival;
-    let records: unknown[];
-    if (arrival.lane === 'list') {
-      records = takeListPage(cursor, page.results);
-      const lastId = page.results.length > 0 ? idOf(page.results.at(-1)) : undefined;
-      if (page.after !== undefined && lastId !== undefined) sample = { after: page.after, lastId };
-      cursor.listAfter = page.after ?? null;
-      // The end of the list: every record from its start on has been seen.
-      if (page.after === undefined) cursor.met = true;
-    } else {
-      records = takeSearchPage(cursor, page.results, requests.searchLimit);
-    }
-    if (cursor.met) search = undefined;
-    else if (arrival.lane === 'search') search = lane('search', requests.searchBelow(cursor.searchLow));
-    if (arrival.lane === 'list' || cursor.met) {
-      const jump: string | undefined = cursor.met && !jumped && cursor.listAfter !== null && cursor.listLast < cursor.ceiling && sample ? cursorAt(cursor.ceiling, sample) : undefined;
-      // A list page still on its way holds only ids the search walk has taken or the jump reads again.
-      if (jump !== undefined) {
-        cursor.listAfter = jump;
-        jumped = true;
+  // Requests whose pages the meeting made unnecessary: the read ends once they are answered,
+  // so none reaches HubSpot after it (where it would count against whatever runs next).
+  const unused: Promise<unknown>[] = [];
+  try {
+    while (list || search) {
+      const arrival: Arrival = await Promise.race([list, search].filter((pending) => pending !== undefined));
+      const { page } = arrival;
+      let records: unknown[];
+      if (arrival.lane === 'list') {
+        records = takeListPage(cursor, page.results);
+        const lastId = page.results.length > 0 ? idOf(page.results.at(-1)) : undefined;
+        if (page.after !== undefined && lastId !== undefined) sample = { after: page.after, lastId };
+        cursor.listAfter = page.after ?? null;
+        // The end of the list: every record from its start on has been seen.
+        if (page.after === undefined) cursor.met = true;
+      } else {
+        records = takeSearchPage(cursor, page.results, requests.searchLimit);
       }
-      if (arrival.lane === 'list' || jump !== undefined) list = cursor.listAfter === null ? undefined : lane('list', requests.list(cursor.listAfter));
+      if (cursor.met) {
+        if (search) unused.push(search);
+        search = undefined;
+      } else if (arrival.lane === 'search') search = lane('search', requests.searchBelow(cursor.searchLow));
+      if (arrival.lane === 'list' || cursor.met) {
+        const jump: string | undefined = cursor.met && !jumped && cursor.listAfter !== null && cursor.listLast < cursor.ceiling && sample ? cursorAt(cursor.ceiling, sample) : undefined;
+        // A list page still on its way holds only ids the search walk has taken or the jump reads again.
+        if (jump !== undefined) {
+          if (list && arrival.lane !== 'list') unused.push(list);
+          cursor.listAfter = jump;
+          jumped = true;
+        }
+        if (arrival.lane === 'list' || jump !== undefined) list = cursor.listAfter === null ? undefined : lane('list', requests.list(cursor.listAfter));
+      }
+      yield { records, checkpoint: { ...cursor } };
     }
-    yield { records, checkpoint: { ...cursor } };
+  } finally {
+    await Promise.allSettled([...unused, list, search]);
   }
 }
 
