@@ -82,6 +82,6 @@ export function bothEndsMethod(quick) {
   list endpoint walks ids upwards while searches sorted by id walk down; sync-all's three objects share one limiter.
   Wall time is the process's, start-up included. The list-only lower bound is the time the list endpoint alone needs
   for the same records at the window's rate: a request per ${LIST_PAGE} records and one of archived records, per object.
-  A rolling window lets its first ${LIMITS.max} requests go at once, so the exact minimum is one window shorter; the row gives
-  the ratio to that too.`;
+  A rolling window lets its first ${LIMITS.max} requests go at once, so the exact minimum, (⌈requests ÷ ${LIMITS.max}⌉ − 1) × ${LIMITS.windowMs / 1000} s,
+  can be up to one window shorter; the row gives the ratio to that too.`;
 }
