@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { crmsync, startCrmsync, tempDir } from '../helpers/cli.js';
+import { crmsync, startCrmsync } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
 import { countRows, history, waitForRecords } from '../helpers/db.js';
 import { FULL_READS, fullReadSettings } from '../helpers/emulator.js';
@@ -24,9 +24,8 @@ const runs = (db: string) =>
   );
 
 describe.each(FULL_READS)('full reads: %s', (fullRead) => {
-  const env = (db: string) => fullReadSettings(fullRead).hubspotEnvOf(emulator, db);
-  // Databases of their own: a run of one way never finds the other's.
-  const dir = tempDir();
+  const { hubspotEnvOf, dir } = fullReadSettings(fullRead);
+  const env = (db: string) => hubspotEnvOf(emulator, db);
   const start = (args: string[], db: string) => startCrmsync(args, env(db));
 
   describe('kill -9 at any moment', () => {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { objectByName } from '../../src/config/load.js';
 import type { HubSpotEmulator } from '@crmsync/emulators/hubspot';
-import { crmsync, tempDir } from '../helpers/cli.js';
+import { crmsync } from '../helpers/cli.js';
 import { COMPLETE, compareWithSource, expectComplete } from '../helpers/completeness.js';
 import { countRows, history, query } from '../helpers/db.js';
 import { FULL_READS, emulatorPerTest, fullReadSettings } from '../helpers/emulator.js';
@@ -17,9 +17,7 @@ const records = (db: string) => query(db, 'SELECT source_id, raw_json, fields_js
 const injected = (emu: HubSpotEmulator) => Object.entries(emu.stats.faults).filter(([kind]) => kind !== 'wrong-types').reduce((total, [, count]) => total + count, 0);
 
 describe.each(FULL_READS)('full reads: %s', (fullRead) => {
-  const { settingsOf, hubspotEnvOf } = fullReadSettings(fullRead);
-  // Databases of their own: a run of one way never finds the other's.
-  const dir = tempDir();
+  const { settingsOf, hubspotEnvOf, dir } = fullReadSettings(fullRead);
 
   describe('a flaky API', () => {
     test('under a mix of 429s, 5xx, resets, truncated bodies and timeouts, full and incremental runs end equal to a fault-free run', async () => {

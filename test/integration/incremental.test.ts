@@ -44,9 +44,7 @@ describe("beyond the search API's 10,000-result cap", () => {
 });
 
 describe.each(FULL_READS)('full reads: %s', (fullRead) => {
-  const { settingsOf, hubspotEnvOf } = fullReadSettings(fullRead);
-  // Databases of their own: a run of one way never finds the other's.
-  const dir = tempDir();
+  const { settingsOf, hubspotEnvOf, dir } = fullReadSettings(fullRead);
 
   describe('deletions', () => {
     test('archived records are marked deleted with their time, never erased; restored ones come back', async () => {
