@@ -57,12 +57,12 @@ export function isBothEndsCursor(value: unknown): value is BothEndsCursor {
  * that covers exactly what has been yielded, so a read resumed from any of them neither
  * misses nor repeats a record.
  */
-export async function* readFromBothEnds(requests: BothEndsRequests, start: BothEndsCursor): AsyncGenerator<SourcePage> {
+export async function* readFromBothEnds(requests: BothEndsRequests, start: BothEndsCursor, firstListPage?: Promise<HubSpotPage>): AsyncGenerator<SourcePage> {
   const cursor: BothEndsCursor = { ...start };
   const lane = (name: Arrival['lane'], request: Promise<HubSpotPage>) => prefetch(request.then((page): Arrival => ({ lane: name, page })));
   // No next page after pages read: the list has reached its end.
   const listEnded = cursor.listAfter === null && cursor.listLast > 0;
-  let list: Promise<Arrival> | undefined = listEnded ? undefined : lane('list', requests.list(cursor.listAfter ?? undefined));
+  let list: Promise<Arrival> | undefined = listEnded ? undefined : lane('list', firstListPage ?? requests.list(cursor.listAfter ?? undefined));
   let search: Promise<Arrival> | undefined = cursor.met ? undefined : lane('search', requests.searchBelow(cursor.searchLow));
   // The form of the list's cursors, learnt from its pages, to start it above the ceiling.
   let sample: CursorSample | undefined;

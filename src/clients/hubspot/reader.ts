@@ -72,7 +72,14 @@ export class HubSpotReader implements RecordSource {
         }),
       searchLimit,
     };
-    yield* readFromBothEnds(requests, isBothEndsCursor(resume) ? resume : startingCursor(await this.searchCeiling()));
+    if (isBothEndsCursor(resume)) {
+      yield* readFromBothEnds(requests, resume);
+      return;
+    }
+    // The list's first page does not wait for the search that places the ceiling: searches
+    // of other objects may be queued before it.
+    const firstListPage = prefetch(requests.list(undefined));
+    yield* readFromBothEnds(requests, startingCursor(await this.searchCeiling()), firstListPage);
   }
 
   /**
