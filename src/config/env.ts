@@ -44,9 +44,14 @@ export function metricsTextfilePath(flag: string | undefined, env: NodeJS.Proces
   return flag ?? (env.CRMSYNC_METRICS_TEXTFILE?.trim() || undefined);
 }
 
+/** How a full HubSpot read walks the records: from both ends (list and search at once), or down the list alone. */
+export type FullRead = 'both' | 'list';
+
 export interface HubSpotSettings {
   accessToken: string;
   baseUrl: string;
+  /** HUBSPOT_FULL_READ; both when unset. */
+  fullRead?: FullRead;
 }
 
 /** Whether HubSpot's token is given: then `config check` checks the portal too. */
@@ -82,7 +87,11 @@ export function hubspotSettings(env: NodeJS.ProcessEnv = process.env): HubSpotSe
   if (!/^https?:\/\/[^/]+/.test(baseUrl)) {
     throw new UsageError(`HUBSPOT_BASE_URL "${baseUrl}" is not an http(s) URL`);
   }
-  return { accessToken, baseUrl };
+  const fullRead = setting(env, 'HUBSPOT_FULL_READ') || 'both';
+  if (fullRead !== 'both' && fullRead !== 'list') {
+    throw new UsageError(`HUBSPOT_FULL_READ "${fullRead}" is not both or list: unset it (both: list and search at once), or set list to leave the search budget to other apps`);
+  }
+  return { accessToken, baseUrl, fullRead };
 }
 
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';

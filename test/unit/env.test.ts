@@ -74,6 +74,20 @@ describe('settings that cannot be sent are configuration errors, and the value i
   });
 });
 
+describe('HUBSPOT_FULL_READ', () => {
+  const hubspot = { HUBSPOT_ACCESS_TOKEN: 'pat-na1-0000' };
+  test('both ends by default; list keeps the list endpoint alone', () => {
+    expect(hubspotSettings(hubspot).fullRead).toBe('both');
+    expect(hubspotSettings({ ...hubspot, HUBSPOT_FULL_READ: 'list' }).fullRead).toBe('list');
+    expect(hubspotSettings({ ...hubspot, HUBSPOT_FULL_READ: ' both ' }).fullRead).toBe('both');
+  });
+  test('anything else is a configuration error naming the values', () => {
+    const read = () => hubspotSettings({ ...hubspot, HUBSPOT_FULL_READ: 'search' });
+    expect(read).toThrow(UsageError);
+    expect(read).toThrow('HUBSPOT_FULL_READ "search" is not both or list');
+  });
+});
+
 describe('the metrics textfile of a sync', () => {
   test.each([
     ['/flag.prom', {}, '/flag.prom'],

@@ -3,11 +3,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * At most `limit` requests in any `windowMs`, like HubSpot's rolling ten-second window or
  * Dataverse's five-minute one. Requests beyond that wait for the oldest one to leave the
- * window instead of drawing a 429. A small margin absorbs the difference between when a
- * request leaves here and when the API counts it.
+ * window instead of drawing a 429. The API counts a request at some moment between its
+ * sending and its answer: once answered, a request counts as made when its answer came, so
+ * a request that waited in a queue on either side (a busy event loop, a busy server) never
+ * frees its place early. A small margin absorbs the rest.
  */
 export class RollingWindowLimiter {
-  private readonly sent: number[] = [];
+  /** When each request of the window was sent, or answered once it has been; oldest first. */
+  private readonly sent: { at: number }[] = [];
 
   constructor(
     private limit: number,
@@ -15,16 +18,27 @@ export class RollingWindowLimiter {
     private readonly marginMs = 25,
   ) {}
 
-  async acquire(): Promise<void> {
+  /** Waits for a place in the window; the function returned tells of the request's answer. */
+  async acquire(): Promise<() => void> {
     for (;;) {
       const now = Date.now();
-      while (this.sent.length > 0 && this.sent[0] <= now - this.windowMs) this.sent.shift();
+      this.forgetBefore(now - this.windowMs);
       if (this.sent.length < this.limit) {
-        this.sent.push(now);
-        return;
+        const request = { at: now };
+        this.sent.push(request);
+        return () => this.answered(request);
       }
-      await sleep(this.sent[0] + this.windowMs - now + this.marginMs);
+      await sleep(this.sent[0].at + this.windowMs - now + this.marginMs);
     }
+  }
+
+  private answered(request: { at: number }): void {
+    request.at = Math.max(request.at, Date.now());
+    this.sent.sort((a, b) => a.at - b.at);
+  }
+
+  private forgetBefore(time: number): void {
+    while (this.sent.length > 0 && this.sent[0].at <= time) this.sent.shift();
   }
 
   /** The API states its real limit: use it from now on. */
@@ -37,7 +51,7 @@ export class RollingWindowLimiter {
   reconcile(remaining: number): void {
     if (!Number.isFinite(remaining)) return;
     const now = Date.now();
-    while (this.sent.length > 0 && this.sent[0] <= now - this.windowMs) this.sent.shift();
-    for (let missing = this.limit - this.sent.length - remaining; missing > 0; missing--) this.sent.push(now);
+    this.forgetBefore(now - this.windowMs);
+    for (let missing = this.limit - this.sent.length - remaining; missing > 0; missing--) this.sent.push({ at: now });
   }
 }

@@ -11,7 +11,8 @@ export interface Reply {
 
 /** One request: how to send it and what to make of its answers. */
 export interface Exchange {
-  limiter: { acquire(): Promise<void> };
+  /** Gives the request its place in the API's rate limit; the function it returns is called once the answer is in. */
+  limiter: { acquire(): Promise<() => void> };
   /** Sends the request once and reads the whole answer. */
   send(): Promise<Reply>;
   /** Learns from a successful answer (the rate-limit headers). */
@@ -43,8 +44,8 @@ export class JsonApi {
       operation,
       async () => {
         // Waiting for the rate limiter is not the API being slow: the timeout starts after it.
-        await exchange.limiter.acquire();
-        const reply = await withTimeout(exchange.send(), policy.timeoutMs);
+        const answered = await exchange.limiter.acquire();
+        const reply = await withTimeout(exchange.send(), policy.timeoutMs).finally(answered);
         if (reply.status < 200 || reply.status >= 300) throw exchange.failure(reply);
         exchange.observe?.(reply);
         return exchange.parse ? exchange.parse(reply) : parseJson(reply.text, this.name);

@@ -44,6 +44,8 @@ export interface RequestMetrics {
    */
   hubspotDailyRemaining?: number;
   hubspotDailyLimit?: number;
+  /** HubSpot: how many of `requests` went to the search endpoint, which has a budget of its own. */
+  searches?: number;
 }
 
 export const emptyMetrics = (): RequestMetrics => ({ requests: 0, retries: 0, rateLimited: 0, bytesReceived: 0 });

@@ -213,6 +213,7 @@ export class HubSpotClient {
     this.daily.admit(this.dailyReserve);
     this.metrics.requests++;
     let stated: { remaining?: number; limit?: number } = {};
+    if (request.path.endsWith('/search')) this.metrics.searches = (this.metrics.searches ?? 0) + 1;
     try {
       const response = await this.sdk.apiRequest(request);
       const text = await response.text();

@@ -14,7 +14,7 @@ export function connectHubSpot(settings: HubSpotSettings, options: ConnectOption
   return {
     origin: { url: settings.baseUrl, name: 'HUBSPOT_BASE_URL' },
     metrics: client.metrics,
-    reader: (mapping) => new HubSpotReader(client, mapping),
+    reader: (mapping) => new HubSpotReader(client, mapping, settings.fullRead),
     writer: new HubSpotWriter(client),
     changeTimes: (mapping, ids, properties) => changeTimes(client, mapping, ids, properties),
     describe: (objectType) => describeObject(client, objectType),

@@ -1,7 +1,9 @@
+import type { FullRead } from '../../config/env.js';
 import type { ObjectMapping } from '../../config/load.js';
 import type { RecordVersion } from '../../records.js';
 import type { DeletedPage, ReadPlan, RecordSource, SourcePage } from '../crm.js';
 import { prefetch } from '../http/request.js';
+import { isBothEndsCursor, readFromBothEnds, startingCursor } from './both-ends.js';
 import type { HubSpotClient, HubSpotPage, SearchFilter, SearchRequest } from './client.js';
 import { HUBSPOT_BATCH_LIMIT, HUBSPOT_LIST_LIMIT, HUBSPOT_SEARCH_LIMIT } from './limits.js';
 import { RECORD_ID_PROPERTY } from './properties.js';
@@ -24,7 +26,8 @@ interface SearchCursor {
 
 /**
  * Reads one HubSpot object. Full reads page through the objects list endpoint (ordered by
- * id, with a cursor that stays valid while records change). Incremental reads use the
+ * id, with a cursor that stays valid while records change) and, at the same time, search
+ * from the highest id down (both-ends.ts). Incremental reads use the
  * search API with keyset paging on the modification property instead of `after` offsets:
  * a record modified mid-run moves to the end of a sorted result and would shift offsets
  * (skipping a record), and offsets stop at HubSpot's 10,000-result cap. Each query starts
@@ -37,6 +40,7 @@ export class HubSpotReader implements RecordSource {
   constructor(
     private readonly client: HubSpotClient,
     private readonly object: ObjectMapping,
+    private readonly fullRead: FullRead = 'both',
   ) {}
 
   get metrics() {
@@ -45,7 +49,56 @@ export class HubSpotReader implements RecordSource {
 
   pages(plan: ReadPlan): AsyncGenerator<SourcePage> {
     if (plan.mode === 'changes') throw new Error('HubSpot has no change tracking');
-    return plan.mode === 'full' ? this.listPages(plan.pageSize, plan.resume as string | undefined) : this.searchPages(plan.since, plan.pageSize, plan.resume as SearchCursor | undefined);
+    return plan.mode === 'full' ? this.fullPages(plan.pageSize, plan.resume) : this.searchPages(plan.since, plan.pageSize, plan.resume as SearchCursor | undefined);
+  }
+
+  /** A read resumes as it began: from both ends, or down the list alone (a string cursor). */
+  private async *fullPages(pageSize: number | undefined, resume: unknown): AsyncGenerator<SourcePage> {
+    if (!isBothEndsCursor(resume) && (this.fullRead === 'list' || typeof resume === 'string')) {
+      yield* this.listPages(pageSize, resume as string | undefined);
+      return;
+    }
+    const searchLimit = Math.min(pageSize ?? HUBSPOT_SEARCH_LIMIT, HUBSPOT_SEARCH_LIMIT);
+    const listLimit = Math.min(pageSize ?? HUBSPOT_LIST_LIMIT, HUBSPOT_LIST_LIMIT);
+    const { remoteName, properties } = this.object;
+    const requests = {
+      list: (after: string | undefined) => this.client.listPage(remoteName, { limit: listLimit, after, properties }),
+      searchBelow: (below: number) =>
+        this.client.search(remoteName, {
+          filterGroups: [{ filters: [{ propertyName: RECORD_ID_PROPERTY, operator: 'LT', value: String(below) }] }],
+          sorts: [{ propertyName: RECORD_ID_PROPERTY, direction: 'DESCENDING' }],
+          properties,
+          limit: searchLimit,
+        }),
+      searchLimit,
+    };
+    if (isBothEndsCursor(resume)) {
+      yield* readFromBothEnds(requests, resume);
+      return;
+    }
+    // The list's first page does not wait for the search that places the ceiling: searches
+    // of other objects may be queued before it.
+    const firstListPage = prefetch(requests.list(undefined));
+    yield* readFromBothEnds(requests, startingCursor(await this.searchCeiling()), firstListPage);
+  }
+
+  /**
+   * Where the search walk starts: the highest id of a record last modified before the
+   * overlap (incremental.overlap: how late HubSpot's search index may be). Ids grow with
+   * creation, so every lower id was created before that too and is searchable; a record
+   * created since, and one whose latest change the index does not show yet, lie above it
+   * or are found in their earlier form. Ids above it are the list's. 0: nothing is.
+   */
+  private async searchCeiling(): Promise<number> {
+    const { remoteName, modifiedProperty, overlapMs } = this.object;
+    const page = await this.client.search(remoteName, {
+      filterGroups: [{ filters: [{ propertyName: modifiedProperty, operator: 'LT', value: String(Date.now() - overlapMs) }] }],
+      sorts: [{ propertyName: RECORD_ID_PROPERTY, direction: 'DESCENDING' }],
+      properties: [RECORD_ID_PROPERTY],
+      limit: 1,
+    });
+    const top = page.results[0] as HubSpotRecord | undefined;
+    return top ? Number(top.id) : 0;
   }
 
   async latestModification(): Promise<string | null> {
