@@ -34,7 +34,8 @@ const quota = (daily: number) => ({ perInterval: 100_000, searchPerSecond: 1_000
 
 function sync(emulator: HubSpotEmulator, db: string, dailyReserve: DailyReserve | undefined, options: Partial<SyncOptions> = {}) {
   const { lines, log } = recordingLogger('info');
-  const result = runEngine(contacts, db, { hubspot: settingsOf(emulator), log, retry: RETRY, dailyReserve }, { batchSize: 50, ...options });
+  // Requests are counted one by one here: full reads walk the list alone (from both ends, searches would share the quota).
+  const result = runEngine(contacts, db, { hubspot: { ...settingsOf(emulator), fullRead: 'list' }, log, retry: RETRY, dailyReserve }, { batchSize: 50, ...options });
   return result.then((run) => ({ ...run, lines }));
 }
 
