@@ -1,8 +1,7 @@
 import type { AssociationPair } from '../../config/load.js';
 import type { Logger } from '../../log.js';
 import type { RunResult, SyncOptions } from '../run-lifecycle.js';
-import { createEngine, DEFAULT_CONCURRENCY, syncAssociations, syncTwoWayObject, type RunContext } from '../run-objects.js';
-import { notStarted } from '../run-lifecycle.js';
+import { DEFAULT_CONCURRENCY, syncAssociations, syncObjects, syncTwoWayObject, type RunContext } from '../run-objects.js';
 import type { ObjectLocks } from './object-locks.js';
 import type { ServedObject } from './served-objects.js';
 
@@ -70,20 +69,11 @@ export class PollingBackstop {
     return results;
   }
 
+  /** The object's two-way run, or its runs from each CRM as sync-all makes them (one that cannot start is a failed result). */
   private async pollObject(object: ServedObject): Promise<RunResult[]> {
     const { context } = this.deps;
     if (object.twoWay) return syncTwoWayObject(object.entry, POLL, context);
-    const results: RunResult[] = [];
-    for (const mapping of object.mappings) {
-      try {
-        results.push(await (await createEngine(mapping, context)).run(POLL));
-      } catch (error) {
-        // Only a run that never started gets here: its lease is held by another process (a cron run).
-        context.log.warn(`poll: ${(error as Error).message}`);
-        results.push(notStarted(mapping.name, mapping.source, POLL, error));
-      }
-    }
-    return results;
+    return syncObjects(object.mappings, POLL, context, 1);
   }
 
   private schedule(delayMs: number): void {
