@@ -432,6 +432,7 @@ function matchingIds(table: ObjectTable, query: CompiledQuery, now: number): Flo
   const validUntil = table.nextSearchChange(now);
   const ids: number[] = [];
   const { property, numeric, descending } = query.sort;
+  const byId = property.name === 'hs_object_id';
   const numericKeys: number[] = [];
   const textKeys: (string | null)[] = [];
   const predicate = query.predicate;
@@ -439,10 +440,31 @@ function matchingIds(table: ObjectTable, query: CompiledQuery, now: number): Flo
   table.scanSearchable(now, view, (record) => {
     if (predicate !== null && !predicate(record)) return;
     ids.push(record.id);
+    if (byId) return;
     if (numeric) numericKeys.push(record.num(property));
     else textKeys.push(record.get(property.name)?.toLowerCase() ?? null);
   });
 
+  for (const [key, entry] of cache) if (entry.generation !== table.generation) cache.delete(key);
+  const sorted = byId ? idOrder(ids, descending) : sortedIds(ids, numeric ? numericKeys : textKeys, numeric, descending);
+  cache.set(query.key, { generation: table.generation, validUntil, ids: sorted });
+  while (cache.size > MAX_CACHED_QUERIES) cache.delete(cache.keys().next().value as string);
+  return sorted;
+}
+
+/**
+ * Sorted by id, as keyset paging over hs_object_id asks: the scan already yields ids in
+ * ascending order, so a million-record table is not sorted again for every page.
+ */
+function idOrder(ids: number[], descending: boolean): Float64Array {
+  const sorted = Float64Array.from(ids);
+  return descending ? sorted.reverse() : sorted;
+}
+
+/** Ids (ascending) ordered by their sort keys. */
+function sortedIds(ids: number[], keys: number[] | (string | null)[], numeric: boolean, descending: boolean): Float64Array {
+  const numericKeys = keys as number[];
+  const textKeys = keys as (string | null)[];
   // Ids arrive ascending, so comparing positions breaks ties by id ascending. (HubSpot
   // itself promises no order among equal sort values; a fixed one keeps tests stable.)
   const order = new Uint32Array(ids.length);
@@ -467,10 +489,6 @@ function matchingIds(table: ObjectTable, query: CompiledQuery, now: number): Flo
   order.sort(compare);
   const sorted = new Float64Array(ids.length);
   for (let i = 0; i < order.length; i++) sorted[i] = ids[order[i] as number] as number;
-
-  for (const [key, entry] of cache) if (entry.generation !== table.generation) cache.delete(key);
-  cache.set(query.key, { generation: table.generation, validUntil, ids: sorted });
-  while (cache.size > MAX_CACHED_QUERIES) cache.delete(cache.keys().next().value as string);
   return sorted;
 }
 

@@ -1,5 +1,4 @@
 import type { SourcePage } from '../crm.js';
-import { prefetch } from '../http/request.js';
 import type { HubSpotPage } from './client.js';
 
 /**
@@ -37,7 +36,49 @@ interface IdRecord {
   id: string | number;
 }
 
-type Arrival = { lane: 'list' | 'search'; page: HubSpotPage };
+type Lane = 'list' | 'search';
+type Arrival = { lane: Lane; page: HubSpotPage };
+
+/** A request of one lane on its way; a dropped one's answer is awaited but never used. */
+interface InFlight {
+  lane: Lane;
+  dropped: boolean;
+  /** Settles (never rejects) once the request has been answered. */
+  answered: Promise<void>;
+}
+
+/**
+ * The lanes' answers in the order they come. Racing the same pending request anew for every
+ * page of the other lane would keep each page that race returned reachable until that
+ * request settles: tens of megabytes while a slow search is out and list pages stream in.
+ */
+class Arrivals {
+  private readonly queue: ({ ok: true; arrival: Arrival } | { ok: false; error: unknown })[] = [];
+  private wake: (() => void) | undefined;
+
+  send(lane: Lane, request: Promise<HubSpotPage>): InFlight {
+    const inFlight: InFlight = { lane, dropped: false, answered: Promise.resolve() };
+    inFlight.answered = request.then(
+      (page) => this.arrive(inFlight, { ok: true, arrival: { lane, page } }),
+      (error: unknown) => this.arrive(inFlight, { ok: false, error }),
+    );
+    return inFlight;
+  }
+
+  async next(): Promise<Arrival> {
+    while (this.queue.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    const settled = this.queue.shift()!;
+    if (!settled.ok) throw settled.error;
+    return settled.arrival;
+  }
+
+  private arrive(inFlight: InFlight, settled: Arrivals['queue'][number]): void {
+    if (inFlight.dropped) return;
+    this.queue.push(settled);
+    this.wake?.();
+    this.wake = undefined;
+  }
+}
 
 const idOf = (record: unknown) => Number((record as IdRecord).id);
 
@@ -59,21 +100,25 @@ export function isBothEndsCursor(value: unknown): value is BothEndsCursor {
  */
 export async function* readFromBothEnds(requests: BothEndsRequests, start: BothEndsCursor, firstListPage?: Promise<HubSpotPage>): AsyncGenerator<SourcePage> {
   const cursor: BothEndsCursor = { ...start };
-  const lane = (name: Arrival['lane'], request: Promise<HubSpotPage>) => prefetch(request.then((page): Arrival => ({ lane: name, page })));
+  const arrivals = new Arrivals();
   // No next page after pages read: the list has reached its end.
   const listEnded = cursor.listAfter === null && cursor.listLast > 0;
-  let list: Promise<Arrival> | undefined = listEnded ? undefined : lane('list', firstListPage ?? requests.list(cursor.listAfter ?? undefined));
-  let search: Promise<Arrival> | undefined = cursor.met ? undefined : lane('search', requests.searchBelow(cursor.searchLow));
+  let list: InFlight | undefined = listEnded ? undefined : arrivals.send('list', firstListPage ?? requests.list(cursor.listAfter ?? undefined));
+  let search: InFlight | undefined = cursor.met ? undefined : arrivals.send('search', requests.searchBelow(cursor.searchLow));
   // The form of the list's cursors, learnt from its pages, to start it above the ceiling.
   let sample: CursorSample | undefined;
   // A cursor moved once: should the list not start where it names, it walks on from there.
   let jumped = false;
   // Requests whose pages the meeting made unnecessary: the read ends once they are answered,
   // so none reaches HubSpot after it (where it would count against whatever runs next).
-  const unused: Promise<unknown>[] = [];
+  const unused: InFlight[] = [];
+  const drop = (inFlight: InFlight) => {
+    inFlight.dropped = true;
+    unused.push(inFlight);
+  };
   try {
     while (list || search) {
-      const arrival: Arrival = await Promise.race([list, search].filter((pending) => pending !== undefined));
+      const arrival = await arrivals.next();
       const { page } = arrival;
       let records: unknown[];
       if (arrival.lane === 'list') {
@@ -87,23 +132,23 @@ export async function* readFromBothEnds(requests: BothEndsRequests, start: BothE
         records = takeSearchPage(cursor, page.results, requests.searchLimit);
       }
       if (cursor.met) {
-        if (search) unused.push(search);
+        if (search) drop(search);
         search = undefined;
-      } else if (arrival.lane === 'search') search = lane('search', requests.searchBelow(cursor.searchLow));
+      } else if (arrival.lane === 'search') search = arrivals.send('search', requests.searchBelow(cursor.searchLow));
       if (arrival.lane === 'list' || cursor.met) {
         const jump: string | undefined = cursor.met && !jumped && cursor.listAfter !== null && cursor.listLast < cursor.ceiling && sample ? cursorAt(cursor.ceiling, sample) : undefined;
         // A list page still on its way holds only ids the search walk has taken or the jump reads again.
         if (jump !== undefined) {
-          if (list && arrival.lane !== 'list') unused.push(list);
+          if (list && arrival.lane !== 'list') drop(list);
           cursor.listAfter = jump;
           jumped = true;
         }
-        if (arrival.lane === 'list' || jump !== undefined) list = cursor.listAfter === null ? undefined : lane('list', requests.list(cursor.listAfter));
+        if (arrival.lane === 'list' || jump !== undefined) list = cursor.listAfter === null ? undefined : arrivals.send('list', requests.list(cursor.listAfter));
       }
       yield { records, checkpoint: { ...cursor } };
     }
   } finally {
-    await Promise.allSettled([...unused, list, search]);
+    await Promise.all([...unused, list, search].map((inFlight) => inFlight?.answered));
   }
 }
 
