@@ -4,11 +4,26 @@ import type { Store } from './database.js';
 import { contentHash } from './content-hash.js';
 import { RecordVersions, type VersionColumns } from './record-versions.js';
 import { Rejections } from './rejections.js';
-import { emptyCounts, type PageCounts, type SyncHistoryRepository } from './sync-history.js';
+import { emptyCounts, type PageCounts, type RunPages } from './run-pages.js';
+
+/** A mapped record as its page's transaction writes it: serialised before the write, on the thread that mapped it. */
+export interface RecordRow {
+  sourceId: string;
+  modifiedAt: string;
+  rawJson: string;
+  fieldsJson: string;
+  /** Of rawJson: a copy whose hash matches the stored one is unchanged. */
+  hash: string;
+}
+
+export function toRecordRow(record: MappedRecord): RecordRow {
+  const rawJson = JSON.stringify(record.raw);
+  return { sourceId: record.sourceId, modifiedAt: record.modifiedAt, rawJson, fieldsJson: JSON.stringify(record.fields), hash: contentHash(rawJson) };
+}
 
 export interface PageToSave {
   runId: number;
-  records: MappedRecord[];
+  records: RecordRow[];
   rejected: RejectedRecord[];
   /** Records deleted in the source, marked deleted here (change reads). */
   deletions?: Deletion[];
@@ -43,12 +58,12 @@ export class RecordRepository {
   private readonly versions?: RecordVersions;
   private readonly markRowDeleted: Database.Statement;
   private readonly markSeen: Database.Statement;
-  private readonly savePageTx: Database.Transaction<(page: PageToSave) => PageCounts>;
+  private readonly savePagesTx: Database.Transaction<(pages: PageToSave[]) => PageCounts[]>;
   private readonly saveDeletionsTx: Database.Transaction<(page: DeletionsToSave) => PageCounts>;
 
   constructor(
-    private readonly store: Store,
-    private readonly history: SyncHistoryRepository,
+    private readonly store: Pick<Store, 'sqlite'>,
+    private readonly history: Pick<RunPages, 'recordPage'>,
     private readonly source: string,
     private readonly objectType: string,
     options: { keepsHistory: boolean } = { keepsHistory: true },
@@ -79,7 +94,7 @@ export class RecordRepository {
        WHERE source = @source AND object_type = @objectType AND source_id = @sourceId AND is_deleted = 0`,
     );
     this.markSeen = db.prepare('INSERT OR IGNORE INTO full_read_seen (source, object_type, source_id) VALUES (?, ?, ?)');
-    this.savePageTx = db.transaction((page: PageToSave) => this.writePage(page));
+    this.savePagesTx = db.transaction((pages: PageToSave[]) => pages.map((page) => this.writePage(page)));
     this.saveDeletionsTx = db.transaction((page: DeletionsToSave) => this.writeDeletions(page));
   }
 
@@ -149,9 +164,19 @@ export class RecordRepository {
 
   /** One transaction: the rows, the rejections, the counts and the checkpoint. */
   savePage(page: PageToSave): PageCounts {
+    return this.savePages([page])[0]!;
+  }
+
+  /** Pages in order, in one transaction: each page's checkpoint is written after its rows, so the last one stands. */
+  savePages(pages: PageToSave[]): PageCounts[] {
     // IMMEDIATE takes the write lock first: a deferred transaction that reads, then writes,
     // fails with "database is locked" without waiting when another process wrote meanwhile.
-    return this.savePageTx.immediate(page);
+    return this.savePagesTx.immediate(pages);
+  }
+
+  /** Another connection wrote this object's pages: what this one remembers of its rejections may be out of date. */
+  forgetRemembered(): void {
+    this.rejections.forget();
   }
 
   private writePage(page: PageToSave): PageCounts {
@@ -161,8 +186,7 @@ export class RecordRepository {
     const savedAt = new Date().toISOString();
     for (const record of page.records) {
       counts.processed++;
-      const rawJson = JSON.stringify(record.raw);
-      const fieldsJson = JSON.stringify(record.fields);
+      const { rawJson, fieldsJson } = record;
       const version = this.versions?.plan({ runId: page.runId, sourceId: record.sourceId, fieldsJson, at: record.modifiedAt || savedAt, seenAt: savedAt });
       const written = this.upsertRow.get({
         source,
@@ -170,7 +194,7 @@ export class RecordRepository {
         sourceId: record.sourceId,
         rawJson,
         fieldsJson,
-        hash: contentHash(rawJson),
+        hash: record.hash,
         modifiedAt: record.modifiedAt,
         runId: page.runId,
         force,

@@ -56,7 +56,7 @@ export class RecordVersions {
   private readonly setCurrent: Database.Statement;
 
   constructor(
-    store: Store,
+    store: Pick<Store, 'sqlite'>,
     private readonly source: string,
     private readonly objectType: string,
   ) {

@@ -19,7 +19,7 @@ export class Rejections {
   private outstanding?: Set<string>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'sqlite'>,
     private readonly source: string,
     private readonly objectType: string,
   ) {
@@ -50,6 +50,11 @@ export class Rejections {
       ).map((row) => row.source_id),
     );
     return this.outstanding;
+  }
+
+  /** Another connection may have rejected or resolved records: read them again when next needed. */
+  forget(): void {
+    this.outstanding = undefined;
   }
 
   /** Records whose latest version was rejected and is not yet resolved. */

@@ -4,6 +4,7 @@ import { and, desc, eq, inArray, isNotNull } from 'drizzle-orm';
 import { displayName } from '../config/sources.js';
 import { LeaseHeldError } from '../errors.js';
 import type { Store } from './database.js';
+import { emptyCounts, RunPages, type PageCounts } from './run-pages.js';
 import { syncHistory } from './tables.js';
 
 /**
@@ -24,19 +25,11 @@ export interface MergeCursor {
 export type RunStatus = 'running' | 'success' | 'partial' | 'failed';
 export type SyncHistoryRow = typeof syncHistory.$inferSelect;
 
-export interface PageCounts {
-  processed: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  deleted: number;
-  failed: number;
-}
 
 /** SQL: the sync_history row is of a run stopped at the reserve of HubSpot's daily quota (run-lifecycle.ts marks its performance_metrics). */
 export const STOPPED_AT_DAILY_RESERVE = `coalesce(json_extract(performance_metrics, '$.stoppedAtDailyReserve'), 0) = 1`;
 
-export const emptyCounts = (): PageCounts => ({ processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, failed: 0 });
+export { emptyCounts, type PageCounts };
 
 const now = () => new Date().toISOString();
 
@@ -77,9 +70,11 @@ export interface NewRun {
 }
 
 export class SyncHistoryRepository {
-  private pageUpdate?: Database.Statement;
+  private readonly pages: RunPages;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    this.pages = new RunPages(store.sqlite);
+  }
 
   /**
    * Takes the object's lease and opens the run's row, in one write transaction so two
@@ -256,22 +251,7 @@ export class SyncHistoryRepository {
 
   /** Adds a page's counts and moves the checkpoint; called inside the page's transaction. */
   recordPage(id: number, counts: PageCounts, checkpoint: unknown, watermark: string | null): void {
-    // A prepared statement: this runs once per page, and building the query each time cost
-    // more than the rest of the page's bookkeeping.
-    this.pageUpdate ??= this.store.sqlite.prepare(
-      `UPDATE sync_history SET records_processed = records_processed + @processed, records_created = records_created + @created,
-         records_updated = records_updated + @updated, records_unchanged = records_unchanged + @unchanged,
-         records_deleted = records_deleted + @deleted, records_failed = records_failed + @failed,
-         checkpoint = @checkpoint, watermark = @watermark, heartbeat_at = @heartbeat
-       WHERE id = @id`,
-    );
-    this.pageUpdate.run({
-      ...counts,
-      id,
-      checkpoint: checkpoint === undefined ? null : JSON.stringify(checkpoint),
-      watermark,
-      heartbeat: now(),
-    });
+    this.pages.recordPage(id, counts, checkpoint, watermark);
   }
 
   finish(id: number, outcome: { status: Exclude<RunStatus, 'running'>; errorMessage?: string; metrics: object; watermark?: string | null; deltaLink?: string }): void {

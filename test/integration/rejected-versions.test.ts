@@ -5,7 +5,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { openStore, type Store } from '../../src/db/database.js';
-import { RecordRepository } from '../../src/db/record-repository.js';
+import { RecordRepository, toRecordRow } from '../../src/db/record-repository.js';
 import { outstandingRejections } from '../../src/db/rejections.js';
 import { SyncHistoryRepository } from '../../src/db/sync-history.js';
 import type { MappedRecord, RejectedRecord } from '../../src/records.js';
@@ -38,7 +38,7 @@ const invalid = (id: string | null, phone: string): RejectedRecord => ({
   reasons: [{ column: 'phone', property: 'phone', value: phone, reason: 'not a valid phone number' }],
 });
 const save = (page: { records?: MappedRecord[]; rejected?: RejectedRecord[]; markSeen?: boolean }) =>
-  records.savePage({ runId: ++runId, records: page.records ?? [], rejected: page.rejected ?? [], markSeen: page.markSeen, checkpoint: null, watermark: null, forceOverwrite: false });
+  records.savePage({ runId: ++runId, records: (page.records ?? []).map(toRecordRow), rejected: page.rejected ?? [], markSeen: page.markSeen, checkpoint: null, watermark: null, forceOverwrite: false });
 const rejectedRows = () => query<{ source_id: string | null; run_id: number; resolved_at: string | null }>(db, 'SELECT source_id, run_id, resolved_at FROM rejected_records ORDER BY id');
 const rowRejectedAt = (id: string) => query<{ rejected_at: string | null }>(db, 'SELECT rejected_at FROM records WHERE source_id = ?', id)[0]?.rejected_at;
 
