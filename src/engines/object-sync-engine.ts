@@ -2,7 +2,8 @@ import { ChangesExpiredError, type CrmConnector, type Origin, type ReadPlan, typ
 import type { ObjectMapping } from '../config/load.js';
 import { displayName } from '../config/sources.js';
 import type { Store } from '../db/database.js';
-import { RecordRepository } from '../db/record-repository.js';
+import { PageWriter } from '../db/page-writer.js';
+import { RecordRepository, toRecordRow } from '../db/record-repository.js';
 import { SyncHistoryRepository, emptyCounts } from '../db/sync-history.js';
 import { ensureObjectView } from '../db/views.js';
 import { logFields, type Logger } from '../log.js';
@@ -57,6 +58,8 @@ interface ObjectRun {
   checkpoint: Checkpoint;
   /** Whether the first page was checked for mapped properties the CRM no longer has. */
   driftChecked: boolean;
+  /** Where the run's pages are saved. */
+  writer: PageWriter;
 }
 
 /**
@@ -99,23 +102,44 @@ export class ObjectSyncEngine {
     return { store, source: crm.name, object: mapping.name, label: this.label, options, overlapMs: mapping.overlapMs, tracksChanges: reader.tracksChanges, target, metrics: reader.metrics, log, progress, signal };
   }
 
-  private async readListed(run: ActiveRun<Checkpoint>, request: IdRead): Promise<void> {
-    const state: ObjectRun = { run, checkpoint: { phase: 'records', cursor: 0, sourceLatest: null, maxSaved: null }, driftChecked: false };
-    for (let start = 0; start < request.ids.length; start += IDS_PER_PAGE) {
-      const ids = request.ids.slice(start, start + IDS_PER_PAGE);
-      const raw = await this.deps.reader.readByIds(ids);
-      this.savePage(state, raw, { ...state.checkpoint, cursor: start + ids.length }, undefined, { ids, at: new Date().toISOString() });
-      run.stopIfInterrupted();
-    }
-    if (request.gone.length > 0) {
-      state.checkpoint = { ...state.checkpoint, phase: 'deletions', cursor: null };
-      run.add(this.records.saveDeletions({ runId: run.runId, deletions: request.gone, checkpoint: state.checkpoint, watermark: run.watermark }));
+  private readListed(run: ActiveRun<Checkpoint>, request: IdRead): Promise<void> {
+    return this.withWriter(run, { phase: 'records', cursor: 0, sourceLatest: null, maxSaved: null }, async (state) => {
+      for (let start = 0; start < request.ids.length; start += IDS_PER_PAGE) {
+        const ids = request.ids.slice(start, start + IDS_PER_PAGE);
+        const raw = await this.deps.reader.readByIds(ids);
+        await this.savePage(state, raw, { ...state.checkpoint, cursor: start + ids.length }, undefined, { ids, at: new Date().toISOString() });
+        run.stopIfInterrupted();
+      }
+      await state.writer.drain();
+      if (request.gone.length > 0) {
+        state.checkpoint = { ...state.checkpoint, phase: 'deletions', cursor: null };
+        run.add(this.records.saveDeletions({ runId: run.runId, deletions: request.gone, checkpoint: state.checkpoint, watermark: run.watermark }));
+      }
+    });
+  }
+
+  /**
+   * Runs a read with the writer its pages go to, then counts the records left rejected. The
+   * writer is closed however the read ends: pages it took are committed before the run is.
+   */
+  private async withWriter(run: ActiveRun<Checkpoint>, checkpoint: Checkpoint, read: (state: ObjectRun) => Promise<void>): Promise<void> {
+    const { mapping, crm, store } = this.deps;
+    const writer = PageWriter.for(store, this.records, { source: crm.name, objectType: mapping.name, keepsHistory: mapping.keepsHistory });
+    try {
+      await read({ run, checkpoint, driftChecked: false, writer });
+      await writer.drain();
+    } finally {
+      await writer.close();
     }
     run.rejectedOutstanding = this.records.rejectedOutstanding;
   }
 
-  private async read(run: ActiveRun<Checkpoint>): Promise<void> {
-    const state: ObjectRun = { run, checkpoint: run.resumeFrom ?? { phase: 'records', cursor: null, sourceLatest: null, maxSaved: null }, driftChecked: false };
+  private read(run: ActiveRun<Checkpoint>): Promise<void> {
+    return this.withWriter(run, run.resumeFrom ?? { phase: 'records', cursor: null, sourceLatest: null, maxSaved: null }, (state) => this.readAll(state));
+  }
+
+  private async readAll(state: ObjectRun): Promise<void> {
+    const { run } = state;
     if (state.checkpoint.phase === 'records') await this.readRecords(state);
     if (!run.truncated) await this.readDeletions(state);
     if (run.strategy.mode === 'full' && run.strategy.advancesWatermark && !run.truncated) {
@@ -126,7 +150,6 @@ export class ObjectSyncEngine {
       run.watermark = later(run.watermark, earlier(state.checkpoint.sourceLatest, state.checkpoint.maxSaved) ?? EMPTY_SOURCE_WATERMARK);
     }
     run.deltaLink = state.checkpoint.deltaLink;
-    run.rejectedOutstanding = this.records.rejectedOutstanding;
   }
 
   /**
@@ -139,6 +162,7 @@ export class ObjectSyncEngine {
       await this.readPages(state, run.resumeFrom !== undefined);
     } catch (error) {
       if (!(error instanceof ChangesExpiredError) || run.strategy.mode !== 'changes') throw error;
+      await state.writer.drain();
       this.deps.log.warn(`${this.label}: ${this.deps.crm.label} no longer has the changes since the last run (${error.message}); reading everything instead`);
       run.switchTo({ ...FULL_READ }, 'expired delta link');
       state.checkpoint = { ...state.checkpoint, cursor: null };
@@ -156,10 +180,11 @@ export class ObjectSyncEngine {
     for await (const page of reader.pages(readPlan(run.strategy, run.options.batchSize, state.checkpoint.cursor))) {
       const records = run.take(page.records);
       const checkpoint = { ...state.checkpoint, cursor: page.checkpoint, ...(page.deltaLink ? { deltaLink: page.deltaLink } : {}) };
-      this.savePage(state, records, checkpoint, run.truncated ? [] : page.deletions);
+      await this.savePage(state, records, checkpoint, run.truncated ? [] : page.deletions);
       if (run.truncated) return;
       run.stopIfInterrupted();
     }
+    await state.writer.drain();
     state.checkpoint = { ...state.checkpoint, phase: 'deletions', cursor: null };
     this.history.recordPage(run.runId, emptyCounts(), state.checkpoint, run.watermark);
   }
@@ -193,14 +218,15 @@ export class ObjectSyncEngine {
     const restoredIds = this.records.deletedIds().filter((id) => !stillDeleted.has(id));
     if (restoredIds.length === 0) return;
     const restored = await reader.readByIds(restoredIds);
-    if (restored.length > 0) this.savePage(state, restored, state.checkpoint);
+    if (restored.length > 0) await this.savePage(state, restored, state.checkpoint);
   }
 
   /**
    * Transform → validate → save one page with its checkpoint, in one transaction. A page read
    * by id (`requested`) marks deleted the ids it asked for that the source did not return.
+   * Resolves once the writer has taken the page; it is counted once committed.
    */
-  private savePage(state: ObjectRun, raw: unknown[], checkpoint: Checkpoint, deletions?: Deletion[], requested?: { ids: string[]; at: string }): void {
+  private async savePage(state: ObjectRun, raw: unknown[], checkpoint: Checkpoint, deletions?: Deletion[], requested?: { ids: string[]; at: string }): Promise<void> {
     const { run } = state;
     if (!state.driftChecked && raw.length > 0) {
       state.driftChecked = true;
@@ -212,19 +238,23 @@ export class ObjectSyncEngine {
     // A full read's watermark is set when it completes (see read()); other reads move it page by page.
     if (run.strategy.advancesWatermark && run.strategy.mode !== 'full') run.watermark = later(run.watermark, maxSaved);
     state.checkpoint = { ...checkpoint, maxSaved };
-    const counts = this.records.savePage({
+    const page = {
       runId: run.runId,
-      records: valid,
+      records: valid.map(toRecordRow),
       rejected,
       deletions,
       markSeen: run.strategy.mode === 'full' && this.sweepsAfterFullRead,
       checkpoint: state.checkpoint,
       watermark: run.watermark,
       forceOverwrite: run.strategy.syncMode === 'force_overwrite',
+    };
+    // Not `raw` itself: the page's parsed records need not live until it is committed.
+    const received = raw.length;
+    await state.writer.save(page, (counts) => {
+      run.add(counts);
+      this.deps.progress?.advance(this.label, received);
+      this.deps.log.debug(`${this.label}: page ${run.pages}: ${logFields(counts)}`);
     });
-    run.add(counts);
-    this.deps.progress?.advance(this.label, raw.length);
-    this.deps.log.debug(`${this.label}: page ${run.pages}: ${logFields(counts)}`);
   }
 
   /**

@@ -114,12 +114,19 @@ export class ActiveRun<Checkpoint> {
     private readonly signal?: AbortSignal,
   ) {}
 
+  /** Records let in so far, counted before their pages are committed. */
+  private taken = 0;
+
   /** The part of a batch --max-records still lets in: a run stops after exactly that many records. */
   take<T>(batch: T[]): T[] {
     const { maxRecords } = this.options;
-    if (maxRecords === 0 || this.totals.processed + batch.length < maxRecords) return batch;
-    this.truncated = true;
-    return batch.slice(0, maxRecords - this.totals.processed);
+    let admitted = batch;
+    if (maxRecords !== 0 && this.taken + batch.length >= maxRecords) {
+      this.truncated = true;
+      admitted = batch.slice(0, maxRecords - this.taken);
+    }
+    this.taken += admitted.length;
+    return admitted;
   }
 
   /** Counts a committed page. */
