@@ -127,7 +127,6 @@ export class ObjectSyncEngine {
     const writer = PageWriter.for(store, this.records, { source: crm.name, objectType: mapping.name, keepsHistory: mapping.keepsHistory });
     try {
       await read({ run, checkpoint, driftChecked: false, writer });
-      await writer.drain();
     } finally {
       await writer.close();
     }
